@@ -1,0 +1,21 @@
+import { startGateway } from '@handoff/gateway';
+import { loadNetwork } from '../load-network.js';
+import { createLogger } from '../logger.js';
+import { parseFlags } from '../options.js';
+import { closeOnSignals } from '../shutdown.js';
+
+/** `handoff gateway`: runs the coordinator of a network until SIGTERM/SIGINT. */
+export async function gatewayCommand(raw: Record<string, unknown>): Promise<void> {
+  const flags = parseFlags(raw);
+  const network = await loadNetwork(flags.network);
+  const logger = createLogger('gateway');
+  const gateway = await startGateway({
+    network,
+    logger,
+    redis: { ...(flags.redisUrl ? { url: flags.redisUrl } : {}), ...(flags.prefix ? { prefix: flags.prefix } : {}) },
+    ...(flags.concurrency ? { concurrency: flags.concurrency } : {}),
+  });
+  await gateway.waitUntilReady();
+  logger.info({ network: network.name }, 'ready');
+  closeOnSignals(gateway, logger);
+}

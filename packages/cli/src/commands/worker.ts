@@ -1,0 +1,22 @@
+import { startWorkers } from '@handoff/worker';
+import { loadNetwork } from '../load-network.js';
+import { createLogger } from '../logger.js';
+import { parseFlags } from '../options.js';
+import { closeOnSignals } from '../shutdown.js';
+
+/** `handoff worker`: runs agents of a network until SIGTERM/SIGINT. */
+export async function workerCommand(raw: Record<string, unknown>): Promise<void> {
+  const flags = parseFlags(raw);
+  const network = await loadNetwork(flags.network);
+  const logger = createLogger('worker');
+  const workers = await startWorkers({
+    network,
+    logger,
+    redis: { ...(flags.redisUrl ? { url: flags.redisUrl } : {}), ...(flags.prefix ? { prefix: flags.prefix } : {}) },
+    ...(flags.agents ? { agents: flags.agents } : {}),
+    ...(flags.concurrency ? { concurrency: flags.concurrency } : {}),
+  });
+  await workers.waitUntilReady();
+  logger.info({ workerId: workers.workerId, agents: workers.agents }, 'ready');
+  closeOnSignals(workers, logger);
+}

@@ -1,0 +1,27 @@
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { DefinitionError, isNetworkDefinition, type NetworkDefinition } from '@handoff/core';
+
+let tsxRegistered = false;
+
+/**
+ * Loads a network module: a `.js`/`.mjs` file, or a `.ts`/`.mts` file (compiled on the fly with
+ * tsx), whose default export is a network made with `defineNetwork`.
+ * @throws {@link DefinitionError} naming the module when it is missing or exports no network.
+ */
+export async function loadNetwork(modulePath: string): Promise<NetworkDefinition> {
+  const absolute = resolve(process.cwd(), modulePath);
+  if (!existsSync(absolute)) throw new DefinitionError(`--network: no file at ${absolute}`);
+  if (/\.[mc]?tsx?$/.test(absolute) && !tsxRegistered) {
+    const { register } = await import('tsx/esm/api');
+    register();
+    tsxRegistered = true;
+  }
+  const module = (await import(pathToFileURL(absolute).href)) as { default?: unknown };
+  const network = module.default;
+  if (!isNetworkDefinition(network)) {
+    throw new DefinitionError(`--network: ${modulePath} must have a default export made with defineNetwork(...); found ${typeof network}.`);
+  }
+  return network;
+}

@@ -1,0 +1,99 @@
+import type { Redis } from 'ioredis';
+import {
+  NetworkNotRegisteredError,
+  SCHEMA_VERSION,
+  UnknownAgentError,
+  newConversationId,
+  parseBoundary,
+  startJobId,
+  type StartCommand,
+} from '@handoff/core';
+import {
+  ConversationStore,
+  HOP_JOB_OPTIONS,
+  QueueSet,
+  createRedisConnection,
+  readNetworkRegistration,
+  resolveRedisConfig,
+  type NetworkRegistration,
+  type RedisConfig,
+  type ResolvedRedisConfig,
+} from '@handoff/redis';
+import { ConversationHandle } from './conversation-handle.js';
+import { StartRequest } from './start-request.js';
+
+/** Options of {@link createClient}. */
+export interface ClientOptions {
+  /** Redis URL and key prefix; the same as the gateway's. */
+  redis?: RedisConfig;
+}
+
+/** A client of a Handoff deployment, straight over Redis. */
+export interface HandoffClient {
+  /**
+   * Starts a conversation and returns its handle at once.
+   * @throws {@link ValidationError} for malformed input, {@link UnknownAgentError} for an entry
+   * agent the network does not have, {@link NetworkNotRegisteredError} when no gateway runs.
+   */
+  start(request: StartRequest): Promise<ConversationHandle>;
+  /** A handle on an existing conversation. */
+  conversation(conversationId: string): ConversationHandle;
+  /** The network the gateway registered. @throws {@link NetworkNotRegisteredError} */
+  network(): Promise<NetworkRegistration>;
+  /** Closes the client's connections. */
+  close(): Promise<void>;
+}
+
+/**
+ * Creates a client.
+ *
+ * @example
+ * ```ts
+ * const client = createClient({ redis: { url: process.env.REDIS_URL } });
+ * const conversation = await client.start({ agent: 'EnglishAgent', input: '¿cuanto es 2+2?' });
+ * for await (const event of conversation.events()) console.log(event.type);
+ * const result = await conversation.result();
+ * console.log(result.agent, result.output, result.path);
+ * ```
+ */
+export function createClient(options: ClientOptions = {}): HandoffClient {
+  const config: ResolvedRedisConfig = resolveRedisConfig(options.redis);
+  const redis: Redis = createRedisConnection(config.url, 'command', 'handoff-client');
+  const store = new ConversationStore(redis, config.keys);
+  const queues = new QueueSet(redis, config.prefix);
+
+  const network = async (): Promise<NetworkRegistration> => {
+    const registration = await readNetworkRegistration(redis, config.keys);
+    if (!registration) throw new NetworkNotRegisteredError(config.prefix);
+    return registration;
+  };
+
+  return {
+    async start(request) {
+      const parsed = parseBoundary(StartRequest, request, 'Start request');
+      const registration = await network();
+      const agent = parsed.agent ?? registration.entry;
+      const known = registration.agents.map((a) => a.name);
+      if (!known.includes(agent)) throw new UnknownAgentError(agent, known, 'Entry agent');
+      const conversationId = parsed.conversationId ?? newConversationId();
+      const command: StartCommand = {
+        schemaVersion: SCHEMA_VERSION,
+        kind: 'start',
+        conversationId,
+        entryAgent: agent,
+        input: parsed.input,
+        context: parsed.context,
+        limits: parsed.limits,
+        createdAt: Date.now(),
+      };
+      await queues.coordinator.add('start', command, { ...HOP_JOB_OPTIONS, jobId: startJobId(conversationId) });
+      return new ConversationHandle(conversationId, redis, config.keys, store);
+    },
+    conversation: (conversationId) => new ConversationHandle(conversationId, redis, config.keys, store),
+    network,
+    async close() {
+      await queues.close();
+      await redis.quit().catch(() => undefined);
+    },
+  };
+}

@@ -1,0 +1,109 @@
+import type { Redis } from 'ioredis';
+import {
+  ConversationNotFoundError,
+  TERMINAL_EVENT_TYPES,
+  TimeoutError,
+  resultOfRecord,
+  type ConversationRecord,
+  type ConversationResult,
+  type KeyLayout,
+  type StoredEvent,
+} from '@handoff/core';
+import { ConversationStore, EventLog } from '@handoff/redis';
+
+/** Options of {@link ConversationHandle.events}. */
+export interface EventsOptions {
+  /** Resume after this event id (from a previous iteration); from the start by default. */
+  after?: string;
+  /** Stop waiting after this long without the conversation ending. @defaultValue no limit */
+  timeoutMs?: number;
+}
+
+/** Options of {@link ConversationHandle.result}. */
+export interface ResultOptions {
+  /** Give up waiting after this long (the conversation goes on). @defaultValue 5 minutes */
+  timeoutMs?: number;
+}
+
+const POLL_BLOCK_MS = 1_000;
+
+/**
+ * A handle on one conversation: its id, its status, its events as they happen, and its result.
+ * Any number of handles, in any processes, may watch the same conversation.
+ */
+export class ConversationHandle {
+  constructor(
+    /** The conversation id. */
+    readonly id: string,
+    private readonly redis: Redis,
+    private readonly keys: KeyLayout,
+    private readonly store: ConversationStore,
+  ) {}
+
+  /** The conversation record now. @throws {@link ConversationNotFoundError} */
+  async status(): Promise<ConversationRecord> {
+    const record = await this.store.read(this.id);
+    if (!record) throw new ConversationNotFoundError(this.id);
+    return record;
+  }
+
+  /**
+   * Waits for the conversation to end and returns how it ended — completed with an output, or
+   * failed with a reason (hop limit, model down, unknown agent…). It never throws for a failed
+   * conversation; check `status`.
+   * @throws {@link TimeoutError} when it has not ended within `timeoutMs`.
+   */
+  async result(options: ResultOptions = {}): Promise<ConversationResult> {
+    const timeoutMs = options.timeoutMs ?? 300_000;
+    const deadline = Date.now() + timeoutMs;
+    const reader = this.redis.duplicate();
+    try {
+      const log = new EventLog(reader, this.keys);
+      let after = '0';
+      for (;;) {
+        const record = await this.store.read(this.id);
+        const result = record ? resultOfRecord(record) : null;
+        if (result) return result;
+        const remaining = deadline - Date.now();
+        if (remaining <= 0) throw new TimeoutError(`Conversation ${this.id}`, timeoutMs);
+        const events = await log.read(this.id, { after, blockMs: Math.min(POLL_BLOCK_MS, remaining) });
+        for (const event of events) {
+          after = event.id;
+          if (event.type === 'conversation.completed' || event.type === 'conversation.failed') return event.result;
+        }
+      }
+    } finally {
+      reader.disconnect();
+    }
+  }
+
+  /**
+   * The conversation's events, in order, from the start (or after `options.after`), as they
+   * happen. The iteration ends after the terminal event. A late subscriber sees everything.
+   */
+  async *events(options: EventsOptions = {}): AsyncGenerator<StoredEvent, void, undefined> {
+    const reader = this.redis.duplicate();
+    const deadline = options.timeoutMs === undefined ? Infinity : Date.now() + options.timeoutMs;
+    try {
+      const log = new EventLog(reader, this.keys);
+      let after = options.after ?? '0';
+      for (;;) {
+        if (Date.now() >= deadline) throw new TimeoutError(`Events of conversation ${this.id}`, options.timeoutMs ?? 0);
+        const events = await log.read(this.id, { after, blockMs: POLL_BLOCK_MS });
+        for (const event of events) {
+          after = event.id;
+          yield event;
+          if (TERMINAL_EVENT_TYPES.has(event.type)) return;
+        }
+        if (events.length === 0) {
+          // Nothing new: make sure the conversation exists and is not over with its stream gone.
+          const record = await this.store.read(this.id);
+          if (!record) throw new ConversationNotFoundError(this.id);
+          if (record.status !== 'running' && (await reader.exists(this.keys.events(this.id))) === 0) return;
+        }
+      }
+    } finally {
+      reader.disconnect();
+    }
+  }
+}

@@ -1,0 +1,30 @@
+import type { RuntimeEvent } from '@handoff/core';
+
+/**
+ * One line of plain text for an event, for terminals and logs (text deltas are returned as their
+ * raw text, so consecutive ones print as one running answer).
+ */
+export function describeEvent(event: RuntimeEvent): string {
+  switch (event.type) {
+    case 'conversation.started':
+      return `▶ conversation ${event.conversationId} started on ${event.entryAgent}`;
+    case 'agent.started':
+      return `● ${event.agent} is working (hop ${event.seq}${event.attempt > 1 ? `, attempt ${event.attempt}` : ''})`;
+    case 'text.delta':
+      return event.text;
+    case 'tool.called':
+      return `⚙ ${event.agent} calls ${event.name}(${event.arguments})`;
+    case 'tool.result':
+      return `${event.isError ? '✗' : '↩'} ${event.name} → ${event.result}`;
+    case 'agent.completed':
+      return `○ ${event.agent} finished its turn (${event.outcome})`;
+    case 'handoff':
+      return `⇢ handoff ${event.from} → ${event.to}: ${event.reason}`;
+    case 'error':
+      return `✗ ${event.error.code}: ${event.error.message}`;
+    case 'conversation.completed':
+      return `✔ answered by ${event.result.agent ?? '?'} (path ${event.result.path.join(' → ')})`;
+    case 'conversation.failed':
+      return `✘ ${event.result.reason}: ${event.result.error?.message ?? 'failed'} (path ${event.result.path.join(' → ')})`;
+  }
+}

@@ -1,0 +1,17 @@
+/**
+ * `@handoff/client`: start conversations on a Handoff network, await their results and stream
+ * their events — straight over Redis, from any process that shares it.
+ *
+ * @example
+ * ```ts
+ * import { createClient } from '@handoff/client';
+ * const client = createClient();
+ * const conversation = await client.start({ agent: 'CustomerService', input: 'My invoice is wrong' });
+ * const result = await conversation.result();
+ * ```
+ * @module
+ */
+export { createClient, type ClientOptions, type HandoffClient } from './client.js';
+export { ConversationHandle, type EventsOptions, type ResultOptions } from './conversation-handle.js';
+export { StartRequest } from './start-request.js';
+export { describeEvent } from './describe-event.js';

@@ -1,0 +1,50 @@
+/**
+ * Defaults that every Handoff process shares. Each is finite: nothing in the runtime is unbounded
+ * unless a caller says so explicitly.
+ * @module
+ */
+
+/** The envelope and job schema version this build reads and writes. */
+export const SCHEMA_VERSION = 1 as const;
+
+/** Default cap on agent turns (hops) per conversation, as in the OpenAI Agents SDK. */
+export const DEFAULT_MAX_HOPS = 10;
+
+/** Default cap on model calls inside one agent turn (tool rounds, retries of invalid calls). */
+export const DEFAULT_MAX_TOOL_ROUNDS = 8;
+
+/** Default Redis key prefix; one prefix holds one deployment (one network). */
+export const DEFAULT_KEY_PREFIX = 'handoff';
+
+/** Largest envelope, in bytes of JSON, that the runtime accepts (protects Redis and workers). */
+export const MAX_ENVELOPE_BYTES = 16 * 1024 * 1024;
+
+/** Retries the model client makes on 408/409/429/5xx and connection errors, with backoff and jitter. */
+export const DEFAULT_MODEL_MAX_RETRIES = 3;
+
+/** Timeout of one model request, in milliseconds. */
+export const DEFAULT_MODEL_TIMEOUT_MS = 120_000;
+
+/**
+ * BullMQ lock held on a running turn, renewed every half of it. Model calls take seconds to
+ * minutes, so BullMQ's 30 s default is too short to be the only margin.
+ */
+export const DEFAULT_LOCK_DURATION_MS = 60_000;
+
+/** How often workers look for turns whose worker died (BullMQ `stalledInterval`). */
+export const DEFAULT_STALLED_INTERVAL_MS = 30_000;
+
+/** How many times a turn may be recovered from a dead worker before it fails (BullMQ's default is 1). */
+export const DEFAULT_MAX_STALLED_COUNT = 3;
+
+/** How long finished conversations (record, history, events) stay in Redis, in seconds. */
+export const DEFAULT_RETENTION_SECONDS = 7 * 24 * 3600;
+
+/** Approximate cap on events kept per conversation stream. */
+export const MAX_EVENTS_PER_CONVERSATION = 10_000;
+
+/** Text deltas are batched into one event per this many milliseconds (or per {@link DELTA_FLUSH_CHARS}). */
+export const DELTA_FLUSH_INTERVAL_MS = 50;
+
+/** Text deltas are flushed once this many characters are buffered. */
+export const DELTA_FLUSH_CHARS = 512;

@@ -1,0 +1,51 @@
+import { z } from 'zod';
+import { DEFAULT_MODEL_MAX_RETRIES, DEFAULT_MODEL_TIMEOUT_MS } from '../constants.js';
+
+/**
+ * How an agent reaches its model: any OpenAI-compatible chat.completions endpoint. Where `baseURL`
+ * or `apiKey` is absent, the openai client's own `OPENAI_BASE_URL` / `OPENAI_API_KEY` apply.
+ */
+export const ModelSettings = z.object({
+  /** Model name sent to the endpoint. */
+  name: z.string().min(1).optional(),
+  /** Endpoint base URL, e.g. `http://localhost:11434/v1`. */
+  baseURL: z.url().optional(),
+  /** API key for the endpoint. */
+  apiKey: z.string().optional(),
+  /** Retries on 408/409/429/5xx and connection errors, with exponential backoff and jitter. */
+  maxRetries: z.number().int().min(0).max(10).optional(),
+  /** Timeout of one request in ms. */
+  timeoutMs: z.number().int().min(1).max(3_600_000).optional(),
+  temperature: z.number().min(0).max(2).optional(),
+  maxTokens: z.number().int().min(1).optional(),
+});
+/** How an agent reaches its model. */
+export type ModelSettings = z.infer<typeof ModelSettings>;
+
+/** Model settings with every default applied. */
+export interface ResolvedModelSettings {
+  readonly name: string;
+  readonly baseURL: string | undefined;
+  readonly apiKey: string | undefined;
+  readonly maxRetries: number;
+  readonly timeoutMs: number;
+  readonly temperature: number | undefined;
+  readonly maxTokens: number | undefined;
+}
+
+/** The model used when neither the agent nor the network names one. */
+export const DEFAULT_MODEL_NAME = 'gpt-4.1-mini';
+
+/** Merges agent settings over network settings over defaults. */
+export function resolveModelSettings(network: ModelSettings | undefined, agent: ModelSettings | undefined): ResolvedModelSettings {
+  const merged = { ...network, ...agent };
+  return Object.freeze({
+    name: merged.name ?? DEFAULT_MODEL_NAME,
+    baseURL: merged.baseURL,
+    apiKey: merged.apiKey,
+    maxRetries: merged.maxRetries ?? DEFAULT_MODEL_MAX_RETRIES,
+    timeoutMs: merged.timeoutMs ?? DEFAULT_MODEL_TIMEOUT_MS,
+    temperature: merged.temperature,
+    maxTokens: merged.maxTokens,
+  });
+}

@@ -1,0 +1,33 @@
+/**
+ * Every error code the runtime uses. Codes survive serialisation through Redis and HTTP, so code
+ * that reacts to an error compares codes, never messages or classes.
+ */
+export const ErrorCode = {
+  /** A network or agent definition is invalid; the message says which field and why. */
+  INVALID_DEFINITION: 'INVALID_DEFINITION',
+  /** An agent name that the network does not contain (entry agent, handoff target). */
+  UNKNOWN_AGENT: 'UNKNOWN_AGENT',
+  /** A message that crossed a process boundary failed its schema. */
+  VALIDATION_FAILED: 'VALIDATION_FAILED',
+  /** A message written by a newer or older runtime version than this one reads. */
+  UNSUPPORTED_SCHEMA_VERSION: 'UNSUPPORTED_SCHEMA_VERSION',
+  /** The model endpoint could not be reached or kept failing after retries. */
+  MODEL_UNAVAILABLE: 'MODEL_UNAVAILABLE',
+  /** The model endpoint refused the request (4xx other than 408/409/429). */
+  MODEL_REQUEST_REJECTED: 'MODEL_REQUEST_REJECTED',
+  /** The model kept producing unusable output (e.g. invalid tool calls) for the whole turn. */
+  MODEL_BEHAVIOR: 'MODEL_BEHAVIOR',
+  /** The conversation reached its hop limit. */
+  MAX_HOPS_EXCEEDED: 'MAX_HOPS_EXCEEDED',
+  /** No gateway has registered a network under this key prefix. */
+  NETWORK_NOT_REGISTERED: 'NETWORK_NOT_REGISTERED',
+  /** No conversation with this id exists (or it expired). */
+  CONVERSATION_NOT_FOUND: 'CONVERSATION_NOT_FOUND',
+  /** A caller-side wait ran out of time. The conversation itself may still be running. */
+  TIMEOUT: 'TIMEOUT',
+  /** A bug or an unexpected state inside the runtime. */
+  INTERNAL: 'INTERNAL',
+} as const;
+
+/** One of {@link ErrorCode}'s values. */
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -1,0 +1,3 @@
+export { ErrorCode } from './error-codes.js';
+export { HandoffError, ErrorJson, isHandoffError, toErrorJson, type HandoffErrorOptions } from './handoff-error.js';
+export * from './error-classes.js';

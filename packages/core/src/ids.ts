@@ -1,0 +1,19 @@
+import { customAlphabet } from 'nanoid';
+
+// Lower-case letters and digits only: safe in BullMQ job ids (no ':') and Redis keys.
+const randomId = customAlphabet('0123456789abcdefghijklmnopqrstuvwxyz', 20);
+
+/** A new conversation id, e.g. `c_4k1z…`. */
+export function newConversationId(): string {
+  return `c_${randomId()}`;
+}
+
+/** A new id for a process (worker or gateway) instance. */
+export function newInstanceId(role: string): string {
+  return `${role}_${randomId().slice(0, 10)}`;
+}
+
+/** True when `id` can be used as a conversation id (no ':', not all digits, bounded). */
+export function isValidConversationId(id: string): boolean {
+  return /^[A-Za-z0-9_-]{1,100}$/.test(id) && !/^\d+$/.test(id);
+}

@@ -1,0 +1,31 @@
+/**
+ * `@handoff/core`: the schemas, types, errors, definitions and naming that every Handoff process
+ * shares. It does no I/O and depends on zod and nanoid only.
+ *
+ * @example
+ * ```ts
+ * import { defineAgent, defineNetwork } from '@handoff/core';
+ * const spanish = defineAgent({ name: 'SpanishAgent', instructions: 'Only respond in Spanish', handoffs: ['EnglishAgent'] });
+ * const english = defineAgent({ name: 'EnglishAgent', instructions: 'Only respond in English', handoffs: ['SpanishAgent'] });
+ * export default defineNetwork({ name: 'translators', agents: [english, spanish] });
+ * ```
+ * @module
+ */
+export * from './constants.js';
+export * from './errors/index.js';
+export * from './ids.js';
+export * from './naming.js';
+export * from './validation.js';
+export * from './schemas/json.js';
+export * from './schemas/message.js';
+export * from './schemas/usage.js';
+export * from './schemas/limits.js';
+export * from './schemas/envelope.js';
+export * from './schemas/turn-result.js';
+export * from './schemas/start-command.js';
+export * from './schemas/coordinator-job.js';
+export * from './schemas/conversation.js';
+export * from './schemas/runtime-event.js';
+export * from './definitions/model-settings.js';
+export * from './definitions/agent.js';
+export * from './definitions/network.js';

@@ -1,0 +1,56 @@
+/**
+ * Names of queues and Redis keys, in one place. Every key of one conversation shares a Redis
+ * Cluster hash tag (`{conversationId}`), so atomic multi-key steps work on a cluster too.
+ * @module
+ */
+
+/** The queue that carries start commands and turn results to the coordinator. */
+export const COORDINATOR_QUEUE = 'coordinator';
+
+/** The queue where jobs that could not be processed are kept for inspection and replay. */
+export const DEAD_LETTER_QUEUE = 'dead-letter';
+
+/** The BullMQ queue of one agent. */
+export function agentQueueName(agent: string): string {
+  return `agent.${agent}`;
+}
+
+/** The deterministic id of hop `seq` of a conversation; also its BullMQ job id. */
+export function hopId(conversationId: string, seq: number): string {
+  return `${conversationId}.h${seq}`;
+}
+
+/** The BullMQ job id of the start command of a conversation. */
+export function startJobId(conversationId: string): string {
+  return `${conversationId}.start`;
+}
+
+/** The BullMQ job id of the turn result of a hop (one per hop, whatever the attempt). */
+export function turnResultJobId(hop: string): string {
+  return `${hop}.turn`;
+}
+
+/** Redis keys of one deployment, under its key prefix. */
+export interface KeyLayout {
+  /** The prefix itself (BullMQ's `prefix` option uses it too). */
+  readonly prefix: string;
+  /** Hash describing the registered network (name, agents). */
+  readonly network: string;
+  /** Hash: the conversation record. */
+  conversation(conversationId: string): string;
+  /** List: the conversation's history, one JSON message per entry. */
+  history(conversationId: string): string;
+  /** Stream: the conversation's event log. */
+  events(conversationId: string): string;
+}
+
+/** Builds the key layout for a prefix. */
+export function keyLayout(prefix: string): KeyLayout {
+  return {
+    prefix,
+    network: `${prefix}:network`,
+    conversation: (id) => `${prefix}:conv:{${id}}:record`,
+    history: (id) => `${prefix}:conv:{${id}}:history`,
+    events: (id) => `${prefix}:conv:{${id}}:events`,
+  };
+}

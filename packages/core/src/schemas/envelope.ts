@@ -1,0 +1,52 @@
+import { z } from 'zod';
+import { SCHEMA_VERSION } from '../constants.js';
+import { ContextVariables, JsonValue } from './json.js';
+import { Message } from './message.js';
+import { TokenUsage } from './usage.js';
+
+/** Budgets a conversation runs under, resolved once when it starts. */
+export const Budget = z.object({
+  maxHops: z.number().int().min(1),
+});
+/** Budgets a conversation runs under. */
+export type Budget = z.infer<typeof Budget>;
+
+/**
+ * Envelope v1: the one document that travels from the coordinator to an agent's queue. It holds
+ * everything a worker needs for one turn, so workers keep no conversation state between jobs.
+ */
+export const Envelope = z.object({
+  schemaVersion: z.literal(SCHEMA_VERSION),
+  conversationId: z.string().min(1),
+  /** Deterministic id of this hop (conversation id + sequence); also the BullMQ job id. */
+  hopId: z.string().min(1),
+  /** The hop whose turn led here; null for the first hop. */
+  parentHopId: z.string().nullable(),
+  /** 1 for the first agent turn, then +1 per hop. */
+  seq: z.number().int().min(1),
+  /** The agent that runs this turn. */
+  agent: z.string().min(1),
+  /** The agent that handed off to this one; null on the first hop. */
+  previousAgent: z.string().nullable(),
+  /** Why control came here (the model's reason for a handoff, or "entry"). */
+  reason: z.string(),
+  /** Typed arguments the previous agent passed with the handoff. */
+  handoffArgs: z.record(z.string(), JsonValue).optional(),
+  /** The whole conversation so far, in OpenAI chat format (no system message: each agent adds its own). */
+  history: z.array(Message),
+  /** Context variables as of the start of this turn. */
+  context: ContextVariables,
+  /** Agents visited, in order, ending with this one. */
+  path: z.array(z.string()),
+  budget: Budget,
+  /** Usage so far, across all previous hops. */
+  usage: TokenUsage,
+  /** Callers to return to after nested chats (reserved; empty in v1 flows without nesting). */
+  returnStack: z.array(z.object({ agent: z.string(), hopId: z.string() })),
+  /** W3C traceparent of the conversation's trace, when tracing is on. */
+  traceparent: z.string().optional(),
+  /** Unix milliseconds at which the coordinator published this hop. */
+  createdAt: z.number().int(),
+});
+/** Envelope v1. */
+export type Envelope = z.infer<typeof Envelope>;

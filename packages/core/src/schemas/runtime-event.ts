@@ -1,0 +1,122 @@
+import { z } from 'zod';
+import { ErrorJson } from '../errors/index.js';
+import { ContextVariables } from './json.js';
+import { ConversationResult } from './conversation.js';
+
+const base = { conversationId: z.string(), ts: z.number().int() };
+
+/** The conversation was accepted by the coordinator. */
+export const ConversationStartedEvent = z.object({
+  ...base,
+  type: z.literal('conversation.started'),
+  entryAgent: z.string(),
+  context: ContextVariables,
+});
+/** A worker began a turn of an agent (one per attempt: a retried turn starts again). */
+export const AgentStartedEvent = z.object({
+  ...base,
+  type: z.literal('agent.started'),
+  agent: z.string(),
+  hopId: z.string(),
+  seq: z.number().int(),
+  attempt: z.number().int(),
+});
+/** Streamed model text, batched. */
+export const TextDeltaEvent = z.object({
+  ...base,
+  type: z.literal('text.delta'),
+  agent: z.string(),
+  hopId: z.string(),
+  text: z.string(),
+});
+/** The model called a tool (including a transfer tool). */
+export const ToolCalledEvent = z.object({
+  ...base,
+  type: z.literal('tool.called'),
+  agent: z.string(),
+  hopId: z.string(),
+  toolCallId: z.string(),
+  name: z.string(),
+  arguments: z.string(),
+});
+/** A tool call's result went back to the model. */
+export const ToolResultEvent = z.object({
+  ...base,
+  type: z.literal('tool.result'),
+  agent: z.string(),
+  hopId: z.string(),
+  toolCallId: z.string(),
+  name: z.string(),
+  result: z.string(),
+  isError: z.boolean(),
+});
+/** An agent's turn was applied to the conversation (exactly once per hop). */
+export const AgentCompletedEvent = z.object({
+  ...base,
+  type: z.literal('agent.completed'),
+  agent: z.string(),
+  hopId: z.string(),
+  seq: z.number().int(),
+  outcome: z.enum(['handoff', 'final', 'failed']),
+});
+/** Control moved from one agent to another. */
+export const HandoffEvent = z.object({
+  ...base,
+  type: z.literal('handoff'),
+  from: z.string(),
+  to: z.string(),
+  reason: z.string(),
+  /** The hop that the receiving agent runs. */
+  hopId: z.string(),
+  seq: z.number().int(),
+});
+/** Something went wrong; a terminal event follows if the conversation cannot continue. */
+export const ErrorEvent = z.object({
+  ...base,
+  type: z.literal('error'),
+  error: ErrorJson,
+  agent: z.string().optional(),
+  hopId: z.string().optional(),
+});
+/** The conversation finished with an answer. */
+export const ConversationCompletedEvent = z.object({
+  ...base,
+  type: z.literal('conversation.completed'),
+  result: ConversationResult,
+});
+/** The conversation ended without an answer (limit, error). */
+export const ConversationFailedEvent = z.object({
+  ...base,
+  type: z.literal('conversation.failed'),
+  result: ConversationResult,
+});
+
+/** Every event of a conversation's event log. */
+export const RuntimeEvent = z.discriminatedUnion('type', [
+  ConversationStartedEvent,
+  AgentStartedEvent,
+  TextDeltaEvent,
+  ToolCalledEvent,
+  ToolResultEvent,
+  AgentCompletedEvent,
+  HandoffEvent,
+  ErrorEvent,
+  ConversationCompletedEvent,
+  ConversationFailedEvent,
+]);
+/** Every event of a conversation's event log. */
+export type RuntimeEvent = z.infer<typeof RuntimeEvent>;
+/** The `type` of a {@link RuntimeEvent}. */
+export type RuntimeEventType = RuntimeEvent['type'];
+/** The event of one type. */
+export type RuntimeEventOf<T extends RuntimeEventType> = Extract<RuntimeEvent, { type: T }>;
+/** An event as stored: the event plus its id in the conversation's log (a Redis stream id). */
+export type StoredEvent = RuntimeEvent & { id: string };
+/** An event before the log stamps it: everything but the common fields. */
+export type NewEvent = RuntimeEvent extends infer E ? (E extends RuntimeEvent ? Omit<E, 'conversationId' | 'ts'> : never) : never;
+
+/** Event types that end a conversation. */
+export const TERMINAL_EVENT_TYPES: ReadonlySet<RuntimeEventType> = new Set([
+  'conversation.completed',
+  'conversation.failed',
+]);

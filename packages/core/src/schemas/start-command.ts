@@ -1,0 +1,21 @@
+import { z } from 'zod';
+import { SCHEMA_VERSION } from '../constants.js';
+import { ContextVariables } from './json.js';
+import { ConversationLimits } from './limits.js';
+import { Message } from './message.js';
+
+/** What a client sends to the coordinator queue to start a conversation. */
+export const StartCommand = z.object({
+  schemaVersion: z.literal(SCHEMA_VERSION),
+  kind: z.literal('start'),
+  conversationId: z.string().min(1),
+  entryAgent: z.string().min(1),
+  /** The user's input: one text, or a list of prior messages (the last usually from the user). */
+  input: z.union([z.string(), z.array(Message).min(1)]),
+  context: ContextVariables,
+  limits: ConversationLimits,
+  traceparent: z.string().optional(),
+  createdAt: z.number().int(),
+});
+/** What a client sends to start a conversation. */
+export type StartCommand = z.infer<typeof StartCommand>;

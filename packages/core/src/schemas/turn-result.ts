@@ -1,0 +1,46 @@
+import { z } from 'zod';
+import { SCHEMA_VERSION } from '../constants.js';
+import { ErrorJson } from '../errors/index.js';
+import { ContextVariables, JsonValue } from './json.js';
+import { Message } from './message.js';
+import { TokenUsage } from './usage.js';
+
+/** How a turn ended, as the worker saw it. The coordinator decides what happens next. */
+export const TurnOutcome = z.discriminatedUnion('type', [
+  /** The model asked to hand off to another agent. */
+  z.object({
+    type: z.literal('handoff'),
+    target: z.string().min(1),
+    reason: z.string(),
+    args: z.record(z.string(), JsonValue).optional(),
+  }),
+  /** The model answered without handing off. */
+  z.object({ type: z.literal('final'), output: z.string() }),
+  /** The turn could not complete. */
+  z.object({ type: z.literal('failed'), error: ErrorJson }),
+]);
+/** How a turn ended. */
+export type TurnOutcome = z.infer<typeof TurnOutcome>;
+
+/** What a worker sends to the coordinator queue after one turn. */
+export const TurnResult = z.object({
+  schemaVersion: z.literal(SCHEMA_VERSION),
+  kind: z.literal('turn'),
+  conversationId: z.string().min(1),
+  hopId: z.string().min(1),
+  seq: z.number().int().min(1),
+  agent: z.string().min(1),
+  /** Messages this turn added to the history (assistant messages and tool results), in order. */
+  newMessages: z.array(Message),
+  /** Context variables to set (shallow merge). */
+  contextPatch: ContextVariables.optional(),
+  outcome: TurnOutcome,
+  usage: TokenUsage,
+  /** BullMQ attempt that produced this result (1-based). */
+  attempt: z.number().int().min(1),
+  workerId: z.string(),
+  startedAt: z.number().int(),
+  finishedAt: z.number().int(),
+});
+/** What a worker sends to the coordinator queue after one turn. */
+export type TurnResult = z.infer<typeof TurnResult>;

@@ -1,0 +1,26 @@
+import type { z } from 'zod';
+import { SCHEMA_VERSION } from './constants.js';
+import { UnsupportedSchemaVersionError, ValidationError } from './errors/index.js';
+
+/** Formats zod issues as `path: message` lines a human can act on. */
+export function formatIssues(error: z.ZodError): string[] {
+  return error.issues.map((issue) => `${issue.path.length ? issue.path.join('.') : '(root)'}: ${issue.message}`);
+}
+
+/**
+ * Parses `value` with `schema`, or throws a {@link ValidationError} naming `what` and every bad field.
+ * A value whose `schemaVersion` is present but not this runtime's raises {@link UnsupportedSchemaVersionError}
+ * instead, so that a version mismatch is never reported as a random field error.
+ */
+export function parseBoundary<S extends z.ZodType>(schema: S, value: unknown, what: string): z.output<S> {
+  if (value !== null && typeof value === 'object' && 'schemaVersion' in value) {
+    const version = (value as { schemaVersion: unknown }).schemaVersion;
+    if (version !== SCHEMA_VERSION) throw new UnsupportedSchemaVersionError(what, version, SCHEMA_VERSION);
+  }
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const issues = formatIssues(parsed.error);
+  throw new ValidationError(`${what} is invalid: ${issues.slice(0, 5).join('; ')}${issues.length > 5 ? ` (+${issues.length - 5} more)` : ''}`, {
+    details: { issues },
+  });
+}

@@ -1,0 +1,35 @@
+import { SCHEMA_VERSION, type ConversationRecord, type Envelope } from '@handoff/core';
+import { HOP_JOB_OPTIONS, type ConversationStore, type QueueSet } from '@handoff/redis';
+
+/**
+ * Publishes the record's pending hop to its agent's queue, if the record is at the point where
+ * that hop is due. Idempotent: the job id is the hop id, so publishing twice adds one job. Runs
+ * after every apply, and again for a redelivered start or turn whose step was already applied —
+ * the crash may have fallen between the apply and this publish.
+ *
+ * @returns the envelope published, or null when nothing was due.
+ */
+export async function dispatchPendingHop(record: ConversationRecord, store: ConversationStore, queues: QueueSet): Promise<Envelope | null> {
+  const next = record.next;
+  if (record.status !== 'running' || next === null || record.appliedSeq !== next.seq - 1) return null;
+  const envelope: Envelope = {
+    schemaVersion: SCHEMA_VERSION,
+    conversationId: record.conversationId,
+    hopId: next.hopId,
+    parentHopId: next.parentHopId,
+    seq: next.seq,
+    agent: next.agent,
+    previousAgent: next.previousAgent,
+    reason: next.reason,
+    ...(next.args === undefined ? {} : { handoffArgs: next.args as Envelope['handoffArgs'] }),
+    history: await store.history(record.conversationId),
+    context: record.context,
+    path: record.path,
+    budget: { maxHops: record.maxHops },
+    usage: record.usage,
+    returnStack: [],
+    createdAt: Date.now(),
+  };
+  await queues.agent(next.agent).add(next.agent, envelope, { ...HOP_JOB_OPTIONS, jobId: next.hopId });
+  return envelope;
+}

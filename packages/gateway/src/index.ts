@@ -1,0 +1,18 @@
+/**
+ * `@handoff/gateway`: the coordinator of a Handoff network. It applies every turn to its
+ * conversation exactly once, enforces limits, and publishes the next hop.
+ *
+ * @example
+ * ```ts
+ * import { startGateway } from '@handoff/gateway';
+ * import network from './network.js';
+ * const gateway = await startGateway({ network });
+ * process.on('SIGTERM', () => void gateway.close());
+ * ```
+ * @module
+ */
+export { startGateway, type Gateway, type GatewayOptions } from './gateway.js';
+export { Coordinator, type CoordinatorDeps, type CoordinatorOptions, type CoordinatorJobOutcome } from './coordinator/coordinator.js';
+export { decideStart, inputMessages, type Decision } from './coordinator/decide-start.js';
+export { decideTurn } from './coordinator/decide-turn.js';
+export { dispatchPendingHop } from './coordinator/dispatch.js';

@@ -1,0 +1,13 @@
+/**
+ * `@handoff/redis`: everything that more than one Handoff process does with Redis — connections,
+ * the conversation store with its atomic apply step, the event log, the network registry, and
+ * queue producers. Worker, gateway and client build on it; none of them reach into each other.
+ * @module
+ */
+export * from './connection.js';
+export * from './apply-script.js';
+export * from './record-codec.js';
+export * from './event-log.js';
+export * from './conversation-store.js';
+export * from './network-registry.js';
+export * from './queues.js';

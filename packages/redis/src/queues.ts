@@ -1,0 +1,83 @@
+import { Queue, type JobsOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { COORDINATOR_QUEUE, DEAD_LETTER_QUEUE, agentQueueName, type ErrorJson } from '@handoff/core';
+
+/**
+ * Job options of every hop and turn-result job. Completed jobs are kept for an hour so that a
+ * duplicate add of the same deterministic job id stays a no-op for that long; the coordinator's
+ * and workers' sequence checks cover the time after.
+ */
+export const HOP_JOB_OPTIONS: JobsOptions = Object.freeze({
+  removeOnComplete: { age: 3600, count: 10_000 },
+  removeOnFail: { age: 7 * 24 * 3600 },
+  attempts: 5,
+  backoff: { type: 'exponential', delay: 500, jitter: 0.5 },
+});
+
+/**
+ * The producers one process needs: the coordinator queue, each agent's queue (created on first
+ * use) and the dead-letter queue, all over one shared command connection.
+ */
+export class QueueSet {
+  private readonly agentQueues = new Map<string, Queue>();
+  /** The coordinator's queue. */
+  readonly coordinator: Queue;
+  /** The dead-letter queue. */
+  readonly deadLetter: Queue;
+
+  constructor(
+    private readonly connection: Redis,
+    private readonly prefix: string,
+  ) {
+    this.coordinator = new Queue(COORDINATOR_QUEUE, { connection, prefix });
+    this.deadLetter = new Queue(DEAD_LETTER_QUEUE, { connection, prefix });
+  }
+
+  /** The queue of an agent. */
+  agent(name: string): Queue {
+    let queue = this.agentQueues.get(name);
+    if (!queue) {
+      queue = new Queue(agentQueueName(name), { connection: this.connection, prefix: this.prefix });
+      this.agentQueues.set(name, queue);
+    }
+    return queue;
+  }
+
+  /** Closes every queue (not the shared connection). */
+  async close(): Promise<void> {
+    await Promise.all([this.coordinator.close(), this.deadLetter.close(), ...[...this.agentQueues.values()].map((q) => q.close())]);
+  }
+}
+
+/** A job that could not be processed, as kept in the dead-letter queue. */
+export interface DeadLetter {
+  /** The queue the job came from. */
+  sourceQueue: string;
+  /** Its job id there. */
+  jobId: string | undefined;
+  /** The conversation, when it could be read from the job. */
+  conversationId: string | undefined;
+  /** Why it could not be processed. */
+  error: ErrorJson;
+  /** The job's data, untouched, for inspection and replay. */
+  payload: unknown;
+  /** Unix ms. */
+  deadAt: number;
+}
+
+/** Puts a job into the dead-letter queue (idempotent per source queue and job id). */
+export async function addDeadLetter(queues: QueueSet, letter: Omit<DeadLetter, 'deadAt'>): Promise<void> {
+  const data: DeadLetter = { ...letter, deadAt: Date.now() };
+  await queues.deadLetter.add('dead-letter', data, {
+    ...(letter.jobId === undefined ? {} : { jobId: `${letter.sourceQueue}.${letter.jobId}`.replaceAll(':', '_') }),
+    removeOnComplete: false,
+    removeOnFail: false,
+  });
+}
+
+/** Reads the conversation id out of a job payload that may not be valid, if it is there. */
+export function looseConversationId(payload: unknown): string | undefined {
+  if (payload === null || typeof payload !== 'object') return undefined;
+  const id = (payload as { conversationId?: unknown }).conversationId;
+  return typeof id === 'string' && id.length > 0 && id.length <= 200 ? id : undefined;
+}

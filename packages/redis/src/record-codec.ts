@@ -1,0 +1,25 @@
+import { ConversationRecord, parseBoundary } from '@handoff/core';
+
+// Fields stored as JSON in the record hash; the rest are plain strings or numbers.
+const JSON_FIELDS = ['path', 'context', 'usage', 'error', 'next', 'terminalReason', 'output', 'currentAgent'] as const;
+const NUMBER_FIELDS = ['appliedSeq', 'maxHops', 'createdAt', 'updatedAt'] as const;
+
+/** Encodes (part of) a conversation record as flat hash field/value pairs. */
+export function encodeRecordFields(record: Partial<ConversationRecord>): string[] {
+  const pairs: string[] = [];
+  for (const [field, value] of Object.entries(record)) {
+    if (value === undefined || field === 'appliedSeq') continue;
+    const encoded = (JSON_FIELDS as readonly string[]).includes(field) ? JSON.stringify(value) : String(value);
+    pairs.push(field, encoded);
+  }
+  return pairs;
+}
+
+/** Decodes a record hash (HGETALL reply); null when the hash is empty (no such conversation). */
+export function decodeRecord(hash: Record<string, string>): ConversationRecord | null {
+  if (Object.keys(hash).length === 0) return null;
+  const raw: Record<string, unknown> = { ...hash };
+  for (const field of JSON_FIELDS) if (hash[field] !== undefined) raw[field] = JSON.parse(hash[field]);
+  for (const field of NUMBER_FIELDS) if (hash[field] !== undefined) raw[field] = Number(hash[field]);
+  return parseBoundary(ConversationRecord, raw, 'Conversation record');
+}

@@ -1,0 +1,58 @@
+/**
+ * `@handoff/testing`: the test kit for Handoff networks.
+ *
+ * - A scripted OpenAI-compatible model server ({@link startScriptedModel}) that the official
+ *   `openai` client talks to unchanged, with rule-based replies, tool calls, errors and held turns.
+ * - Redis provisioning ({@link startRedis}) through testcontainers, a local `redis-server` or
+ *   `REDIS_URL`, plus {@link RedisServerProcess} for crash-and-restart tests.
+ *
+ * @packageDocumentation
+ */
+
+export { startScriptedModel } from './scripted-model/start-scripted-model.js';
+export type { ScriptedModel, ScriptedModelOptions } from './scripted-model/scripted-model.js';
+export type { ScriptRule, ReplySource } from './scripted-model/script-rule.js';
+export type { ScriptedReply, ScriptedToolCall, ScriptedError, ScriptedUsage } from './scripted-model/scripted-reply.js';
+export type { RecordedRequest } from './scripted-model/recorded-request.js';
+export type {
+  ChatCompletionRequestBody,
+  ChatMessage,
+  ChatContentPart,
+  ChatRequestToolCall,
+  ChatTool,
+} from './scripted-model/chat-request.js';
+export { contentText } from './scripted-model/chat-request.js';
+export type {
+  ChatCompletionObject,
+  ChatCompletionChunkObject,
+  WireDelta,
+  WireToolCall,
+  WireToolCallDelta,
+  WireUsage,
+  FinishReason,
+} from './scripted-model/chat-response.js';
+export {
+  lastUserText,
+  systemText,
+  toolNames,
+  hasTool,
+  systemIncludes,
+  lastUserIncludes,
+  and,
+  type RequestPredicate,
+} from './scripted-model/matchers.js';
+
+export { startRedis, defaultRedisProviders } from './redis/start-redis.js';
+export {
+  REDIS_PROVIDERS,
+  ProviderUnavailableError,
+  type RedisProvider,
+  type ProvisionedRedis,
+  type StartRedisOptions,
+} from './redis/provisioned-redis.js';
+export { RedisServerProcess, type RedisServerProcessOptions } from './redis/redis-server-process.js';
+export { findContainerEngine, type ContainerEngine, type ContainerEngineProbe } from './redis/container-engine.js';
+export { redisPing, waitForRedisPing, type WaitForPingOptions } from './redis/redis-ping.js';
+export { findFreePort } from './redis/free-port.js';
+
+export { ManagedProcess, type ManagedProcessOptions, type ProcessExit } from './process/managed-process.js';

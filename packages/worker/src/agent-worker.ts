@@ -1,0 +1,200 @@
+import { Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import {
+  DEFAULT_LOCK_DURATION_MS,
+  DEFAULT_MAX_STALLED_COUNT,
+  DEFAULT_STALLED_INTERVAL_MS,
+  Envelope,
+  ErrorCode,
+  HandoffError,
+  SCHEMA_VERSION,
+  agentQueueName,
+  parseBoundary,
+  toErrorJson,
+  turnResultJobId,
+  ZERO_USAGE,
+  type ErrorJson,
+  type NetworkDefinition,
+  type TurnResult,
+} from '@handoff/core';
+import { HOP_JOB_OPTIONS, addDeadLetter, looseConversationId, type ConversationStore, type EventLog, type QueueSet } from '@handoff/redis';
+import type { ModelClients } from './model/model-clients.js';
+import { runTurn } from './turn/run-turn.js';
+import { TurnEvents } from './turn/turn-events.js';
+
+/** What an agent worker needs; {@link startWorkers} wires it. */
+export interface AgentWorkerDeps {
+  network: NetworkDefinition;
+  agent: string;
+  store: ConversationStore;
+  events: EventLog;
+  queues: QueueSet;
+  clients: ModelClients;
+  logger: Logger;
+  workerId: string;
+}
+
+/** Lock and stall settings of an agent's BullMQ worker, sized for model calls of seconds to minutes. */
+export interface AgentWorkerOptions {
+  connection: Redis;
+  prefix: string;
+  /** Turns run at once by this worker. @defaultValue 8 */
+  concurrency?: number;
+  /** @defaultValue {@link DEFAULT_LOCK_DURATION_MS} */
+  lockDurationMs?: number;
+  /** @defaultValue {@link DEFAULT_STALLED_INTERVAL_MS} */
+  stalledIntervalMs?: number;
+  /** @defaultValue {@link DEFAULT_MAX_STALLED_COUNT} */
+  maxStalledCount?: number;
+}
+
+/** What happened to one hop job. */
+export type HopOutcome = 'turn-sent' | 'stale' | 'dead-lettered';
+
+/** The minimum of a job the handler reads (so tests can call it directly). */
+export interface HopJobInfo {
+  id?: string | undefined;
+  attemptsMade: number;
+  attemptsStarted?: number | undefined;
+}
+
+/**
+ * Runs the turns of one agent: each job on the agent's queue is one hop. A valid, current hop runs
+ * one model turn and sends its result to the coordinator; a stale hop (already applied, or its
+ * conversation finished) is skipped; an invalid job goes to the dead-letter queue with an error
+ * event, and when it names its hop the conversation is ended with that error.
+ */
+export class AgentWorker {
+  private readonly queueName: string;
+
+  constructor(private readonly deps: AgentWorkerDeps) {
+    this.queueName = agentQueueName(deps.agent);
+  }
+
+  /** Handles one hop job payload. */
+  async handle(payload: unknown, job: HopJobInfo, signal?: AbortSignal): Promise<HopOutcome> {
+    const { network, store, events, queues, clients, logger } = this.deps;
+    let envelope: Envelope;
+    try {
+      envelope = parseBoundary(Envelope, payload, `Envelope on queue "${this.queueName}"`);
+      if (envelope.agent !== this.deps.agent) {
+        throw new HandoffError(ErrorCode.VALIDATION_FAILED, `Envelope for agent "${envelope.agent}" arrived on the queue of "${this.deps.agent}".`);
+      }
+    } catch (error) {
+      await this.reject(payload, job.id, error);
+      return 'dead-lettered';
+    }
+
+    const progress = await store.readProgress(envelope.conversationId);
+    if (!progress || progress.status !== 'running' || progress.appliedSeq !== envelope.seq - 1) {
+      logger.info({ conversationId: envelope.conversationId, hopId: envelope.hopId, progress }, 'stale hop skipped');
+      return 'stale';
+    }
+    const resultJobId = turnResultJobId(envelope.hopId);
+    if ((job.attemptsStarted ?? 1) > 1 && (await queues.coordinator.getJob(resultJobId))) {
+      logger.info({ hopId: envelope.hopId }, 'turn result already sent by an earlier attempt');
+      return 'turn-sent';
+    }
+
+    const startedAt = Date.now();
+    const attempt = job.attemptsMade + 1;
+    const turnEvents = new TurnEvents(events, envelope.conversationId, this.deps.agent, envelope.hopId, logger);
+    turnEvents.emit({ type: 'agent.started', agent: this.deps.agent, hopId: envelope.hopId, seq: envelope.seq, attempt });
+    const agent = network.agent(this.deps.agent);
+    const run = await runTurn({ network, agent, envelope, client: clients.for(agent.resolvedModel), events: turnEvents, signal });
+    await turnEvents.drain();
+
+    const result: TurnResult = {
+      schemaVersion: SCHEMA_VERSION,
+      kind: 'turn',
+      conversationId: envelope.conversationId,
+      hopId: envelope.hopId,
+      seq: envelope.seq,
+      agent: this.deps.agent,
+      newMessages: run.newMessages,
+      outcome: run.outcome,
+      usage: run.usage,
+      attempt,
+      workerId: this.deps.workerId,
+      startedAt,
+      finishedAt: Date.now(),
+    };
+    await queues.coordinator.add('turn', result, { ...HOP_JOB_OPTIONS, jobId: resultJobId });
+    logger.debug({ conversationId: envelope.conversationId, hopId: envelope.hopId, outcome: run.outcome.type }, 'turn done');
+    return 'turn-sent';
+  }
+
+  /**
+   * Dead-letters an invalid hop job. When the payload still names its conversation, hop and seq,
+   * a failed turn result goes to the coordinator too, so the conversation ends with the reason
+   * instead of waiting forever.
+   */
+  private async reject(payload: unknown, jobId: string | undefined, error: unknown): Promise<void> {
+    const errorJson = toErrorJson(error, ErrorCode.VALIDATION_FAILED);
+    const conversationId = looseConversationId(payload);
+    this.deps.logger.warn({ conversationId, jobId, error: errorJson }, 'hop job dead-lettered');
+    await addDeadLetter(this.deps.queues, { sourceQueue: this.queueName, jobId, conversationId, error: errorJson, payload });
+    if (!conversationId) return;
+    await this.deps.events.append(conversationId, { type: 'error', error: errorJson, agent: this.deps.agent });
+    const hop = looseHop(payload);
+    if (hop) await this.sendFailure(conversationId, hop, errorJson);
+  }
+
+  private async sendFailure(conversationId: string, hop: { hopId: string; seq: number }, error: ErrorJson): Promise<void> {
+    const now = Date.now();
+    const result: TurnResult = {
+      schemaVersion: SCHEMA_VERSION,
+      kind: 'turn',
+      conversationId,
+      hopId: hop.hopId,
+      seq: hop.seq,
+      agent: this.deps.agent,
+      newMessages: [],
+      outcome: { type: 'failed', error },
+      usage: ZERO_USAGE,
+      attempt: 1,
+      workerId: this.deps.workerId,
+      startedAt: now,
+      finishedAt: now,
+    };
+    await this.deps.queues.coordinator.add('turn', result, { ...HOP_JOB_OPTIONS, jobId: turnResultJobId(hop.hopId) });
+  }
+
+  /** Starts consuming the agent's queue. */
+  start(options: AgentWorkerOptions): Worker {
+    const worker = new Worker(
+      this.queueName,
+      async (job: Job, _token?: string, signal?: AbortSignal) => {
+        try {
+          return await this.handle(job.data, job, signal);
+        } catch (error) {
+          // Out of retries: end the conversation with the reason rather than leave it waiting.
+          const finalAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+          const conversationId = looseConversationId(job.data);
+          const hop = looseHop(job.data);
+          if (finalAttempt && conversationId && hop) await this.sendFailure(conversationId, hop, toErrorJson(error)).catch(() => undefined);
+          throw error;
+        }
+      },
+      {
+        connection: options.connection,
+        prefix: options.prefix,
+        concurrency: options.concurrency ?? 8,
+        lockDuration: options.lockDurationMs ?? DEFAULT_LOCK_DURATION_MS,
+        stalledInterval: options.stalledIntervalMs ?? DEFAULT_STALLED_INTERVAL_MS,
+        maxStalledCount: options.maxStalledCount ?? DEFAULT_MAX_STALLED_COUNT,
+        name: this.deps.workerId,
+      },
+    );
+    worker.on('failed', (job, error) => this.deps.logger.error({ jobId: job?.id, err: error }, 'hop job failed'));
+    worker.on('error', (error) => this.deps.logger.error({ err: error }, 'agent worker error'));
+    return worker;
+  }
+}
+
+function looseHop(payload: unknown): { hopId: string; seq: number } | undefined {
+  if (payload === null || typeof payload !== 'object') return undefined;
+  const { hopId, seq } = payload as { hopId?: unknown; seq?: unknown };
+  return typeof hopId === 'string' && hopId.length > 0 && typeof seq === 'number' && Number.isInteger(seq) && seq >= 1 ? { hopId, seq } : undefined;
+}

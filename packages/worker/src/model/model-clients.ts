@@ -1,0 +1,28 @@
+import OpenAI from 'openai';
+import type { ResolvedModelSettings } from '@handoff/core';
+
+/**
+ * One `openai` client per distinct endpoint (base URL, key, retries, timeout), shared by every
+ * agent of a worker process that uses it. Where the settings leave base URL or key unset, the
+ * client reads `OPENAI_BASE_URL` / `OPENAI_API_KEY` itself.
+ */
+export class ModelClients {
+  private readonly clients = new Map<string, OpenAI>();
+
+  /** The client for an agent's resolved model settings. */
+  for(settings: ResolvedModelSettings): OpenAI {
+    const key = JSON.stringify([settings.baseURL, settings.apiKey, settings.maxRetries, settings.timeoutMs]);
+    let client = this.clients.get(key);
+    if (!client) {
+      client = new OpenAI({
+        ...(settings.baseURL === undefined ? {} : { baseURL: settings.baseURL }),
+        // A local OpenAI-compatible server often needs no key; the client insists on one.
+        apiKey: settings.apiKey ?? process.env.OPENAI_API_KEY ?? 'unset',
+        maxRetries: settings.maxRetries,
+        timeout: settings.timeoutMs,
+      });
+      this.clients.set(key, client);
+    }
+    return client;
+  }
+}

@@ -1,0 +1,88 @@
+import type { Worker } from 'bullmq';
+import pino, { type Logger } from 'pino';
+import { UnknownAgentError, newInstanceId, type NetworkDefinition } from '@handoff/core';
+import { ConversationStore, EventLog, QueueSet, createRedisConnection, resolveRedisConfig, type RedisConfig } from '@handoff/redis';
+import { AgentWorker, type AgentWorkerOptions } from './agent-worker.js';
+import { ModelClients } from './model/model-clients.js';
+
+/** Options of {@link startWorkers}. */
+export interface WorkerProcessOptions extends Omit<AgentWorkerOptions, 'connection' | 'prefix'> {
+  /** The network whose agents to run. */
+  network: NetworkDefinition;
+  /** Which agents this process serves. @defaultValue every agent of the network */
+  agents?: readonly string[];
+  /** Redis URL and key prefix. */
+  redis?: RedisConfig;
+  /** Logger. @defaultValue pino at `LOG_LEVEL` or info, to stderr */
+  logger?: Logger;
+}
+
+/** The agent workers of one process. */
+export interface WorkerGroup {
+  /** This process's worker id (shown in BullMQ's worker list and in turn results). */
+  readonly workerId: string;
+  /** The agents served. */
+  readonly agents: readonly string[];
+  /** The per-agent handlers (tests drive them directly). */
+  readonly handlers: ReadonlyMap<string, AgentWorker>;
+  /** Resolves once every agent's worker is connected and consuming. */
+  waitUntilReady(): Promise<void>;
+  /** Stops taking jobs, lets running turns finish, closes connections. Idempotent. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts BullMQ workers for agents of a network: one worker per agent, each on the agent's own
+ * queue. Run as many such processes as you like, on as many machines as share the Redis; they
+ * share each agent's queue.
+ *
+ * @throws {@link UnknownAgentError} when `agents` names an agent the network does not have.
+ * @example
+ * ```ts
+ * const workers = await startWorkers({ network, agents: ['Billing'], concurrency: 16 });
+ * process.on('SIGTERM', () => void workers.close());
+ * ```
+ */
+export async function startWorkers(options: WorkerProcessOptions): Promise<WorkerGroup> {
+  const { network } = options;
+  const agents = options.agents && options.agents.length > 0 ? [...options.agents] : [...network.agentNames];
+  for (const agent of agents) if (!network.agentNames.includes(agent)) throw new UnknownAgentError(agent, network.agentNames, '--agents');
+
+  const config = resolveRedisConfig(options.redis);
+  const workerId = newInstanceId('worker');
+  const logger = options.logger ?? pino({ level: process.env.LOG_LEVEL ?? 'info', name: 'worker', base: { workerId } }, pino.destination(2));
+  const commands = createRedisConnection(config.url, 'command', `handoff-${workerId}`);
+  const blocking = createRedisConnection(config.url, 'blocking', `handoff-${workerId}-jobs`);
+  const store = new ConversationStore(commands, config.keys);
+  const events = new EventLog(commands, config.keys);
+  const queues = new QueueSet(commands, config.prefix);
+  const clients = new ModelClients();
+
+  const handlers = new Map<string, AgentWorker>();
+  const workers: Worker[] = [];
+  for (const agent of agents) {
+    const handler = new AgentWorker({ network, agent, store, events, queues, clients, logger: logger.child({ agent }), workerId });
+    handlers.set(agent, handler);
+    workers.push(handler.start({ ...options, connection: blocking, prefix: config.prefix }));
+  }
+  logger.info({ network: network.name, agents, prefix: config.prefix }, 'workers started');
+
+  let closing: Promise<void> | undefined;
+  return {
+    workerId,
+    agents,
+    handlers,
+    waitUntilReady: async () => {
+      await Promise.all(workers.map((w) => w.waitUntilReady()));
+    },
+    close() {
+      closing ??= (async () => {
+        await Promise.all(workers.map((w) => w.close()));
+        await queues.close();
+        await Promise.allSettled([commands.quit(), blocking.quit()]);
+        logger.info('workers stopped');
+      })();
+      return closing;
+    },
+  };
+}
