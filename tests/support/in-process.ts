@@ -10,6 +10,7 @@ import { redisUrl, uniquePrefix } from './env.js';
 /** A network running inside the test process: gateway, workers, client, scripted model, real Redis. */
 export interface InProcessRuntime {
   prefix: string;
+  network: NetworkDefinition;
   redis: Redis;
   model: ScriptedModel;
   gateway: Gateway;
@@ -43,6 +44,7 @@ export async function startInProcess(options: InProcessOptions): Promise<InProce
   const redis = new Redis(url);
   return {
     prefix,
+    network,
     redis,
     model,
     gateway,

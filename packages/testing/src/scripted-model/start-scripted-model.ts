@@ -137,6 +137,7 @@ class ScriptedModelServer implements ScriptedModel {
       return;
     }
     const chunks: Buffer[] = [];
+    req.on('error', () => {}); // a client that goes away mid-body: nothing to answer
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => this.#onBody(Buffer.concat(chunks).toString('utf8'), req, res));
   }

@@ -1,0 +1,168 @@
+import { Queue, QueueEvents } from 'bullmq';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { COORDINATOR_QUEUE, SCHEMA_VERSION, agentQueueName, hopId, type StartCommand, type TurnResult } from '@handoff/core';
+import { ConversationStore, EventLog, QueueSet, createRedisConnection, registerNetwork } from '@handoff/redis';
+import { Coordinator, decideTurn } from '@handoff/gateway';
+import { defineAgent, defineNetwork, keyLayout } from '@handoff/core';
+import pino from 'pino';
+import { Redis } from 'ioredis';
+import { redisUrl, uniquePrefix } from '../support/env.js';
+import { startInProcess, type InProcessRuntime } from '../support/in-process.js';
+import { chainNetwork } from '../support/network-builders.js';
+import { hasTool, systemIncludes } from '@handoff/testing';
+
+const network = defineNetwork({
+  name: 'pair',
+  agents: [
+    defineAgent({ name: 'A', instructions: 'You are A.', handoffs: ['B'] }),
+    defineAgent({ name: 'B', instructions: 'You are B.' }),
+  ],
+});
+
+function turn(conversationId: string, seq: number, agent: string, outcome: TurnResult['outcome']): TurnResult {
+  return {
+    schemaVersion: SCHEMA_VERSION,
+    kind: 'turn',
+    conversationId,
+    hopId: hopId(conversationId, seq),
+    seq,
+    agent,
+    newMessages: [{ role: 'assistant', content: `${agent} says hi`, tool_calls: [{ id: `call_${seq}`, type: 'function', function: { name: 'transfer_to_B', arguments: '{}' } }] }, { role: 'tool', tool_call_id: `call_${seq}`, content: '{"assistant":"B"}' }],
+    outcome,
+    usage: { promptTokens: 10, completionTokens: 5 },
+    attempt: 1,
+    workerId: 'test',
+    startedAt: 0,
+    finishedAt: 0,
+  };
+}
+
+/**
+ * The coordinator driven directly, job payload by job payload, on a real Redis: the interleavings
+ * that at-least-once delivery produces.
+ */
+describe('coordinator applies each hop exactly once', () => {
+  const prefix = uniquePrefix('idem');
+  const keys = keyLayout(prefix);
+  let redis: Redis;
+  let coordinator: Coordinator;
+  let store: ConversationStore;
+  let queues: QueueSet;
+  let agentB: Queue;
+
+  beforeAll(async () => {
+    redis = createRedisConnection(redisUrl(), 'command');
+    store = new ConversationStore(redis, keys);
+    queues = new QueueSet(redis, prefix);
+    await registerNetwork(redis, keys, network);
+    coordinator = new Coordinator({ network, store, events: new EventLog(redis, keys), queues, logger: pino({ level: 'silent' }) });
+    agentB = new Queue(agentQueueName('B'), { connection: redis, prefix });
+  });
+  afterAll(async () => {
+    await agentB.close();
+    await queues.close();
+    redis.disconnect();
+  });
+
+  async function started(id: string): Promise<void> {
+    const start: StartCommand = { schemaVersion: 1, kind: 'start', conversationId: id, entryAgent: 'A', input: 'hello', context: {}, limits: {}, createdAt: Date.now() };
+    expect(await coordinator.handle(start)).toBe('applied');
+    expect(await coordinator.handle(start)).toBe('redelivered');
+  }
+
+  it('applies a turn result delivered twice once: one history entry, one handoff event, one next hop', async () => {
+    const id = 'c_twice';
+    await started(id);
+    const result = turn(id, 1, 'A', { type: 'handoff', target: 'B', reason: 'because' });
+    expect(await coordinator.handle(result)).toBe('applied');
+    expect(await coordinator.handle(result)).toBe('redelivered');
+
+    const history = await store.history(id);
+    expect(history.map((m) => m.role)).toEqual(['user', 'assistant', 'tool']);
+    const record = await store.read(id);
+    expect(record).toMatchObject({ appliedSeq: 1, path: ['A', 'B'], usage: { promptTokens: 10, completionTokens: 5 } });
+    const events = await new EventLog(redis, keys).read(id);
+    expect(events.filter((e) => e.type === 'handoff')).toHaveLength(1);
+    expect(events.filter((e) => e.type === 'conversation.started')).toHaveLength(1);
+    const jobs = await agentB.getJobs(['waiting']);
+    expect(jobs.filter((j) => j.data.conversationId === id).map((j) => j.id)).toEqual([hopId(id, 2)]);
+  });
+
+  it('publishes the next hop on redelivery when a crash fell between the apply and the publish', async () => {
+    const id = 'c_crash';
+    await started(id);
+    const result = turn(id, 1, 'A', { type: 'handoff', target: 'B', reason: 'because' });
+    // Simulate the crash: the apply step ran, the publish never did.
+    const record = await store.read(id);
+    const decision = decideTurn(network, record!, result);
+    expect(await store.apply(decision.step)).toBe('applied');
+    expect(await agentB.getJob(hopId(id, 2))).toBeUndefined();
+
+    // BullMQ redelivers the same turn result: it must not re-apply, and must publish.
+    expect(await coordinator.handle(result)).toBe('redelivered');
+    const job = await agentB.getJob(hopId(id, 2));
+    expect(job?.data).toMatchObject({ conversationId: id, seq: 2, agent: 'B', previousAgent: 'A', reason: 'because' });
+    expect((await store.history(id)).length).toBe(3);
+  });
+
+  it('ignores a stale redelivery once the conversation moved on', async () => {
+    const id = 'c_stale';
+    await started(id);
+    await coordinator.handle(turn(id, 1, 'A', { type: 'handoff', target: 'B', reason: 'x' }));
+    await coordinator.handle(turn(id, 2, 'B', { type: 'final', output: 'done' }));
+    await agentB.remove(hopId(id, 2));
+    expect(await coordinator.handle(turn(id, 1, 'A', { type: 'handoff', target: 'B', reason: 'x' }))).toBe('redelivered');
+    expect(await agentB.getJob(hopId(id, 2))).toBeUndefined();
+    expect((await store.read(id))?.status).toBe('completed');
+    expect((await store.history(id)).length).toBe(5);
+  });
+
+  it('dead-letters a turn result that does not match the pending hop, with an error event', async () => {
+    const id = 'c_mismatch';
+    await started(id);
+    expect(await coordinator.handle(turn(id, 1, 'B', { type: 'final', output: 'imposter' }))).toBe('dead-lettered');
+    expect((await store.read(id))?.appliedSeq).toBe(0);
+    const letters = await queues.deadLetter.getJobs(['waiting']);
+    expect(letters.some((l) => l.data.conversationId === id && l.data.sourceQueue === COORDINATOR_QUEUE)).toBe(true);
+    const events = await new EventLog(redis, keys).read(id);
+    expect(events.at(-1)).toMatchObject({ type: 'error', error: { code: 'VALIDATION_FAILED' } });
+  });
+});
+
+/** The same job delivered twice through BullMQ itself, with the whole runtime running. */
+describe('duplicate delivery through the queues', () => {
+  let rt: InProcessRuntime;
+  beforeAll(async () => {
+    rt = await startInProcess({
+      label: 'dup',
+      network: (url) => chainNetwork(url, 3),
+      rules: [
+        { when: hasTool('transfer_to_A2'), reply: { toolCalls: [{ name: 'transfer_to_A2', arguments: { reason: 'next' } }] } },
+        { when: hasTool('transfer_to_A3'), reply: { toolCalls: [{ name: 'transfer_to_A3', arguments: { reason: 'next' } }] } },
+        { when: systemIncludes('You are agent A3.'), reply: { content: 'end of chain' } },
+      ],
+    });
+  });
+  afterAll(() => rt.close());
+
+  it('a turn result job added again under another job id changes nothing', async () => {
+    const conversation = await rt.client.start({ agent: 'A1', input: 'go' });
+    const result = await conversation.result({ timeoutMs: 15_000 });
+    expect(result.path).toEqual(['A1', 'A2', 'A3']);
+    const coordinatorQueue = new Queue(COORDINATOR_QUEUE, { connection: rt.redis, prefix: rt.prefix });
+    const original = await coordinatorQueue.getJob(`${hopId(conversation.id, 1)}.turn`);
+    expect(original?.data.kind).toBe('turn');
+    const before = await rt.redis.lrange(`${rt.prefix}:conv:{${conversation.id}}:history`, 0, -1);
+    const eventsBefore = await rt.redis.xlen(`${rt.prefix}:conv:{${conversation.id}}:events`);
+
+    const queueEvents = new QueueEvents(COORDINATOR_QUEUE, { connection: createRedisConnection(redisUrl(), 'blocking'), prefix: rt.prefix });
+    await queueEvents.waitUntilReady();
+    const again = await coordinatorQueue.add('turn', original!.data, { jobId: 'redelivered-copy' });
+    expect(await again.waitUntilFinished(queueEvents, 10_000)).toBe('redelivered');
+    await queueEvents.close();
+    expect(await rt.redis.lrange(`${rt.prefix}:conv:{${conversation.id}}:history`, 0, -1)).toEqual(before);
+    expect(await rt.redis.xlen(`${rt.prefix}:conv:{${conversation.id}}:events`)).toBe(eventsBefore);
+    expect(rt.model.requests).toHaveLength(3);
+    await coordinatorQueue.close();
+  });
+});
