@@ -22,3 +22,8 @@ export function parseFlags(raw: unknown): RunFlags {
   const issues = formatIssues(parsed.error).map((line) => `--${line.replace(/^(\w+)/, (m) => m.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`))}`);
   throw new DefinitionError(`Invalid options: ${issues.join('; ')}`, { details: { issues } });
 }
+
+/** The Redis settings the flags give (environment defaults apply to the rest). */
+export function redisConfigFromFlags(flags: RunFlags): { url?: string; prefix?: string } {
+  return { ...(flags.redisUrl ? { url: flags.redisUrl } : {}), ...(flags.prefix ? { prefix: flags.prefix } : {}) };
+}

@@ -1,7 +1,7 @@
 import { startGateway } from '@handoff/gateway';
 import { loadNetwork } from '../load-network.js';
 import { createLogger } from '../logger.js';
-import { parseFlags } from '../options.js';
+import { parseFlags, redisConfigFromFlags } from '../options.js';
 import { closeOnSignals } from '../shutdown.js';
 
 /** `handoff gateway`: runs the coordinator of a network until SIGTERM/SIGINT. */
@@ -12,7 +12,7 @@ export async function gatewayCommand(raw: Record<string, unknown>): Promise<void
   const gateway = await startGateway({
     network,
     logger,
-    redis: { ...(flags.redisUrl ? { url: flags.redisUrl } : {}), ...(flags.prefix ? { prefix: flags.prefix } : {}) },
+    redis: redisConfigFromFlags(flags),
     ...(flags.concurrency ? { concurrency: flags.concurrency } : {}),
   });
   await gateway.waitUntilReady();

@@ -1,7 +1,7 @@
 import { startWorkers } from '@handoff/worker';
 import { loadNetwork } from '../load-network.js';
 import { createLogger } from '../logger.js';
-import { parseFlags } from '../options.js';
+import { parseFlags, redisConfigFromFlags } from '../options.js';
 import { closeOnSignals } from '../shutdown.js';
 
 /** `handoff worker`: runs agents of a network until SIGTERM/SIGINT. */
@@ -12,7 +12,7 @@ export async function workerCommand(raw: Record<string, unknown>): Promise<void>
   const workers = await startWorkers({
     network,
     logger,
-    redis: { ...(flags.redisUrl ? { url: flags.redisUrl } : {}), ...(flags.prefix ? { prefix: flags.prefix } : {}) },
+    redis: redisConfigFromFlags(flags),
     ...(flags.agents ? { agents: flags.agents } : {}),
     ...(flags.concurrency ? { concurrency: flags.concurrency } : {}),
   });
