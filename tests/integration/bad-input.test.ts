@@ -124,21 +124,21 @@ describe('bad input', () => {
     // history, events), and instead of its envelope a broken one naming the same hop is queued.
     const store = new ConversationStore(rt.redis, keyLayout(rt.prefix));
     const decision = decideStart(rt.network, { schemaVersion: 1, kind: 'start', conversationId: id, entryAgent: 'Front', input: 'hi', context: {}, limits: {}, createdAt: Date.now() });
-    expect(await store.apply(decision.step)).toBe('applied');
-    await front.add('Front', { conversationId: id, hopId: hopId(id, 1), seq: 1, schemaVersion: 1, history: 'not a list' }, { jobId: hopId(id, 1) });
+    expect((await store.apply(decision.step)).outcome).toBe('applied');
+    await front.add('Front', { conversationId: id, hopId: hopId(id, 1), seq: 1, schemaVersion: 1, historyLength: 'not a number' }, { jobId: hopId(id, 1) });
     await front.add('Front', { garbage: true }, { jobId: 'garbage-1' });
 
     const result = await rt.client.conversation(id).result({ timeoutMs: 10_000 });
-    expect(result).toMatchObject({ status: 'failed', reason: 'error', error: { code: 'VALIDATION_FAILED', message: expect.stringMatching(/^Envelope on queue "agent.Front" is invalid: .*history/) } });
+    expect(result).toMatchObject({ status: 'failed', reason: 'error', error: { code: 'VALIDATION_FAILED', message: expect.stringMatching(/^Envelope on queue "agent.Front" is invalid: .*historyLength/) } });
     const ours = [hopId(id, 1), 'garbage-1'];
     await waitFor(async () => (await deadLetters.getJobs(['waiting'])).filter((j) => ours.includes(j.data.jobId)).length === 2);
     const letters = (await deadLetters.getJobs(['waiting'])).filter((j) => ours.includes(j.data.jobId));
     expect(letters.map((l) => l.data.error.code)).toEqual(['VALIDATION_FAILED', 'VALIDATION_FAILED']);
     expect(letters.find((l) => l.data.jobId === 'garbage-1')?.data).toMatchObject({ sourceQueue: 'agent.Front', payload: { garbage: true } });
-    expect(letters.find((l) => l.data.jobId === hopId(id, 1))?.data).toMatchObject({ sourceQueue: 'agent.Front', conversationId: id, payload: { history: 'not a list' } });
+    expect(letters.find((l) => l.data.jobId === hopId(id, 1))?.data).toMatchObject({ sourceQueue: 'agent.Front', conversationId: id, payload: { historyLength: 'not a number' } });
     const events = [];
     for await (const event of rt.client.conversation(id).events()) events.push(event);
-    expect(events.some((e) => e.type === 'error' && e.error.code === 'VALIDATION_FAILED' && /history/.test(e.error.message))).toBe(true);
+    expect(events.some((e) => e.type === 'error' && e.error.code === 'VALIDATION_FAILED' && /historyLength/.test(e.error.message))).toBe(true);
 
     // The worker keeps serving.
     const next = await (await rt.client.start({ agent: 'Back', input: 'still there?' })).result({ timeoutMs: 10_000 });

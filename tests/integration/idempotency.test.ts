@@ -32,8 +32,7 @@ function turn(conversationId: string, seq: number, agent: string, outcome: TurnR
     usage: { promptTokens: 10, completionTokens: 5 },
     attempt: 1,
     workerId: 'test',
-    startedAt: 0,
-    finishedAt: 0,
+    timing: { queuedAt: 0, startedAt: 1, firstModelCallAt: 2, lastModelReturnAt: 3, modelMs: 1, finishedAt: 4 },
   };
 }
 
@@ -95,7 +94,7 @@ describe('coordinator applies each hop exactly once', () => {
     // Simulate the crash: the apply step ran, the publish never did.
     const record = await store.read(id);
     const decision = decideTurn(network, record!, result);
-    expect(await store.apply(decision.step)).toBe('applied');
+    expect((await store.apply(decision.step)).outcome).toBe('applied');
     expect(await agentB.getJob(hopId(id, 2))).toBeUndefined();
 
     // BullMQ redelivers the same turn result: it must not re-apply, and must publish.

@@ -62,6 +62,14 @@ export function createClient(options: ClientOptions = {}): HandoffClient {
   const store = new ConversationStore(redis, config.keys);
   const queues = new QueueSet(redis, config.prefix);
 
+  /** True while a conversation's start command is on the coordinator queue (not yet applied). */
+  const startPending = (conversationId: string) => async (): Promise<boolean> => {
+    const job = await queues.coordinator.getJob(startJobId(conversationId));
+    if (!job) return false;
+    return !(await job.isCompleted()) && !(await job.isFailed());
+  };
+  const handle = (conversationId: string) => new ConversationHandle(conversationId, redis, config.keys, store, startPending(conversationId));
+
   const network = async (): Promise<NetworkRegistration> => {
     const registration = await readNetworkRegistration(redis, config.keys);
     if (!registration) throw new NetworkNotRegisteredError(config.prefix);
@@ -87,9 +95,9 @@ export function createClient(options: ClientOptions = {}): HandoffClient {
         createdAt: Date.now(),
       };
       await queues.coordinator.add('start', command, { ...HOP_JOB_OPTIONS, jobId: startJobId(conversationId) });
-      return new ConversationHandle(conversationId, redis, config.keys, store);
+      return handle(conversationId);
     },
-    conversation: (conversationId) => new ConversationHandle(conversationId, redis, config.keys, store),
+    conversation: handle,
     network,
     async close() {
       await queues.close();

@@ -38,7 +38,23 @@ export class ConversationHandle {
     private readonly redis: Redis,
     private readonly keys: KeyLayout,
     private readonly store: ConversationStore,
+    /** True while the conversation's start command is queued but not yet applied. */
+    private readonly startPending: () => Promise<boolean>,
   ) {}
+
+  /**
+   * The record, or null while the start command is still queued.
+   * @throws {@link ConversationNotFoundError} when there is neither.
+   */
+  private async currentRecord(): Promise<ConversationRecord | null> {
+    const record = await this.store.read(this.id);
+    if (record) return record;
+    if (await this.startPending()) return null;
+    // The start may have been applied between the two reads.
+    const applied = await this.store.read(this.id);
+    if (applied) return applied;
+    throw new ConversationNotFoundError(this.id);
+  }
 
   /** The conversation record now. @throws {@link ConversationNotFoundError} */
   async status(): Promise<ConversationRecord> {
@@ -56,24 +72,19 @@ export class ConversationHandle {
   async result(options: ResultOptions = {}): Promise<ConversationResult> {
     const timeoutMs = options.timeoutMs ?? 300_000;
     const deadline = Date.now() + timeoutMs;
-    const reader = this.redis.duplicate();
+    let blocking: Redis | undefined;
     try {
-      const log = new EventLog(reader, this.keys);
-      let after = '0';
       for (;;) {
-        const record = await this.store.read(this.id);
+        const record = await this.currentRecord();
         const result = record ? resultOfRecord(record) : null;
         if (result) return result;
         const remaining = deadline - Date.now();
         if (remaining <= 0) throw new TimeoutError(`Conversation ${this.id}`, timeoutMs);
-        const events = await log.read(this.id, { after, blockMs: Math.min(POLL_BLOCK_MS, remaining) });
-        for (const event of events) {
-          after = event.id;
-          if (event.type === 'conversation.completed' || event.type === 'conversation.failed') return event.result;
-        }
+        blocking ??= this.redis.duplicate();
+        await this.store.waitUntilDone(blocking, this.id, Math.min(remaining, POLL_BLOCK_MS * 5));
       }
     } finally {
-      reader.disconnect();
+      blocking?.disconnect();
     }
   }
 
@@ -97,8 +108,8 @@ export class ConversationHandle {
         }
         if (events.length === 0) {
           // Nothing new: make sure the conversation exists and is not over with its stream gone.
-          const record = await this.store.read(this.id);
-          if (!record) throw new ConversationNotFoundError(this.id);
+          const record = await this.currentRecord();
+          if (!record) continue;
           if (record.status !== 'running' && (await reader.exists(this.keys.events(this.id))) === 0) return;
         }
       }

@@ -14,6 +14,7 @@
 export * from './constants.js';
 export * from './errors/index.js';
 export * from './ids.js';
+export * from './time.js';
 export * from './naming.js';
 export * from './validation.js';
 export * from './schemas/json.js';
@@ -21,6 +22,7 @@ export * from './schemas/message.js';
 export * from './schemas/usage.js';
 export * from './schemas/limits.js';
 export * from './schemas/envelope.js';
+export * from './schemas/turn-timing.js';
 export * from './schemas/turn-result.js';
 export * from './schemas/start-command.js';
 export * from './schemas/coordinator-job.js';

@@ -42,6 +42,8 @@ export interface KeyLayout {
   history(conversationId: string): string;
   /** Stream: the conversation's event log. */
   events(conversationId: string): string;
+  /** List: gets an entry when the conversation ends (what result waiters block on). */
+  done(conversationId: string): string;
 }
 
 /** Builds the key layout for a prefix. */
@@ -52,5 +54,6 @@ export function keyLayout(prefix: string): KeyLayout {
     conversation: (id) => `${prefix}:conv:{${id}}:record`,
     history: (id) => `${prefix}:conv:{${id}}:history`,
     events: (id) => `${prefix}:conv:{${id}}:events`,
+    done: (id) => `${prefix}:conv:{${id}}:done`,
   };
 }

@@ -3,6 +3,7 @@ import {
   Envelope,
   ErrorCode,
   HandoffError,
+  Message,
   MaxHopsExceededError,
   TurnResult,
   UnsupportedSchemaVersionError,
@@ -21,11 +22,7 @@ const envelope = {
   agent: 'A',
   previousAgent: null,
   reason: 'entry',
-  history: [
-    { role: 'user', content: 'hi' },
-    { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'transfer_to_B', arguments: '{}' } }] },
-    { role: 'tool', tool_call_id: 'call_1', content: '{"assistant":"B"}' },
-  ],
+  historyLength: 3,
   context: { tier: 'gold', n: 3, nested: { ok: true } },
   path: ['A'],
   budget: { maxHops: 10 },
@@ -45,7 +42,7 @@ describe('boundary parsing', () => {
   });
 
   it('names every bad field', () => {
-    const bad = { ...envelope, seq: 0, history: [{ role: 'robot', content: 'x' }] };
+    const bad = { ...envelope, seq: 0, historyLength: -1 };
     let caught: ValidationError | undefined;
     try {
       parseBoundary(Envelope, bad, 'Envelope');
@@ -54,12 +51,24 @@ describe('boundary parsing', () => {
     }
     expect(caught?.code).toBe(ErrorCode.VALIDATION_FAILED);
     expect(caught?.message).toMatch(/^Envelope is invalid: /);
-    expect(caught?.details?.issues).toEqual(expect.arrayContaining([expect.stringMatching(/^seq: /), expect.stringMatching(/^history\.0/)]));
+    expect(caught?.details?.issues).toEqual(expect.arrayContaining([expect.stringMatching(/^seq: /), expect.stringMatching(/^historyLength: /)]));
   });
 
   it('rejects a turn result whose outcome is unknown', () => {
-    const turn = { schemaVersion: 1, kind: 'turn', conversationId: 'c', hopId: 'c.h1', seq: 1, agent: 'A', newMessages: [], outcome: { type: 'teleport' }, usage: { promptTokens: 0, completionTokens: 0 }, attempt: 1, workerId: 'w', startedAt: 0, finishedAt: 0 };
+    const turn = { schemaVersion: 1, kind: 'turn', conversationId: 'c', hopId: 'c.h1', seq: 1, agent: 'A', newMessages: [], outcome: { type: 'teleport' }, usage: { promptTokens: 0, completionTokens: 0 }, attempt: 1, workerId: 'w', timing: { queuedAt: 0, startedAt: 0, firstModelCallAt: null, lastModelReturnAt: null, modelMs: 0, finishedAt: 0 } };
     expect(() => parseBoundary(TurnResult, turn, 'Turn result')).toThrowError(/outcome/);
+  });
+});
+
+describe('messages', () => {
+  it('accepts the OpenAI chat shapes, including a handoff tool call, and rejects unknown roles', () => {
+    const history = [
+      { role: 'user', content: 'hi' },
+      { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'transfer_to_B', arguments: '{}' } }] },
+      { role: 'tool', tool_call_id: 'call_1', content: '{"assistant":"B"}' },
+    ];
+    for (const message of history) expect(parseBoundary(Message, message, 'Message')).toEqual(message);
+    expect(() => parseBoundary(Message, { role: 'robot', content: 'x' }, 'Message')).toThrowError(ValidationError);
   });
 });
 

@@ -1,13 +1,15 @@
 /**
  * The atomic "apply" step of the coordinator, as one Lua script: a compare-and-set on the
- * conversation's applied sequence, then the history append, the record update and the events,
- * all or nothing. Every key is of one conversation (one hash tag), so it runs on Redis Cluster.
+ * conversation's applied sequence and record version, then the history append, the record update
+ * and the events, all or nothing. Every key is of one conversation (one hash tag), so it runs on
+ * Redis Cluster. Every successful apply increments the record's `version`.
  *
- * KEYS: record, history, events.
+ * KEYS: record, history, events, done (a list that gets one entry when the conversation ends, for
+ * waiters blocked on it).
  * ARGV: expectedSeq ('' = the record must not exist yet), newSeq, eventsMaxLen, ttlSeconds (0 = keep),
- *       nMessages, messages…, nFields, field, value…, nEvents, events…
- * Returns 1 (applied), 0 (already applied: the record is at or past newSeq), -1 (out of order),
- * -2 (no record).
+ *       expectedVersion ('' = any), nMessages, messages…, nFields, field, value…, nEvents, events…
+ * Returns the new version (≥ 1) when applied, 0 when already applied (the record is at or past
+ * newSeq), -1 out of order, -2 no record, -3 the record's version is not the expected one.
  */
 export const APPLY_SCRIPT = `
 local current = redis.call('HGET', KEYS[1], 'appliedSeq')
@@ -20,8 +22,9 @@ else
   local c = tonumber(current)
   if c >= newSeq then return 0 end
   if c ~= tonumber(expected) then return -1 end
+  if ARGV[5] ~= '' and redis.call('HGET', KEYS[1], 'version') ~= ARGV[5] then return -3 end
 end
-local i = 5
+local i = 6
 local nMessages = tonumber(ARGV[i])
 if nMessages > 0 then
   redis.call('RPUSH', KEYS[2], unpack(ARGV, i + 1, i + nMessages))
@@ -29,6 +32,7 @@ end
 i = i + nMessages + 1
 local nFields = tonumber(ARGV[i])
 redis.call('HSET', KEYS[1], 'appliedSeq', ARGV[2], unpack(ARGV, i + 1, i + 2 * nFields))
+local version = redis.call('HINCRBY', KEYS[1], 'version', 1)
 i = i + 2 * nFields + 1
 local nEvents = tonumber(ARGV[i])
 for e = 1, nEvents do
@@ -36,11 +40,10 @@ for e = 1, nEvents do
 end
 local ttl = tonumber(ARGV[4])
 if ttl > 0 then
-  redis.call('EXPIRE', KEYS[1], ttl)
-  redis.call('EXPIRE', KEYS[2], ttl)
-  redis.call('EXPIRE', KEYS[3], ttl)
+  redis.call('RPUSH', KEYS[4], 'done')
+  for k = 1, 4 do redis.call('EXPIRE', KEYS[k], ttl) end
 end
-return 1
+return version
 `;
 
 /** What {@link APPLY_SCRIPT} returned. */
@@ -49,20 +52,28 @@ export const ApplyOutcome = {
   ALREADY_APPLIED: 'already-applied',
   OUT_OF_ORDER: 'out-of-order',
   MISSING: 'missing',
+  VERSION_CONFLICT: 'version-conflict',
 } as const;
 /** What {@link APPLY_SCRIPT} returned. */
 export type ApplyOutcome = (typeof ApplyOutcome)[keyof typeof ApplyOutcome];
 
-/** Maps the script's return code to an {@link ApplyOutcome}. */
-export function applyOutcomeFromCode(code: number): ApplyOutcome {
+/** What one apply did: the outcome, and the record's new version when it applied. */
+export interface ApplyResult {
+  outcome: ApplyOutcome;
+  version: number | null;
+}
+
+/** Maps the script's return value to an {@link ApplyResult}. */
+export function applyResultFromCode(code: number): ApplyResult {
+  if (code >= 1) return { outcome: ApplyOutcome.APPLIED, version: code };
   switch (code) {
-    case 1:
-      return ApplyOutcome.APPLIED;
     case 0:
-      return ApplyOutcome.ALREADY_APPLIED;
+      return { outcome: ApplyOutcome.ALREADY_APPLIED, version: null };
     case -1:
-      return ApplyOutcome.OUT_OF_ORDER;
+      return { outcome: ApplyOutcome.OUT_OF_ORDER, version: null };
+    case -3:
+      return { outcome: ApplyOutcome.VERSION_CONFLICT, version: null };
     default:
-      return ApplyOutcome.MISSING;
+      return { outcome: ApplyOutcome.MISSING, version: null };
   }
 }

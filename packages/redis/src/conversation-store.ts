@@ -9,8 +9,9 @@ import {
   type KeyLayout,
   type NewEvent,
 } from '@handoff/core';
-import { APPLY_SCRIPT, applyOutcomeFromCode, type ApplyOutcome } from './apply-script.js';
+import { APPLY_SCRIPT, applyResultFromCode, type ApplyResult } from './apply-script.js';
 import { stampEvent } from './event-log.js';
+import { withSmallScripts } from './small-scripts.js';
 import { decodeRecord, encodeRecordFields } from './record-codec.js';
 
 /** One atomic step on a conversation, as the coordinator computes it. */
@@ -20,6 +21,8 @@ export interface ApplyStep {
   expectedSeq: number | null;
   /** The applied sequence after the step. */
   newSeq: number;
+  /** Apply only if the record is at this version (what the step was decided from); null: any. */
+  expectedVersion: number | null;
   /** Messages appended to the history. */
   messages: readonly Message[];
   /** Record fields to write (appliedSeq is set from `newSeq`). */
@@ -28,6 +31,12 @@ export interface ApplyStep {
   events: readonly NewEvent[];
   /** The step ends the conversation: its keys then expire after the retention period. */
   terminal: boolean;
+}
+
+/** How far a conversation has got. */
+export interface Progress {
+  status: ConversationStatus;
+  appliedSeq: number;
 }
 
 /** Options of {@link ConversationStore}. */
@@ -40,6 +49,7 @@ type ApplyCommand = (
   record: string,
   history: string,
   events: string,
+  done: string,
   ...args: (string | number)[]
 ) => Promise<number>;
 
@@ -58,7 +68,7 @@ export class ConversationStore {
   ) {
     this.retentionSeconds = options.retentionSeconds ?? DEFAULT_RETENTION_SECONDS;
     if (!(redis as unknown as { handoffApply?: unknown }).handoffApply) {
-      redis.defineCommand('handoffApply', { numberOfKeys: 3, lua: APPLY_SCRIPT });
+      redis.defineCommand('handoffApply', { numberOfKeys: 4, lua: APPLY_SCRIPT });
     }
   }
 
@@ -68,10 +78,36 @@ export class ConversationStore {
   }
 
   /** Just the status and applied sequence (one small read; workers use it to skip stale hops). */
-  async readProgress(conversationId: string): Promise<{ status: ConversationStatus; appliedSeq: number } | null> {
+  async readProgress(conversationId: string): Promise<Progress | null> {
     const [status, appliedSeq] = await this.redis.hmget(this.keys.conversation(conversationId), 'status', 'appliedSeq');
     if (status === null || status === undefined || appliedSeq === null || appliedSeq === undefined) return null;
     return { status: status as ConversationStatus, appliedSeq: Number(appliedSeq) };
+  }
+
+  /**
+   * What a worker reads before a turn, in one round trip: the conversation's progress, and the
+   * raw history entries from index `from` up to (not including) `to`.
+   */
+  async readTurnInput(conversationId: string, from: number, to: number): Promise<{ progress: Progress | null; entries: string[] }> {
+    const reply = await withSmallScripts(this.redis).handoffReadTurnInput(this.keys.conversation(conversationId), this.keys.history(conversationId), from, to - 1);
+    const [status, appliedSeq, ...rest] = reply;
+    const entries = rest as string[];
+    const progress = status && appliedSeq ? { status: status as ConversationStatus, appliedSeq: Number(appliedSeq) } : null;
+    return { progress, entries };
+  }
+
+  /**
+   * Waits until the conversation ends or `timeoutMs` passes, holding `blocking` (a connection of
+   * its own) meanwhile. Wakes once, when the coordinator's terminal step marks the conversation
+   * done; passes the mark on, so every other waiter wakes too.
+   * @returns true when the conversation ended.
+   */
+  async waitUntilDone(blocking: Redis, conversationId: string, timeoutMs: number): Promise<boolean> {
+    const key = this.keys.done(conversationId);
+    const popped = await blocking.blpop(key, Math.max(0.01, timeoutMs / 1000));
+    if (!popped) return false;
+    await blocking.lpush(key, popped[1]);
+    return true;
   }
 
   /** The whole history of a conversation, oldest first. */
@@ -81,14 +117,15 @@ export class ConversationStore {
   }
 
   /** Applies one step atomically; see {@link ApplyOutcome} for what can come back. */
-  async apply(step: ApplyStep): Promise<ApplyOutcome> {
+  async apply(step: ApplyStep): Promise<ApplyResult> {
     const now = Date.now();
-    const fields = encodeRecordFields({ ...step.record, updatedAt: now });
+    const fields = encodeRecordFields(step.record);
     const args: (string | number)[] = [
       step.expectedSeq === null ? '' : step.expectedSeq,
       step.newSeq,
       MAX_EVENTS_PER_CONVERSATION,
       step.terminal ? this.retentionSeconds : 0,
+      step.expectedVersion === null ? '' : step.expectedVersion,
       step.messages.length,
       ...step.messages.map((m) => JSON.stringify(m)),
       fields.length / 2,
@@ -102,8 +139,9 @@ export class ConversationStore {
       this.keys.conversation(step.conversationId),
       this.keys.history(step.conversationId),
       this.keys.events(step.conversationId),
+      this.keys.done(step.conversationId),
       ...args,
     );
-    return applyOutcomeFromCode(code);
+    return applyResultFromCode(code);
   }
 }

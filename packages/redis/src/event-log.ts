@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { withSmallScripts } from './small-scripts.js';
 import { MAX_EVENTS_PER_CONVERSATION, RuntimeEvent, type KeyLayout, type NewEvent, type StoredEvent } from '@handoff/core';
 
 /** Adds the common fields (conversation id, timestamp) to a new event. */
@@ -31,6 +32,14 @@ export class EventLog {
     const json = JSON.stringify(stampEvent(conversationId, event));
     const id = await this.redis.xadd(this.keys.events(conversationId), 'MAXLEN', '~', MAX_EVENTS_PER_CONVERSATION, '*', 'e', json);
     return id ?? '';
+  }
+
+  /** Appends several events in one round trip (one script call), in order. */
+  async appendMany(conversationId: string, events: readonly NewEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    const now = Date.now();
+    const json = events.map((event) => JSON.stringify(stampEvent(conversationId, event, now)));
+    await withSmallScripts(this.redis).handoffAppendEvents(this.keys.events(conversationId), MAX_EVENTS_PER_CONVERSATION, ...json);
   }
 
   /**

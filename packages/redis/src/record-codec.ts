@@ -2,13 +2,14 @@ import { ConversationRecord, parseBoundary } from '@handoff/core';
 
 // Fields stored as JSON in the record hash; the rest are plain strings or numbers.
 const JSON_FIELDS = ['path', 'context', 'usage', 'error', 'next', 'terminalReason', 'output', 'currentAgent'] as const;
-const NUMBER_FIELDS = ['appliedSeq', 'maxHops', 'createdAt', 'updatedAt'] as const;
+const NUMBER_FIELDS = ['appliedSeq', 'version', 'historyLength', 'maxHops', 'createdAt', 'updatedAt'] as const;
 
 /** Encodes (part of) a conversation record as flat hash field/value pairs. */
 export function encodeRecordFields(record: Partial<ConversationRecord>): string[] {
   const pairs: string[] = [];
   for (const [field, value] of Object.entries(record)) {
-    if (value === undefined || field === 'appliedSeq') continue;
+    // The apply script sets these two itself.
+    if (value === undefined || field === 'appliedSeq' || field === 'version') continue;
     const encoded = (JSON_FIELDS as readonly string[]).includes(field) ? JSON.stringify(value) : String(value);
     pairs.push(field, encoded);
   }

@@ -13,7 +13,7 @@ export { startScriptedModel } from './scripted-model/start-scripted-model.js';
 export type { ScriptedModel, ScriptedModelOptions } from './scripted-model/scripted-model.js';
 export type { ScriptRule, ReplySource } from './scripted-model/script-rule.js';
 export type { ScriptedReply, ScriptedToolCall, ScriptedError, ScriptedUsage } from './scripted-model/scripted-reply.js';
-export type { RecordedRequest } from './scripted-model/recorded-request.js';
+export { hrNow, type RecordedRequest } from './scripted-model/recorded-request.js';
 export type {
   ChatCompletionRequestBody,
   ChatMessage,

@@ -10,6 +10,7 @@ import {
   HandoffError,
   SCHEMA_VERSION,
   agentQueueName,
+  hrNow,
   parseBoundary,
   toErrorJson,
   turnResultJobId,
@@ -19,6 +20,7 @@ import {
   type TurnResult,
 } from '@handoff/core';
 import { HOP_JOB_OPTIONS, addDeadLetter, looseConversationId, type ConversationStore, type EventLog, type QueueSet } from '@handoff/redis';
+import type { HistoryCache } from './history-cache.js';
 import type { ModelClients } from './model/model-clients.js';
 import { runTurn } from './turn/run-turn.js';
 import { TurnEvents } from './turn/turn-events.js';
@@ -31,6 +33,7 @@ export interface AgentWorkerDeps {
   events: EventLog;
   queues: QueueSet;
   clients: ModelClients;
+  historyCache: HistoryCache;
   logger: Logger;
   workerId: string;
 }
@@ -74,7 +77,8 @@ export class AgentWorker {
 
   /** Handles one hop job payload. */
   async handle(payload: unknown, job: HopJobInfo, signal?: AbortSignal): Promise<HopOutcome> {
-    const { network, store, events, queues, clients, logger } = this.deps;
+    const { network, store, events, queues, clients, logger, historyCache } = this.deps;
+    const startedAt = hrNow();
     let envelope: Envelope;
     try {
       envelope = parseBoundary(Envelope, payload, `Envelope on queue "${this.queueName}"`);
@@ -86,7 +90,7 @@ export class AgentWorker {
       return 'dead-lettered';
     }
 
-    const progress = await store.readProgress(envelope.conversationId);
+    const { progress, history } = await historyCache.read(store, envelope.conversationId, envelope.historyLength);
     if (!progress || progress.status !== 'running' || progress.appliedSeq !== envelope.seq - 1) {
       logger.info({ conversationId: envelope.conversationId, hopId: envelope.hopId, progress }, 'stale hop skipped');
       return 'stale';
@@ -97,13 +101,12 @@ export class AgentWorker {
       return 'turn-sent';
     }
 
-    const startedAt = Date.now();
     const attempt = job.attemptsMade + 1;
     const turnEvents = new TurnEvents(events, envelope.conversationId, this.deps.agent, envelope.hopId, logger);
     turnEvents.emit({ type: 'agent.started', agent: this.deps.agent, hopId: envelope.hopId, seq: envelope.seq, attempt });
     const agent = network.agent(this.deps.agent);
-    const run = await runTurn({ network, agent, envelope, client: clients.for(agent.resolvedModel), events: turnEvents, signal });
-    await turnEvents.drain();
+    const run = await runTurn({ network, agent, envelope, history, client: clients.for(agent.resolvedModel), events: turnEvents, signal });
+    turnEvents.flush();
 
     const result: TurnResult = {
       schemaVersion: SCHEMA_VERSION,
@@ -117,10 +120,17 @@ export class AgentWorker {
       usage: run.usage,
       attempt,
       workerId: this.deps.workerId,
-      startedAt,
-      finishedAt: Date.now(),
+      timing: {
+        queuedAt: envelope.createdAt,
+        startedAt,
+        firstModelCallAt: run.model.firstCallAt,
+        lastModelReturnAt: run.model.lastReturnAt,
+        modelMs: run.model.totalMs,
+        finishedAt: hrNow(),
+      },
     };
-    await queues.coordinator.add('turn', result, { ...HOP_JOB_OPTIONS, jobId: resultJobId });
+    // Same connection, sent after the turn's events: they land first.
+    await Promise.all([queues.coordinator.add('turn', result, { ...HOP_JOB_OPTIONS, jobId: resultJobId }), turnEvents.drain()]);
     logger.debug({ conversationId: envelope.conversationId, hopId: envelope.hopId, outcome: run.outcome.type }, 'turn done');
     return 'turn-sent';
   }
@@ -142,7 +152,7 @@ export class AgentWorker {
   }
 
   private async sendFailure(conversationId: string, hop: { hopId: string; seq: number }, error: ErrorJson): Promise<void> {
-    const now = Date.now();
+    const now = hrNow();
     const result: TurnResult = {
       schemaVersion: SCHEMA_VERSION,
       kind: 'turn',
@@ -155,8 +165,7 @@ export class AgentWorker {
       usage: ZERO_USAGE,
       attempt: 1,
       workerId: this.deps.workerId,
-      startedAt: now,
-      finishedAt: now,
+      timing: { queuedAt: now, startedAt: now, firstModelCallAt: null, lastModelReturnAt: null, modelMs: 0, finishedAt: now },
     };
     await this.deps.queues.coordinator.add('turn', result, { ...HOP_JOB_OPTIONS, jobId: turnResultJobId(hop.hopId) });
   }

@@ -13,9 +13,10 @@
  */
 export { startWorkers, type WorkerGroup, type WorkerProcessOptions } from './start-workers.js';
 export { AgentWorker, type AgentWorkerDeps, type AgentWorkerOptions, type HopOutcome, type HopJobInfo } from './agent-worker.js';
-export { runTurn, type TurnInput, type TurnRun } from './turn/run-turn.js';
+export { runTurn, type TurnInput, type TurnRun, type ModelTime } from './turn/run-turn.js';
 export { transferTools, parseToolArguments, type TransferTool, type ParsedArguments } from './turn/transfer-tools.js';
 export { TurnEvents } from './turn/turn-events.js';
+export { HistoryCache, type HistoryCacheOptions } from './history-cache.js';
 export { ModelClients } from './model/model-clients.js';
 export { streamCompletion, type CompletionRequest, type CompletionOutcome } from './model/stream-completion.js';
 export { toModelError } from './model/model-errors.js';

@@ -3,6 +3,7 @@ import pino, { type Logger } from 'pino';
 import { UnknownAgentError, newInstanceId, type NetworkDefinition } from '@handoff/core';
 import { ConversationStore, EventLog, QueueSet, createRedisConnection, resolveRedisConfig, type RedisConfig } from '@handoff/redis';
 import { AgentWorker, type AgentWorkerOptions } from './agent-worker.js';
+import { HistoryCache, type HistoryCacheOptions } from './history-cache.js';
 import { ModelClients } from './model/model-clients.js';
 
 /** Options of {@link startWorkers}. */
@@ -15,6 +16,8 @@ export interface WorkerProcessOptions extends Omit<AgentWorkerOptions, 'connecti
   redis?: RedisConfig;
   /** Logger. @defaultValue pino at `LOG_LEVEL` or info, to stderr */
   logger?: Logger;
+  /** Bounds of the per-process cache of conversation histories. */
+  historyCache?: HistoryCacheOptions;
 }
 
 /** The agent workers of one process. */
@@ -57,11 +60,12 @@ export async function startWorkers(options: WorkerProcessOptions): Promise<Worke
   const events = new EventLog(commands, config.keys);
   const queues = new QueueSet(commands, config.prefix);
   const clients = new ModelClients();
+  const historyCache = new HistoryCache(options.historyCache);
 
   const handlers = new Map<string, AgentWorker>();
   const workers: Worker[] = [];
   for (const agent of agents) {
-    const handler = new AgentWorker({ network, agent, store, events, queues, clients, logger: logger.child({ agent }), workerId });
+    const handler = new AgentWorker({ network, agent, store, events, queues, clients, historyCache, logger: logger.child({ agent }), workerId });
     handlers.set(agent, handler);
     workers.push(handler.start({ ...options, connection: blocking, prefix: config.prefix }));
   }

@@ -64,6 +64,10 @@ export const ConversationRecord = z.object({
   currentAgent: z.string().nullable(),
   /** Sequence of the last applied turn (0 once started, before any turn). */
   appliedSeq: z.number().int().min(0),
+  /** Incremented by every write of the record; writers compare it to detect concurrent changes. */
+  version: z.number().int().min(0),
+  /** Messages in the history list once the last applied step is in. */
+  historyLength: z.number().int().min(0),
   path: z.array(z.string()),
   context: ContextVariables,
   maxHops: z.number().int().min(1),

@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { SCHEMA_VERSION } from '../constants.js';
 import { ContextVariables, JsonValue } from './json.js';
-import { Message } from './message.js';
 import { TokenUsage } from './usage.js';
 
 /** Budgets a conversation runs under, resolved once when it starts. */
@@ -32,8 +31,12 @@ export const Envelope = z.object({
   reason: z.string(),
   /** Typed arguments the previous agent passed with the handoff. */
   handoffArgs: z.record(z.string(), JsonValue).optional(),
-  /** The whole conversation so far, in OpenAI chat format (no system message: each agent adds its own). */
-  history: z.array(Message),
+  /**
+   * How many messages of the conversation's history this hop sees. The history itself stays in
+   * Redis (an append-only list), so the envelope's size does not grow with the conversation; the
+   * worker reads the first `historyLength` entries — only the ones it has not cached yet.
+   */
+  historyLength: z.number().int().min(0),
   /** Context variables as of the start of this turn. */
   context: ContextVariables,
   /** Agents visited, in order, ending with this one. */
@@ -45,8 +48,8 @@ export const Envelope = z.object({
   returnStack: z.array(z.object({ agent: z.string(), hopId: z.string() })),
   /** W3C traceparent of the conversation's trace, when tracing is on. */
   traceparent: z.string().optional(),
-  /** Unix milliseconds at which the coordinator published this hop. */
-  createdAt: z.number().int(),
+  /** When the coordinator published this hop (high-resolution Unix ms, see hrNow). */
+  createdAt: z.number(),
 });
 /** Envelope v1. */
 export type Envelope = z.infer<typeof Envelope>;

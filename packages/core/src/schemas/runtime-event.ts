@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { ErrorJson } from '../errors/index.js';
 import { ContextVariables } from './json.js';
 import { ConversationResult } from './conversation.js';
+import { TurnTiming } from './turn-timing.js';
 
 const base = { conversationId: z.string(), ts: z.number().int() };
 
@@ -58,6 +59,8 @@ export const AgentCompletedEvent = z.object({
   hopId: z.string(),
   seq: z.number().int(),
   outcome: z.enum(['handoff', 'final', 'failed']),
+  /** Queue wait, model time and the rest, for this hop. */
+  timing: TurnTiming.optional(),
 });
 /** Control moved from one agent to another. */
 export const HandoffEvent = z.object({

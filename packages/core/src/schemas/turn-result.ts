@@ -4,6 +4,7 @@ import { ErrorJson } from '../errors/index.js';
 import { ContextVariables, JsonValue } from './json.js';
 import { Message } from './message.js';
 import { TokenUsage } from './usage.js';
+import { TurnTiming } from './turn-timing.js';
 
 /** How a turn ended, as the worker saw it. The coordinator decides what happens next. */
 export const TurnOutcome = z.discriminatedUnion('type', [
@@ -39,8 +40,7 @@ export const TurnResult = z.object({
   /** BullMQ attempt that produced this result (1-based). */
   attempt: z.number().int().min(1),
   workerId: z.string(),
-  startedAt: z.number().int(),
-  finishedAt: z.number().int(),
+  timing: TurnTiming,
 });
 /** What a worker sends to the coordinator queue after one turn. */
 export type TurnResult = z.infer<typeof TurnResult>;

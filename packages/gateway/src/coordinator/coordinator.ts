@@ -18,6 +18,7 @@ import { ApplyOutcome, addDeadLetter, looseConversationId, type ConversationStor
 import { decideStart } from './decide-start.js';
 import { decideTurn } from './decide-turn.js';
 import { dispatchPendingHop } from './dispatch.js';
+import { RecordCache } from './record-cache.js';
 
 /** What the coordinator needs; the gateway wires it. */
 export interface CoordinatorDeps {
@@ -42,9 +43,12 @@ export type CoordinatorJobOutcome = 'applied' | 'redelivered' | 'ignored' | 'dea
 
 /**
  * The coordinator: applies start commands and turn results to their conversations exactly once,
- * then publishes the next hop. It keeps no state in memory; every replica can handle every job.
+ * then publishes the next hop. Its only memory is a cache of the records it wrote, checked against
+ * Redis on every apply; every replica can handle every job.
  */
 export class Coordinator {
+  private readonly records = new RecordCache();
+
   constructor(private readonly deps: CoordinatorDeps) {}
 
   /** Handles one coordinator job payload (exposed so tests can drive the exact interleavings). */
@@ -63,26 +67,36 @@ export class Coordinator {
     const { store, queues, network } = this.deps;
     const existing = await store.read(command.conversationId);
     if (existing) {
-      await dispatchPendingHop(existing, store, queues);
+      await dispatchPendingHop(existing, queues);
       return 'redelivered';
     }
     const decision = decideStart(network, command);
-    const outcome = await store.apply(decision.step);
-    const record = outcome === ApplyOutcome.APPLIED ? decision.record : await store.read(command.conversationId);
-    if (record) await dispatchPendingHop(record, store, queues);
-    return outcome === ApplyOutcome.APPLIED ? 'applied' : 'redelivered';
+    const applied = await store.apply(decision.step);
+    if (applied.outcome === ApplyOutcome.APPLIED && applied.version !== null) {
+      const record = { ...decision.record, version: applied.version };
+      this.records.set(record);
+      await dispatchPendingHop(record, queues);
+      return 'applied';
+    }
+    const record = await store.read(command.conversationId);
+    if (record) await dispatchPendingHop(record, queues);
+    return 'redelivered';
   }
 
   private async handleTurn(turn: TurnResult, jobId: string | undefined): Promise<CoordinatorJobOutcome> {
     const { store, queues, network, logger } = this.deps;
-    const record = await store.read(turn.conversationId);
+    // The record this process wrote last is used when it is where this turn expects; the apply's
+    // version check catches any write it missed.
+    const cached = this.records.get(turn.conversationId);
+    const fromCache = cached !== undefined && cached.appliedSeq === turn.seq - 1;
+    const record = fromCache ? cached : await store.read(turn.conversationId);
     if (!record) {
       await this.reject(turn, jobId, new ConversationNotFoundError(turn.conversationId));
       return 'dead-lettered';
     }
     if (record.appliedSeq >= turn.seq) {
       // Already applied. If this is still the newest step, its publish may not have happened.
-      if (record.appliedSeq === turn.seq) await dispatchPendingHop(record, store, queues);
+      if (record.appliedSeq === turn.seq) await dispatchPendingHop(record, queues);
       return 'redelivered';
     }
     if (record.status !== 'running') {
@@ -97,19 +111,28 @@ export class Coordinator {
       return 'dead-lettered';
     }
     const decision = decideTurn(network, record, turn);
-    const outcome = await store.apply(decision.step);
-    switch (outcome) {
-      case ApplyOutcome.APPLIED:
-        await dispatchPendingHop(decision.record, store, queues);
+    const applied = await store.apply(decision.step);
+    switch (applied.outcome) {
+      case ApplyOutcome.APPLIED: {
+        const next = { ...decision.record, version: applied.version ?? decision.record.version + 1 };
+        this.records.set(next);
+        await dispatchPendingHop(next, queues);
         return 'applied';
+      }
       case ApplyOutcome.ALREADY_APPLIED: {
+        this.records.delete(turn.conversationId);
         const latest = await store.read(turn.conversationId);
-        if (latest && latest.appliedSeq === turn.seq) await dispatchPendingHop(latest, store, queues);
+        if (latest && latest.appliedSeq === turn.seq) await dispatchPendingHop(latest, queues);
         return 'redelivered';
       }
+      case ApplyOutcome.VERSION_CONFLICT:
+        // Someone else wrote the record since it was read: decide again from what is there now.
+        this.records.delete(turn.conversationId);
+        if (fromCache) return this.handleTurn(turn, jobId);
+        throw new HandoffError(ErrorCode.INTERNAL, `Apply of ${turn.hopId} raced another writer; retrying`, { retryable: true });
       default:
-        // Another replica moved the record between our read and our apply: retry the job.
-        throw new HandoffError(ErrorCode.INTERNAL, `Apply of ${turn.hopId} was ${outcome}; retrying`, { retryable: true });
+        this.records.delete(turn.conversationId);
+        throw new HandoffError(ErrorCode.INTERNAL, `Apply of ${turn.hopId} was ${applied.outcome}; retrying`, { retryable: true });
     }
   }
 

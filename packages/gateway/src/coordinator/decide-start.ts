@@ -29,6 +29,7 @@ export function inputMessages(input: StartCommand['input']): Message[] {
  */
 export function decideStart(network: NetworkDefinition, command: StartCommand, now = Date.now()): Decision {
   const entryKnown = network.agentNames.includes(command.entryAgent);
+  const messages = inputMessages(command.input);
   const base: ConversationRecord = {
     conversationId: command.conversationId,
     network: network.name,
@@ -36,6 +37,8 @@ export function decideStart(network: NetworkDefinition, command: StartCommand, n
     entryAgent: command.entryAgent,
     currentAgent: command.entryAgent,
     appliedSeq: 0,
+    version: 0,
+    historyLength: messages.length,
     path: [command.entryAgent],
     context: command.context,
     maxHops: command.limits.maxHops ?? network.maxHops,
@@ -57,7 +60,7 @@ export function decideStart(network: NetworkDefinition, command: StartCommand, n
   const events: NewEvent[] = [{ type: 'conversation.started', entryAgent: command.entryAgent, context: command.context }];
 
   if (entryKnown) {
-    return { record: base, step: { conversationId: command.conversationId, expectedSeq: null, newSeq: 0, messages: inputMessages(command.input), record: base, events, terminal: false } };
+    return { record: base, step: { conversationId: command.conversationId, expectedSeq: null, expectedVersion: null, newSeq: 0, messages, record: base, events, terminal: false } };
   }
 
   const error = new UnknownAgentError(command.entryAgent, network.agentNames, 'Entry agent').toJSON();
@@ -65,5 +68,5 @@ export function decideStart(network: NetworkDefinition, command: StartCommand, n
   const result = resultOfRecord(record);
   if (result === null) throw new Error('unreachable: a failed record has a result');
   events.push({ type: 'error', error }, { type: 'conversation.failed', result });
-  return { record, step: { conversationId: command.conversationId, expectedSeq: null, newSeq: 0, messages: inputMessages(command.input), record, events, terminal: true } };
+  return { record, step: { conversationId: command.conversationId, expectedSeq: null, expectedVersion: null, newSeq: 0, messages, record, events, terminal: true } };
 }

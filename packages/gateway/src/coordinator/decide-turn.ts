@@ -22,6 +22,7 @@ export function decideTurn(network: NetworkDefinition, record: ConversationRecor
   const applied: ConversationRecord = {
     ...record,
     appliedSeq: turn.seq,
+    historyLength: record.historyLength + turn.newMessages.length,
     currentAgent: turn.agent,
     context: turn.contextPatch ? { ...record.context, ...turn.contextPatch } : record.context,
     usage: addUsage(record.usage, turn.usage),
@@ -29,13 +30,13 @@ export function decideTurn(network: NetworkDefinition, record: ConversationRecor
   };
   const step = (next: ConversationRecord, events: NewEvent[], terminal: boolean): Decision => ({
     record: next,
-    step: { conversationId: turn.conversationId, expectedSeq: turn.seq - 1, newSeq: turn.seq, messages: turn.newMessages, record: next, events, terminal },
+    step: { conversationId: turn.conversationId, expectedSeq: turn.seq - 1, expectedVersion: record.version, newSeq: turn.seq, messages: turn.newMessages, record: next, events, terminal },
   });
   const fail = (reason: TerminalReason, error: ErrorJson, outcome: 'handoff' | 'failed'): Decision => {
     const failed: ConversationRecord = { ...applied, status: 'failed', terminalReason: reason, error, next: null };
     return step(failed, [completed(outcome), { type: 'error', error, agent: turn.agent, hopId: turn.hopId }, { type: 'conversation.failed', result: mustResult(failed) }], true);
   };
-  const completed = (outcome: 'handoff' | 'final' | 'failed'): NewEvent => ({ type: 'agent.completed', agent: turn.agent, hopId: turn.hopId, seq: turn.seq, outcome });
+  const completed = (outcome: 'handoff' | 'final' | 'failed'): NewEvent => ({ type: 'agent.completed', agent: turn.agent, hopId: turn.hopId, seq: turn.seq, outcome, timing: turn.timing });
 
   const outcome = turn.outcome;
   switch (outcome.type) {

@@ -1,5 +1,5 @@
-import { SCHEMA_VERSION, type ConversationRecord, type Envelope } from '@handoff/core';
-import { HOP_JOB_OPTIONS, type ConversationStore, type QueueSet } from '@handoff/redis';
+import { SCHEMA_VERSION, hrNow, type ConversationRecord, type Envelope } from '@handoff/core';
+import { HOP_JOB_OPTIONS, type QueueSet } from '@handoff/redis';
 
 /**
  * Publishes the record's pending hop to its agent's queue, if the record is at the point where
@@ -9,7 +9,7 @@ import { HOP_JOB_OPTIONS, type ConversationStore, type QueueSet } from '@handoff
  *
  * @returns the envelope published, or null when nothing was due.
  */
-export async function dispatchPendingHop(record: ConversationRecord, store: ConversationStore, queues: QueueSet): Promise<Envelope | null> {
+export async function dispatchPendingHop(record: ConversationRecord, queues: QueueSet): Promise<Envelope | null> {
   const next = record.next;
   if (record.status !== 'running' || next === null || record.appliedSeq !== next.seq - 1) return null;
   const envelope: Envelope = {
@@ -22,13 +22,13 @@ export async function dispatchPendingHop(record: ConversationRecord, store: Conv
     previousAgent: next.previousAgent,
     reason: next.reason,
     ...(next.args === undefined ? {} : { handoffArgs: next.args as Envelope['handoffArgs'] }),
-    history: await store.history(record.conversationId),
+    historyLength: record.historyLength,
     context: record.context,
     path: record.path,
     budget: { maxHops: record.maxHops },
     usage: record.usage,
     returnStack: [],
-    createdAt: Date.now(),
+    createdAt: hrNow(),
   };
   await queues.agent(next.agent).add(next.agent, envelope, { ...HOP_JOB_OPTIONS, jobId: next.hopId });
   return envelope;

@@ -48,3 +48,30 @@ export function flattenHeaders(headers: IncomingHttpHeaders): Record<string, str
   for (const [name, value] of Object.entries(headers)) out[name] = Array.isArray(value) ? value.join(', ') : value;
   return out;
 }
+
+/**
+ * Sends server-sent events one at a time, `delayMs` apart, stopping early when `gone` aborts
+ * (the client went away or the server is closing).
+ *
+ * @param res - the response
+ * @param chunks - the chunks, each sent as one `data:` line
+ * @param delayMs - pause between events
+ * @param gone - aborts the stream
+ * @param headers - extra headers
+ */
+export async function sendPacedEventStream(
+  res: ServerResponse,
+  chunks: readonly unknown[],
+  delayMs: number,
+  gone: AbortSignal,
+  headers: Record<string, string> = {},
+): Promise<void> {
+  if (res.headersSent || res.destroyed) return;
+  res.writeHead(200, { ...headers, 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
+  for (const chunk of chunks) {
+    if (gone.aborted || res.destroyed) return;
+    res.write(`data: ${JSON.stringify(chunk)}\n\n`);
+    await new Promise((resolve) => setTimeout(resolve, delayMs));
+  }
+  if (!gone.aborted && !res.destroyed) res.end('data: [DONE]\n\n');
+}

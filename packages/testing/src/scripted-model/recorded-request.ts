@@ -8,6 +8,15 @@ export interface RecordedRequest {
   readonly body: ChatCompletionRequestBody;
   /** `Date.now()` when the body had been read. */
   readonly receivedAt: number;
+  /** High-resolution wall-clock ms (`performance.timeOrigin + performance.now()`) when the body had been read. */
+  readonly receivedAtHr: number;
+  /** High-resolution wall-clock ms when the whole answer had been handed to the socket; undefined until then. */
+  readonly answeredAtHr: number | undefined;
   /** Request headers, names lower-cased, repeated headers joined with `', '`. */
   readonly headers: Readonly<Record<string, string | undefined>>;
+}
+
+/** High-resolution wall-clock milliseconds, comparable across processes of one machine. */
+export function hrNow(): number {
+  return performance.timeOrigin + performance.now();
 }

@@ -31,6 +31,8 @@ export interface ScriptedModel {
   prependRule(rule: ScriptRule): void;
   /** Removes every rule and forgets every recorded request. */
   reset(): void;
+  /** Forgets every recorded request and keeps the rules (long runs use it to bound memory). */
+  clearRequests(): void;
   /**
    * Resolves once at least `n` requests have been received (counting from the last `reset()`).
    *

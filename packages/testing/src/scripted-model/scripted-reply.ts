@@ -51,6 +51,11 @@ export interface ScriptedReply {
   hold?: Promise<unknown>;
   /** Never answer: the connection stays open until the client gives up or the server closes. */
   hang?: boolean;
+  /**
+   * When streaming, wait this long between chunks, so the client sees the answer arrive over time
+   * (as from a real model) and can cancel mid-stream. Default 0: the whole stream is sent at once.
+   */
+  chunkDelayMs?: number;
   /** Answer with this HTTP error instead of a completion. */
   error?: ScriptedError;
   /** Token counts to report; absent: rough counts (characters / 4). */

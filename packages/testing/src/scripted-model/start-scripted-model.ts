@@ -6,9 +6,9 @@ import { asChatCompletionRequest, InvalidChatRequestError } from './chat-request
 import { CompletionIds } from './completion-ids.js';
 import { toCompletionObject } from './completion-object.js';
 import { openAIErrorBody } from './error-body.js';
-import { flattenHeaders, sendEventStream, sendJson } from './http-io.js';
+import { flattenHeaders, sendEventStream, sendJson, sendPacedEventStream } from './http-io.js';
 import { lastUserText } from './matchers.js';
-import type { RecordedRequest } from './recorded-request.js';
+import { hrNow, type RecordedRequest } from './recorded-request.js';
 import { RequestWaiters } from './request-waiters.js';
 import { resolveReply } from './resolved-reply.js';
 import { RuleBook } from './rule-book.js';
@@ -104,6 +104,10 @@ class ScriptedModelServer implements ScriptedModel {
 
   reset(): void {
     this.#rules.clear();
+    this.clearRequests();
+  }
+
+  clearRequests(): void {
     this.#requests = [];
     this.#unmatched = [];
   }
@@ -150,12 +154,14 @@ class ScriptedModelServer implements ScriptedModel {
       sendJson(res, 400, openAIErrorBody(400, `scripted model: invalid JSON body: ${(err as Error).message}`), NO_RETRY);
       return;
     }
-    let recorded: RecordedRequest;
+    let recorded: { -readonly [K in keyof RecordedRequest]: RecordedRequest[K] };
     try {
       recorded = {
         index: this.#requests.length,
         body: asChatCompletionRequest(parsed),
         receivedAt: Date.now(),
+        receivedAtHr: hrNow(),
+        answeredAtHr: undefined,
         headers: flattenHeaders(req.headers),
       };
     } catch (err) {
@@ -163,6 +169,9 @@ class ScriptedModelServer implements ScriptedModel {
       sendJson(res, 400, openAIErrorBody(400, `scripted model: ${err.message}`), NO_RETRY);
       return;
     }
+    res.once('finish', () => {
+      recorded.answeredAtHr = hrNow();
+    });
     this.#requests.push(recorded);
     this.#waiters.notify(this.#requests.length);
 
@@ -212,7 +221,11 @@ class ScriptedModelServer implements ScriptedModel {
     if (recorded.body.stream === true) {
       const includeUsage = recorded.body.stream_options?.include_usage === true;
       const chunks = toStreamChunks(resolved, { chunkSize: this.#chunkSize, includeUsage });
-      sendEventStream(res, encodeSse(chunks), { 'x-request-id': requestId });
+      if ((reply.chunkDelayMs ?? 0) > 0) {
+        await sendPacedEventStream(res, chunks, reply.chunkDelayMs ?? 0, this.#goneSignal(res), { 'x-request-id': requestId });
+      } else {
+        sendEventStream(res, encodeSse(chunks), { 'x-request-id': requestId });
+      }
     } else {
       sendJson(res, 200, toCompletionObject(resolved), { 'x-request-id': requestId });
     }

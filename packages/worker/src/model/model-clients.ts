@@ -8,9 +8,12 @@ import type { ResolvedModelSettings } from '@handoff/core';
  */
 export class ModelClients {
   private readonly clients = new Map<string, OpenAI>();
+  private readonly bySettings = new WeakMap<ResolvedModelSettings, OpenAI>();
 
   /** The client for an agent's resolved model settings. */
   for(settings: ResolvedModelSettings): OpenAI {
+    const known = this.bySettings.get(settings);
+    if (known) return known;
     const key = JSON.stringify([settings.baseURL, settings.apiKey, settings.maxRetries, settings.timeoutMs]);
     let client = this.clients.get(key);
     if (!client) {
@@ -23,6 +26,7 @@ export class ModelClients {
       });
       this.clients.set(key, client);
     }
+    this.bySettings.set(settings, client);
     return client;
   }
 }

@@ -2,6 +2,7 @@ import type OpenAI from 'openai';
 import {
   ModelBehaviorError,
   addUsage,
+  hrNow,
   isHandoffError,
   ZERO_USAGE,
   type Envelope,
@@ -21,6 +22,8 @@ export interface TurnInput {
   network: NetworkDefinition;
   agent: NetworkAgent;
   envelope: Envelope;
+  /** The conversation so far (the envelope's first `historyLength` messages). */
+  history: readonly Message[];
   client: OpenAI;
   events: TurnEvents;
   signal?: AbortSignal | undefined;
@@ -31,6 +34,15 @@ export interface TurnRun {
   newMessages: Message[];
   outcome: TurnOutcome;
   usage: TokenUsage;
+  /** Time spent in model calls. */
+  model: ModelTime;
+}
+
+/** Time spent in model calls (high-resolution ms). */
+export interface ModelTime {
+  firstCallAt: number | null;
+  lastReturnAt: number | null;
+  totalMs: number;
 }
 
 /** The decision taken from one round of tool calls. */
@@ -47,41 +59,47 @@ interface ToolRound {
  * `maxToolRounds` model calls. A model endpoint failure ends the turn as failed.
  */
 export async function runTurn(input: TurnInput): Promise<TurnRun> {
-  const { agent, envelope, events } = input;
+  const { agent, events } = input;
   const tools = transferTools(input.network, agent);
   const newMessages: Message[] = [];
   let usage = ZERO_USAGE;
+  const model: ModelTime = { firstCallAt: null, lastReturnAt: null, totalMs: 0 };
 
   for (let round = 1; round <= agent.maxToolRounds; round++) {
     let completion;
+    const callAt = hrNow();
+    model.firstCallAt ??= callAt;
     try {
       completion = await streamCompletion({
         client: input.client,
         settings: agent.resolvedModel,
         agent: agent.name,
-        messages: [{ role: 'system', content: agent.instructions }, ...envelope.history, ...newMessages],
+        messages: [{ role: 'system', content: agent.instructions }, ...input.history, ...newMessages],
         tools: tools.map((t) => t.tool),
         onTextDelta: (text) => events.text(text),
         signal: input.signal,
       });
     } catch (error) {
-      if (isHandoffError(error)) return { newMessages, usage, outcome: { type: 'failed', error: error.toJSON() } };
+      if (isHandoffError(error)) return { newMessages, usage, model, outcome: { type: 'failed', error: error.toJSON() } };
       throw error;
+    } finally {
+      model.lastReturnAt = hrNow();
+      model.totalMs += model.lastReturnAt - callAt;
     }
     usage = addUsage(usage, completion.usage);
     newMessages.push(completion.message);
     const calls = completion.message.tool_calls ?? [];
-    if (calls.length === 0) return { newMessages, usage, outcome: { type: 'final', output: completion.message.content ?? '' } };
+    if (calls.length === 0) return { newMessages, usage, model, outcome: { type: 'final', output: completion.message.content ?? '' } };
 
     const round_ = answerToolCalls(calls, tools, input);
     newMessages.push(...round_.results);
-    if (round_.handoff) return { newMessages, usage, outcome: { type: 'handoff', ...round_.handoff } };
+    if (round_.handoff) return { newMessages, usage, model, outcome: { type: 'handoff', ...round_.handoff } };
   }
   const error = new ModelBehaviorError(
     `Agent "${agent.name}" made ${agent.maxToolRounds} model calls in one turn without an answer or a valid handoff.`,
     { details: { agent: agent.name, maxToolRounds: agent.maxToolRounds } },
   );
-  return { newMessages, usage, outcome: { type: 'failed', error: error.toJSON() } };
+  return { newMessages, usage, model, outcome: { type: 'failed', error: error.toJSON() } };
 }
 
 /** Answers every tool call of one model response, in order, and picks the handoff if there is one. */

@@ -12,8 +12,10 @@ export interface TransferTool {
  * whose description says when to use it (the handoff's description, else the target's). Its one
  * optional argument is the reason, which travels with the handoff event.
  */
-export function transferTools(network: NetworkDefinition, agent: NetworkAgent): TransferTool[] {
-  return agent.handoffs.map((handoff) => {
+export function transferTools(network: NetworkDefinition, agent: NetworkAgent): readonly TransferTool[] {
+  const known = cache.get(agent);
+  if (known) return known;
+  const tools = agent.handoffs.map((handoff): TransferTool => {
     const target = network.agent(handoff.agent, `Handoff of "${agent.name}"`);
     const when = handoff.description ?? target.description;
     return {
@@ -32,7 +34,12 @@ export function transferTools(network: NetworkDefinition, agent: NetworkAgent): 
       },
     };
   });
+  cache.set(agent, tools);
+  return tools;
 }
+
+// Agents are frozen definitions: their tools are computed once.
+const cache = new WeakMap<NetworkAgent, readonly TransferTool[]>();
 
 /** Result of reading a tool call's JSON arguments. */
 export type ParsedArguments = { ok: true; value: Record<string, unknown> } | { ok: false; error: string };

@@ -1,0 +1,73 @@
+import type { Summary } from './stats.js';
+
+/** Everything one bench run measured. */
+export interface BenchReport {
+  startedAt: string;
+  mode: 'full' | 'smoke';
+  machine: { cpus: number; cpuModel: string; node: string; redis: string };
+  floor?: { payload1KB: Summary; payload64KB: Summary };
+  runtime?: Record<string, unknown>;
+  sdk?: Record<string, unknown>;
+  history?: Record<string, unknown>;
+  throughput?: unknown[];
+  memory?: unknown;
+  streaming?: unknown;
+  targets?: TargetResult[];
+  notes?: string[];
+}
+
+/** A target of the issue, with the measured value and whether it was met. */
+export interface TargetResult {
+  target: string;
+  measured: string;
+  met: boolean;
+}
+
+const ms = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? '–' : `${x.toFixed(3)} ms`);
+
+/** A Markdown table row. */
+function row(cells: (string | number)[]): string {
+  return `| ${cells.join(' | ')} |`;
+}
+
+/** Renders a report as Markdown. */
+export function toMarkdown(report: BenchReport): string {
+  const lines: string[] = [];
+  lines.push(`# Handoff benchmark (${report.mode})`, '');
+  lines.push(`Run ${report.startedAt} on ${report.machine.cpus}× ${report.machine.cpuModel}, Node ${report.machine.node}, Redis ${report.machine.redis} on loopback.`, '');
+  if (report.targets) {
+    lines.push('## Targets', '', row(['target', 'measured', 'met']), row(['---', '---', '---']));
+    for (const t of report.targets) lines.push(row([t.target, t.measured, t.met ? 'yes' : '**no**']));
+    lines.push('');
+  }
+  const summaryTable = (title: string, entries: [string, Summary | undefined][]) => {
+    lines.push(`## ${title}`, '', row(['', 'p50', 'p90', 'p99', 'mean', 'n']), row(['---', '---', '---', '---', '---', '---']));
+    for (const [name, s] of entries) if (s) lines.push(row([name, ms(s.p50), ms(s.p90), ms(s.p99), ms(s.mean), s.n]));
+    lines.push('');
+  };
+  if (report.floor) summaryTable('Floor: one raw BullMQ hop (add → processor entry)', [['1 KB payload', report.floor.payload1KB], ['64 KB payload', report.floor.payload64KB]]);
+  const chainRows = (label: string, m: Record<string, unknown> | undefined): [string, Summary | undefined][] => {
+    if (!m) return [];
+    const out: [string, Summary | undefined][] = [];
+    for (const [key, value] of Object.entries(m)) {
+      const v = value as { handoff?: Summary; stages?: Record<string, Summary> };
+      out.push([`${label} ${key}: per handoff`, v.handoff]);
+      if (v.stages) for (const [stage, s] of Object.entries(v.stages)) out.push([`  ↳ ${stage}`, s]);
+    }
+    return out;
+  };
+  if (report.runtime || report.sdk) summaryTable('Per-handoff overhead, model time excluded (10-agent chain)', [...chainRows('Handoff', report.runtime), ...chainRows('Agents SDK', report.sdk)]);
+  if (report.history) summaryTable('Per-handoff overhead by history size', chainRows('history', report.history));
+  if (report.throughput) {
+    lines.push('## Throughput (all processes on this machine)', '', row(['worker processes', 'in flight', 'handoffs/s', 'conversations/s', 'failed', 'CPU ms per handoff by process']), row(['---', '---', '---', '---', '---', '---']));
+    for (const t of report.throughput as { workerProcesses: number; inFlight: number; handoffsPerSecond: number; conversationsPerSecond: number; failed: number; cpuMsPerHandoff: Record<string, number> }[]) {
+      const cpu = Object.entries(t.cpuMsPerHandoff).map(([k, v]) => `${k} ${v}`).join(', ');
+      lines.push(row([t.workerProcesses, t.inFlight, t.handoffsPerSecond, t.conversationsPerSecond, t.failed, cpu]));
+    }
+    lines.push('');
+  }
+  if (report.memory) lines.push('## Memory', '', '```json', JSON.stringify(report.memory, null, 2), '```', '');
+  if (report.streaming) lines.push('## Streaming', '', '```json', JSON.stringify(report.streaming, null, 2), '```', '');
+  if (report.notes?.length) lines.push('## Notes', '', ...report.notes.map((n) => `- ${n}`), '');
+  return lines.join('\n');
+}

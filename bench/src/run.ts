@@ -1,0 +1,142 @@
+/**
+ * `pnpm bench`: measures the runtime side by side with raw BullMQ and the OpenAI Agents SDK, and
+ * writes `bench/results/<mode>-<timestamp>.json` and `.md` (plus `latest-<mode>.*`).
+ *
+ *   node bench/dist/run.js [--smoke] [--only floor,runtime,sdk,history,throughput,memory,streaming] [--out DIR]
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { Redis } from 'ioredis';
+import { RedisServerProcess } from '@handoff/testing';
+import { toMarkdown, type BenchReport, type TargetResult } from './report.js';
+import { rawBullmqHops } from './scenarios/raw-bullmq.js';
+import { runtimeChain, type ChainMeasurement } from './scenarios/runtime-chain.js';
+import { sdkChain } from './scenarios/sdk-chain.js';
+import { memory, type MemoryMeasurement } from './scenarios/memory.js';
+import { streaming } from './scenarios/streaming.js';
+import { throughput, type ThroughputMeasurement } from './scenarios/throughput.js';
+import { ratio } from './stats.js';
+
+const ALL = ['floor', 'runtime', 'sdk', 'history', 'throughput', 'memory', 'streaming'] as const;
+const { values } = parseArgs({ options: { smoke: { type: 'boolean', default: false }, only: { type: 'string' }, out: { type: 'string' } } });
+const smoke = values.smoke ?? false;
+const only = new Set(values.only ? values.only.split(',') : ALL);
+const outDir = values.out ?? join(process.cwd(), 'bench', 'results');
+
+/** Sizes of the run: the full run meets the issue's sample counts; smoke only proves it works. */
+const size = smoke
+  ? { chains: 5, warmup: 2, historyChains: [3, 2, 1] as const, throughputMatrix: [[1, 20]] as const, warmupS: 0.5, measureS: 1, busyTurns: 20, waiting: 50, tokens: 200, turns: 1 }
+  : { chains: 200, warmup: 20, historyChains: [100, 60, 30] as const, throughputMatrix: [[1, 50], [1, 500], [2, 50], [2, 500], [4, 50], [4, 500]] as const, warmupS: 2, measureS: 8, busyTurns: 100, waiting: 1000, tokens: 1000, turns: 5 };
+
+const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
+
+async function main(): Promise<void> {
+  const redisServer = new RedisServerProcess({ args: ['--save', '', '--appendonly', 'no', '--maxmemory-policy', 'noeviction'] });
+  await redisServer.start();
+  const probe = new Redis(redisServer.url);
+  const redisVersion = /redis_version:(\S+)/.exec(await probe.info('server'))?.[1] ?? '?';
+  probe.disconnect();
+  const redisUrl = redisServer.url;
+  const report: BenchReport = {
+    startedAt: new Date().toISOString(),
+    mode: smoke ? 'smoke' : 'full',
+    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? '?', node: process.version, redis: redisVersion },
+  };
+  let n = 0;
+  const prefix = (label: string) => `bench-${label}-${n++}`;
+  try {
+    if (only.has('floor')) {
+      log('floor: raw BullMQ hops');
+      const common = { redisUrl, queues: 10, chains: size.chains, warmupChains: size.warmup };
+      report.floor = {
+        payload1KB: await rawBullmqHops({ ...common, prefix: prefix('raw'), payloadBytes: 1024 }),
+        payload64KB: await rawBullmqHops({ ...common, prefix: prefix('raw'), payloadBytes: 64 * 1024 }),
+      };
+    }
+    const chain = { agents: 10, chains: size.chains, warmupChains: size.warmup };
+    if (only.has('runtime')) {
+      log('runtime: 10-agent chain, 1 KB and 300 messages / 64 KB');
+      report.runtime = {
+        '1KB': await runtimeChain({ ...chain, redisUrl, prefix: prefix('rt'), historyMessages: 0, historyBytesEach: 0 }),
+        '300msg-64KB': await runtimeChain({ ...chain, chains: Math.ceil(size.chains / 2), redisUrl, prefix: prefix('rt'), historyMessages: 300, historyBytesEach: 218 }),
+      };
+    }
+    if (only.has('sdk')) {
+      log('sdk: the same chain with @openai/agents');
+      report.sdk = {
+        '1KB': await sdkChain({ ...chain, historyMessages: 0, historyBytesEach: 0 }),
+        '300msg-64KB': await sdkChain({ ...chain, chains: Math.ceil(size.chains / 2), historyMessages: 300, historyBytesEach: 218 }),
+      };
+    }
+    if (only.has('history')) {
+      report.history = {};
+      for (const [i, messages] of ([10, 100, 1000] as const).entries()) {
+        log(`history: ${messages} messages of 1 KB`);
+        report.history[`${messages}msg`] = await runtimeChain({ agents: 10, chains: size.historyChains[i]!, warmupChains: 2, redisUrl, prefix: prefix('hist'), historyMessages: messages, historyBytesEach: 1024 });
+      }
+    }
+    if (only.has('throughput')) {
+      report.throughput = [];
+      for (const [workerProcesses, inFlight] of size.throughputMatrix) {
+        log(`throughput: ${workerProcesses} worker processes, ${inFlight} in flight`);
+        report.throughput.push(await throughput({ redisUrl, prefix: prefix('tp'), workerProcesses, inFlight, warmupSeconds: size.warmupS, measureSeconds: size.measureS, ...(redisServer.pid ? { redisPid: redisServer.pid } : {}) }));
+      }
+    }
+    if (only.has('memory')) {
+      log('memory');
+      report.memory = await memory({ redisUrl, prefix: prefix('mem'), busyTurns: size.busyTurns, waitingConversations: size.waiting });
+    }
+    if (only.has('streaming')) {
+      log('streaming');
+      report.streaming = await streaming({ redisUrl, prefix: prefix('stream'), tokens: size.tokens, turns: size.turns });
+    }
+    report.targets = targets(report);
+  } finally {
+    await redisServer.stop();
+  }
+  await mkdir(outDir, { recursive: true });
+  const stamp = report.startedAt.replace(/[:.]/g, '-');
+  const json = JSON.stringify(report, null, 2);
+  const markdown = toMarkdown(report);
+  for (const name of [`${report.mode}-${stamp}`, `latest-${report.mode}`]) {
+    await writeFile(join(outDir, `${name}.json`), json);
+    await writeFile(join(outDir, `${name}.md`), markdown);
+  }
+  process.stdout.write(`${markdown}\n`);
+  log(`wrote ${join(outDir, `latest-${report.mode}.json`)} and .md`);
+}
+
+/** Checks the issue's targets against what was measured (absent measurements are left out). */
+function targets(report: BenchReport): TargetResult[] {
+  const out: TargetResult[] = [];
+  const runtime = report.runtime as Record<string, ChainMeasurement> | undefined;
+  const sdk = report.sdk as Record<string, ChainMeasurement> | undefined;
+  const small = runtime?.['1KB']?.handoff;
+  if (small) {
+    out.push({ target: 'per-handoff p50 ≤ 1.5 ms (1 KB history)', measured: `${small.p50} ms`, met: small.p50 <= 1.5 });
+    out.push({ target: 'per-handoff p99 ≤ 5 ms (1 KB history)', measured: `${small.p99} ms`, met: small.p99 <= 5 });
+    if (report.floor) out.push({ target: 'ratio to the raw BullMQ hop (p50), for information', measured: `${ratio(small.p50, report.floor.payload1KB.p50)}×`, met: true });
+  }
+  const big = runtime?.['300msg-64KB']?.handoff;
+  const sdkBig = sdk?.['300msg-64KB']?.handoff;
+  if (big && sdkBig) out.push({ target: '300 messages / 64 KB: ≥ 2× faster per handoff than the Agents SDK (p50)', measured: `${ratio(sdkBig.p50, big.p50)}× (${big.p50} vs ${sdkBig.p50} ms)`, met: sdkBig.p50 / big.p50 >= 2 });
+  const sdkSmall = sdk?.['1KB']?.handoff;
+  if (small && sdkSmall) out.push({ target: '1 KB: ratio to the Agents SDK (p50), for information', measured: `${ratio(small.p50, sdkSmall.p50)}× the SDK's time`, met: true });
+  const thousand = (report.history as Record<string, ChainMeasurement> | undefined)?.['1000msg']?.handoff;
+  if (thousand) out.push({ target: '1,000-message history: per-handoff p50 ≤ 10 ms', measured: `${thousand.p50} ms`, met: thousand.p50 <= 10 });
+  const tp = report.throughput as ThroughputMeasurement[] | undefined;
+  if (tp?.length) {
+    const best = Math.max(...tp.map((t) => t.handoffsPerSecond));
+    out.push({ target: '≥ 2,500 handoffs/s with all processes on this machine', measured: `${best}/s (best configuration)`, met: best >= 2500 });
+  }
+  const mem = report.memory as MemoryMeasurement | undefined;
+  if (mem) out.push({ target: 'idle worker RSS ≤ 80 MB', measured: `${mem.idleWorkerRssMb} MB`, met: mem.idleWorkerRssMb <= 80 });
+  return out;
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

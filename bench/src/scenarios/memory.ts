@@ -1,0 +1,78 @@
+import { Redis } from 'ioredis';
+import pino from 'pino';
+import { createClient } from '@handoff/client';
+import { agentQueueName } from '@handoff/core';
+import { startGateway } from '@handoff/gateway';
+import { startScriptedModel } from '@handoff/testing';
+import { Queue } from 'bullmq';
+import { chainNetwork } from '../chain-script.js';
+import { rssMb, startRole } from '../processes.js';
+
+/** Memory of a worker process and of waiting conversations in Redis. */
+export interface MemoryMeasurement {
+  idleWorkerRssMb: number;
+  busyWorkerRssMb: number;
+  busyTurns: number;
+  redisBytesPerWaitingConversation: number;
+  waitingConversations: number;
+}
+
+/**
+ * RSS of an idle worker process (all ten agents of the chain), then of the same process holding
+ * `busyTurns` turns open at once (the scripted model holds every answer); and Redis memory per
+ * conversation waiting on an agent queue that no worker serves (1 KB input each).
+ */
+export async function memory(options: { redisUrl: string; prefix: string; busyTurns: number; waitingConversations: number }): Promise<MemoryMeasurement> {
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  const model = await startScriptedModel({ rules: [{ reply: { content: 'done', hold: held } }] });
+  const prefix = `${options.prefix}-rss`;
+  const env = { REDIS_URL: options.redisUrl, HANDOFF_PREFIX: prefix, OPENAI_BASE_URL: model.url, OPENAI_API_KEY: 'bench', LOG_LEVEL: 'info' };
+  const logger = pino({ level: 'silent' });
+  const network = chainNetwork(10);
+  const gateway = await startGateway({ network, redis: { url: options.redisUrl, prefix }, logger });
+  const worker = await startRole('worker', env, ['--concurrency', String(options.busyTurns)]);
+  const client = createClient({ redis: { url: options.redisUrl, prefix } });
+  let idle: number;
+  let busy: number;
+  try {
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    idle = await rssMb(worker.pid);
+    // The last agent answers without handing off: start conversations directly on it.
+    await Promise.all(Array.from({ length: options.busyTurns }, (_, i) => client.start({ agent: 'A10', input: `busy ${i} ${'x'.repeat(1000)}` })));
+    await model.waitForRequests(options.busyTurns, 30_000);
+    busy = await rssMb(worker.pid);
+  } finally {
+    release();
+    await worker.stop();
+    await gateway.close();
+    await client.close();
+    await model.close();
+  }
+
+  // Conversations waiting on a queue nobody serves.
+  const waitingPrefix = `${options.prefix}-wait`;
+  const redis = new Redis(options.redisUrl);
+  const waitingGateway = await startGateway({ network, redis: { url: options.redisUrl, prefix: waitingPrefix }, logger });
+  const waitingClient = createClient({ redis: { url: options.redisUrl, prefix: waitingPrefix } });
+  const queue = new Queue(agentQueueName('A1'), { connection: redis, prefix: waitingPrefix });
+  await waitingClient.network();
+  const before = Number(/used_memory:(\d+)/.exec(await redis.info('memory'))?.[1]);
+  for (let i = 0; i < options.waitingConversations; i += 50) {
+    await Promise.all(Array.from({ length: Math.min(50, options.waitingConversations - i) }, (_, k) => waitingClient.start({ agent: 'A1', input: `wait ${i + k} ${'x'.repeat(1000)}` })));
+  }
+  while ((await queue.getWaitingCount()) < options.waitingConversations) await new Promise((resolve) => setTimeout(resolve, 50));
+  const after = Number(/used_memory:(\d+)/.exec(await redis.info('memory'))?.[1]);
+  await queue.obliterate({ force: true });
+  await queue.close();
+  await waitingClient.close();
+  await waitingGateway.close();
+  redis.disconnect();
+  return {
+    idleWorkerRssMb: idle,
+    busyWorkerRssMb: busy,
+    busyTurns: options.busyTurns,
+    redisBytesPerWaitingConversation: Math.round((after - before) / options.waitingConversations),
+    waitingConversations: options.waitingConversations,
+  };
+}

@@ -1,0 +1,121 @@
+import pino from 'pino';
+import { createClient } from '@handoff/client';
+import { hrNow, type TurnTiming } from '@handoff/core';
+import { startGateway } from '@handoff/gateway';
+import { startScriptedModel } from '@handoff/testing';
+import { startWorkers } from '@handoff/worker';
+import { CHAIN_RULES, chainNetwork, stagesOf, type HandoffStages } from '../chain-script.js';
+import { syntheticHistory } from '../history.js';
+import { startModelProcess, startRole } from '../processes.js';
+import { summarize, type Summary } from '../stats.js';
+
+/** Options of {@link runtimeChain}. */
+export interface RuntimeChainOptions {
+  redisUrl: string;
+  prefix: string;
+  agents: number;
+  chains: number;
+  warmupChains: number;
+  /** Prior messages each conversation starts with, and their size. */
+  historyMessages: number;
+  historyBytesEach: number;
+  /**
+   * Run the gateway, the workers and the model as separate processes (as deployed) instead of
+   * inside this one. @defaultValue false
+   */
+  separateProcesses?: boolean;
+}
+
+/** Per-handoff overhead and whole-chain latency. */
+export interface ChainMeasurement {
+  /** Last model return → next model call, one sample per handoff: the per-handoff overhead. */
+  handoff: Summary;
+  /** The same overhead split into stages (this runtime only). */
+  stages?: Record<Exclude<keyof HandoffStages, 'total'>, Summary>;
+  /** Client start → result, per chain (model time included). */
+  chain: Summary;
+  /** Model calls' own duration as the runtime saw it. */
+  modelCall: Summary;
+  /** Bytes of the first model request's messages (the history as the model sees it). */
+  firstRequestBytes: number;
+}
+
+/**
+ * This runtime's per-handoff overhead: a chain of agents, one conversation at a time, gateway and
+ * workers in this process on a real Redis, the scripted model at zero latency over HTTP. Each
+ * handoff is the time from one turn's model call returning to the next turn's model call starting,
+ * taken from the turns' own timings, so model time is excluded.
+ */
+export async function runtimeChain(options: RuntimeChainOptions): Promise<ChainMeasurement> {
+  const redis = { url: options.redisUrl, prefix: options.prefix };
+  const deployment = options.separateProcesses ? await startSeparate(options) : await startInProcess(options);
+  const client = createClient({ redis });
+
+  const runChain = async (tag: string) => {
+    const prior = options.historyMessages > 0 ? syntheticHistory(options.historyMessages, options.historyBytesEach, tag) : [];
+    const input = prior.length > 0 ? prior : `${tag} ${'c'.repeat(Math.max(0, 1000 - tag.length))}`;
+    const t0 = hrNow();
+    const conversation = await client.start({ agent: 'A1', input });
+    const result = await conversation.result({ timeoutMs: 120_000 });
+    const elapsed = hrNow() - t0;
+    if (result.status !== 'completed') throw new Error(`chain ${tag} ended ${result.status}: ${result.error?.message}`);
+    const timings: TurnTiming[] = [];
+    for await (const event of conversation.events()) if (event.type === 'agent.completed' && event.timing) timings.push(event.timing);
+    return { elapsed, timings };
+  };
+
+  for (let i = 0; i < options.warmupChains; i++) await runChain(`warmup ${i}`);
+  const chainTimes: number[] = [];
+  const stages: HandoffStages[] = [];
+  const modelCalls: number[] = [];
+  for (let i = 0; i < options.chains; i++) {
+    const { elapsed, timings } = await runChain(`chain ${i}`);
+    chainTimes.push(elapsed);
+    stages.push(...stagesOf(timings));
+    modelCalls.push(...timings.map((t) => t.modelMs));
+  }
+  const firstRequestBytes = options.historyMessages > 0 ? JSON.stringify(syntheticHistory(options.historyMessages, options.historyBytesEach, 'chain 0')).length : 1000;
+
+  await client.close();
+  await deployment.close();
+  const pick = (key: keyof HandoffStages) => summarize(stages.map((s) => s[key]));
+  return {
+    handoff: pick('total'),
+    stages: { workerTail: pick('workerTail'), coordinator: pick('coordinator'), queueWait: pick('queueWait'), workerHead: pick('workerHead') },
+    chain: summarize(chainTimes),
+    modelCall: summarize(modelCalls),
+    firstRequestBytes,
+  };
+}
+
+interface Deployment {
+  close(): Promise<void>;
+}
+
+async function startInProcess(options: RuntimeChainOptions): Promise<Deployment> {
+  const model = await startScriptedModel({ rules: CHAIN_RULES });
+  const network = chainNetwork(options.agents, model.url);
+  const logger = pino({ level: 'silent' });
+  const redis = { url: options.redisUrl, prefix: options.prefix };
+  const gateway = await startGateway({ network, redis, logger });
+  const workers = await startWorkers({ network, redis, logger, concurrency: 4 });
+  await Promise.all([gateway.waitUntilReady(), workers.waitUntilReady()]);
+  return {
+    async close() {
+      await Promise.all([workers.close(), gateway.close()]);
+      await model.close();
+    },
+  };
+}
+
+async function startSeparate(options: RuntimeChainOptions): Promise<Deployment> {
+  if (options.agents !== 10) throw new Error('separate processes run the 10-agent chain module');
+  const model = await startModelProcess();
+  const env = { REDIS_URL: options.redisUrl, HANDOFF_PREFIX: options.prefix, OPENAI_BASE_URL: model.url, OPENAI_API_KEY: 'bench' };
+  const roles = await Promise.all([startRole('gateway', env), startRole('worker', env, ['--concurrency', '4'])]);
+  return {
+    async close() {
+      await Promise.all([...roles, model.process].map((p) => p.stop()));
+    },
+  };
+}

@@ -1,0 +1,77 @@
+import { Message, parseBoundary } from '@handoff/core';
+import type { ConversationStore, Progress } from '@handoff/redis';
+
+/** Options of {@link HistoryCache}. */
+export interface HistoryCacheOptions {
+  /** Most bytes of history (as JSON) kept, across conversations. @defaultValue 64 MiB */
+  maxBytes?: number;
+  /** Most conversations kept. @defaultValue 10 000 */
+  maxConversations?: number;
+}
+
+interface Entry {
+  messages: Message[];
+  bytes: number;
+}
+
+/**
+ * The histories this worker process has read, so the next hop of the same conversation reads only
+ * the messages added since. Histories are append-only lists, so a cached prefix never goes stale.
+ * Least recently used conversations are dropped first; the size is bounded in bytes and entries.
+ */
+export class HistoryCache {
+  private readonly entries = new Map<string, Entry>();
+  private bytes = 0;
+  private readonly maxBytes: number;
+  private readonly maxConversations: number;
+
+  constructor(options: HistoryCacheOptions = {}) {
+    this.maxBytes = options.maxBytes ?? 64 * 1024 * 1024;
+    this.maxConversations = options.maxConversations ?? 10_000;
+  }
+
+  /** Cached size in bytes (for metrics and tests). */
+  get size(): { conversations: number; bytes: number } {
+    return { conversations: this.entries.size, bytes: this.bytes };
+  }
+
+  /**
+   * Reads the first `length` history messages of a conversation and its progress, in one round
+   * trip, fetching from Redis only what is not cached. Entries read from Redis are validated.
+   */
+  async read(store: ConversationStore, conversationId: string, length: number): Promise<{ progress: Progress | null; history: Message[] }> {
+    const cached = this.entries.get(conversationId);
+    const have = cached && cached.messages.length <= length ? cached.messages.length : 0;
+    const { progress, entries } = await store.readTurnInput(conversationId, have, length);
+    if (entries.length !== length - have) {
+      // The list is shorter than the envelope says: the conversation expired or was removed.
+      this.drop(conversationId);
+      return { progress, history: [] };
+    }
+    const tail = entries.map((raw, i) => parseBoundary(Message, JSON.parse(raw), `History entry ${have + i} of ${conversationId}`));
+    const messages = have > 0 && cached ? [...cached.messages.slice(0, have), ...tail] : tail;
+    const added = entries.reduce((sum, raw) => sum + raw.length, 0);
+    this.remember(conversationId, messages, (have > 0 && cached ? cached.bytes : 0) + added);
+    return { progress, history: messages };
+  }
+
+  /** Forgets a conversation. */
+  drop(conversationId: string): void {
+    const entry = this.entries.get(conversationId);
+    if (!entry) return;
+    this.bytes -= entry.bytes;
+    this.entries.delete(conversationId);
+  }
+
+  private remember(conversationId: string, messages: Message[], bytes: number): void {
+    this.drop(conversationId);
+    if (bytes > this.maxBytes) return;
+    this.entries.set(conversationId, { messages, bytes });
+    this.bytes += bytes;
+    for (const [id, entry] of this.entries) {
+      if (this.bytes <= this.maxBytes && this.entries.size <= this.maxConversations) break;
+      this.bytes -= entry.bytes;
+      this.entries.delete(id);
+    }
+  }
+}
