@@ -13,6 +13,8 @@ export interface BenchReport {
   memory?: unknown;
   streaming?: unknown;
   targets?: TargetResult[];
+  /** An earlier run to compare with (the design before history by reference). */
+  baseline?: BenchReport;
   notes?: string[];
 }
 
@@ -58,6 +60,16 @@ export function toMarkdown(report: BenchReport): string {
   };
   if (report.runtime || report.sdk) summaryTable('Per-handoff overhead, model time excluded (10-agent chain)', [...chainRows('Handoff', report.runtime), ...chainRows('Agents SDK', report.sdk)]);
   if (report.history) summaryTable('Per-handoff overhead by history size', chainRows('history', report.history));
+  if (report.baseline?.history && report.history) {
+    lines.push('## History size: before and after history by reference', '', 'Before: every envelope carried the whole history (run ' + report.baseline.startedAt + ', `bench/results/history/01-before-claim-check.md`). After: the envelope carries its length; workers read only the tail they have not cached.', '');
+    lines.push(row(['history', 'before p50', 'after p50', 'before p99', 'after p99']), row(['---', '---', '---', '---', '---']));
+    for (const key of Object.keys(report.history)) {
+      const before = (report.baseline.history as Record<string, { handoff: Summary }>)[key]?.handoff;
+      const after = (report.history as Record<string, { handoff: Summary }>)[key]?.handoff;
+      lines.push(row([key, ms(before?.p50), ms(after?.p50), ms(before?.p99), ms(after?.p99)]));
+    }
+    lines.push('');
+  }
   if (report.throughput) {
     lines.push('## Throughput (all processes on this machine)', '', row(['worker processes', 'in flight', 'handoffs/s', 'conversations/s', 'failed', 'CPU ms per handoff by process']), row(['---', '---', '---', '---', '---', '---']));
     for (const t of report.throughput as { workerProcesses: number; inFlight: number; handoffsPerSecond: number; conversationsPerSecond: number; failed: number; cpuMsPerHandoff: Record<string, number> }[]) {

@@ -10,6 +10,9 @@ import { rssMb, startRole } from '../processes.js';
 
 /** Memory of a worker process and of waiting conversations in Redis. */
 export interface MemoryMeasurement {
+  /** A worker process serving one agent, idle. */
+  idleSingleAgentWorkerRssMb: number;
+  /** A worker process serving all ten agents (ten BullMQ workers), idle. */
   idleWorkerRssMb: number;
   busyWorkerRssMb: number;
   busyTurns: number;
@@ -31,6 +34,10 @@ export async function memory(options: { redisUrl: string; prefix: string; busyTu
   const logger = pino({ level: 'silent' });
   const network = chainNetwork(10);
   const gateway = await startGateway({ network, redis: { url: options.redisUrl, prefix }, logger });
+  const single = await startRole('worker', env, ['--agents', 'A1']);
+  await new Promise((resolve) => setTimeout(resolve, 1_500));
+  const idleSingle = await rssMb(single.pid);
+  await single.stop();
   const worker = await startRole('worker', env, ['--concurrency', String(options.busyTurns)]);
   const client = createClient({ redis: { url: options.redisUrl, prefix } });
   let idle: number;
@@ -69,6 +76,7 @@ export async function memory(options: { redisUrl: string; prefix: string; busyTu
   await waitingGateway.close();
   redis.disconnect();
   return {
+    idleSingleAgentWorkerRssMb: idleSingle,
     idleWorkerRssMb: idle,
     busyWorkerRssMb: busy,
     busyTurns: options.busyTurns,

@@ -1,9 +1,8 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { isHandoffError } from '@handoff/core';
-import { gatewayCommand } from './commands/gateway.js';
-import { workerCommand } from './commands/worker.js';
 
+// Each command loads only what it runs (a worker process does not load the gateway, and so on).
 const program = new Command()
   .name('handoff')
   .description('Run the agents and the coordinator of a Handoff network.\nEnvironment: REDIS_URL, OPENAI_BASE_URL, OPENAI_API_KEY, LOG_LEVEL.');
@@ -17,9 +16,9 @@ const common = (command: Command) =>
 
 common(program.command('worker').description('run agents of the network as workers on their queues'))
   .option('-a, --agents <names>', 'comma-separated agents to serve (default: all)')
-  .action(workerCommand);
+  .action(async (options: Record<string, unknown>) => (await import('./commands/worker.js')).workerCommand(options));
 
-common(program.command('gateway').description('run the coordinator of the network')).action(gatewayCommand);
+common(program.command('gateway').description('run the coordinator of the network')).action(async (options: Record<string, unknown>) => (await import('./commands/gateway.js')).gatewayCommand(options));
 
 program.parseAsync().catch((error: unknown) => {
   if (isHandoffError(error)) {

@@ -3,12 +3,13 @@ import type { Redis } from 'ioredis';
 import { COORDINATOR_QUEUE, DEAD_LETTER_QUEUE, agentQueueName, type ErrorJson } from '@handoff/core';
 
 /**
- * Job options of every hop and turn-result job. Completed jobs are kept for an hour so that a
- * duplicate add of the same deterministic job id stays a no-op for that long; the coordinator's
- * and workers' sequence checks cover the time after.
+ * Job options of every hop and turn-result job. Redelivery safety does not rest on retention —
+ * the coordinator's sequence check and the workers' progress check make a duplicate harmless — so
+ * only the last 1,000 completed jobs per queue are kept, for inspection; memory stays bounded
+ * whatever the rate. Failed jobs are kept a week.
  */
 export const HOP_JOB_OPTIONS: JobsOptions = Object.freeze({
-  removeOnComplete: { age: 3600, count: 10_000 },
+  removeOnComplete: { count: 1_000 },
   removeOnFail: { age: 7 * 24 * 3600 },
   attempts: 5,
   backoff: { type: 'exponential', delay: 500, jitter: 0.5 },

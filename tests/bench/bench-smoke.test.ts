@@ -1,0 +1,39 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ManagedProcess } from '@handoff/testing';
+import { REPO_ROOT } from '../support/processes.js';
+
+/**
+ * The benchmark's smoke run: it runs every scenario briefly and writes its JSON and Markdown
+ * reports. It asserts no timing — these machines are shared and noisy — only that every section
+ * was measured and reported.
+ */
+describe('pnpm bench --smoke', () => {
+  it('runs every scenario and writes its reports', async () => {
+    const out = await mkdtemp(join(tmpdir(), 'bench-smoke-'));
+    try {
+      const run = await ManagedProcess.start({ name: 'bench', command: process.execPath, args: ['bench/dist/run.js', '--smoke', '--out', out], cwd: REPO_ROOT });
+      const exit = await run.exited;
+      expect(exit.code, run.lines.slice(-40).join('\n')).toBe(0);
+      const report = JSON.parse(await readFile(join(out, 'latest-smoke.json'), 'utf8'));
+      expect(report.mode).toBe('smoke');
+      expect(report.floor.payload1KB.n).toBeGreaterThan(0);
+      expect(report.runtime['1KB'].handoff.n).toBeGreaterThan(0);
+      expect(Object.keys(report.runtime['1KB'].stages)).toEqual(['workerTail', 'coordinator', 'queueWait', 'workerHead']);
+      expect(report.sdk['1KB'].handoff.n).toBeGreaterThan(0);
+      expect(Object.keys(report.history)).toEqual(['10msg', '100msg', '1000msg']);
+      expect(report.throughput[0].completed).toBeGreaterThan(0);
+      expect(report.throughput[0].failed).toBe(0);
+      expect(report.memory.idleWorkerRssMb).toBeGreaterThan(0);
+      expect(report.streaming.textDeltaEventsPer1000Tokens).toBeGreaterThan(0);
+      expect(report.targets.length).toBeGreaterThanOrEqual(6);
+      const markdown = await readFile(join(out, 'latest-smoke.md'), 'utf8');
+      expect(markdown).toMatch(/^# Handoff benchmark \(smoke\)/);
+      expect(markdown).toMatch(/## Targets/);
+    } finally {
+      await rm(out, { recursive: true, force: true });
+    }
+  }, 240_000);
+});
