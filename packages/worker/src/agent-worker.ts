@@ -91,7 +91,7 @@ export class AgentWorker {
     }
 
     const { progress, history } = await historyCache.read(store, envelope.conversationId, envelope.historyLength);
-    if (!progress || progress.status !== 'running' || progress.appliedSeq !== envelope.seq - 1) {
+    if (!progress || !history || progress.status !== 'running' || progress.appliedSeq !== envelope.seq - 1) {
       logger.info({ conversationId: envelope.conversationId, hopId: envelope.hopId, progress }, 'stale hop skipped');
       return 'stale';
     }

@@ -38,15 +38,16 @@ export class HistoryCache {
   /**
    * Reads the first `length` history messages of a conversation and its progress, in one round
    * trip, fetching from Redis only what is not cached. Entries read from Redis are validated.
+   * `history` is null when Redis holds fewer than `length` messages (the conversation expired).
    */
-  async read(store: ConversationStore, conversationId: string, length: number): Promise<{ progress: Progress | null; history: Message[] }> {
+  async read(store: ConversationStore, conversationId: string, length: number): Promise<{ progress: Progress | null; history: Message[] | null }> {
     const cached = this.entries.get(conversationId);
     const have = cached && cached.messages.length <= length ? cached.messages.length : 0;
     const { progress, entries } = await store.readTurnInput(conversationId, have, length);
     if (entries.length !== length - have) {
       // The list is shorter than the envelope says: the conversation expired or was removed.
       this.drop(conversationId);
-      return { progress, history: [] };
+      return { progress, history: null };
     }
     const tail = entries.map((raw, i) => parseBoundary(Message, JSON.parse(raw), `History entry ${have + i} of ${conversationId}`));
     const messages = have > 0 && cached ? [...cached.messages.slice(0, have), ...tail] : tail;

@@ -1,0 +1,63 @@
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { keyLayout } from '@handoff/core';
+import { ConversationStore } from '@handoff/redis';
+import { HistoryCache } from '@handoff/worker';
+import { redisUrl, uniquePrefix } from '../support/env.js';
+
+const message = (i: number, tag = 'v1') => JSON.stringify({ role: 'user', content: `${tag} message ${i}` });
+
+/** The worker's history cache reads only what it has not seen, and stays bounded. */
+describe('HistoryCache', () => {
+  const keys = keyLayout(uniquePrefix('hcache'));
+  let redis: Redis;
+  let store: ConversationStore;
+  beforeAll(() => {
+    redis = new Redis(redisUrl());
+    store = new ConversationStore(redis, keys);
+  });
+  afterAll(() => redis.disconnect());
+
+  async function seed(id: string, count: number): Promise<void> {
+    await redis.hset(keys.conversation(id), 'status', 'running', 'appliedSeq', '2');
+    await redis.rpush(keys.history(id), ...Array.from({ length: count }, (_, i) => message(i)));
+  }
+
+  it('reads the prefix once, then only the tail, with the progress in the same call', async () => {
+    await seed('c_tail', 5);
+    const cache = new HistoryCache();
+    const first = await cache.read(store, 'c_tail', 3);
+    expect(first.progress).toEqual({ status: 'running', appliedSeq: 2 });
+    expect(first.history?.map((m) => m.content)).toEqual(['v1 message 0', 'v1 message 1', 'v1 message 2']);
+    // Rewrite the cached prefix in Redis: a second read must not fetch it again.
+    await redis.lset(keys.history('c_tail'), 0, message(0, 'v2'));
+    const second = await cache.read(store, 'c_tail', 5);
+    expect(second.history?.map((m) => m.content)).toEqual(['v1 message 0', 'v1 message 1', 'v1 message 2', 'v1 message 3', 'v1 message 4']);
+    expect(cache.size.conversations).toBe(1);
+  });
+
+  it('evicts the least recently used conversation past its byte bound', async () => {
+    await seed('c_a', 3);
+    await seed('c_b', 3);
+    const cache = new HistoryCache({ maxBytes: 200 });
+    await cache.read(store, 'c_a', 3);
+    await cache.read(store, 'c_b', 3);
+    expect(cache.size.conversations).toBe(1);
+    expect(cache.size.bytes).toBeLessThanOrEqual(200);
+    await redis.lset(keys.history('c_a'), 0, message(0, 'v2'));
+    const again = await cache.read(store, 'c_a', 3);
+    expect(again.history?.[0]?.content).toBe('v2 message 0');
+  });
+
+  it('returns no history when the list is shorter than the hop expects (expired conversation)', async () => {
+    const cache = new HistoryCache();
+    const read = await cache.read(store, 'c_missing', 4);
+    expect(read).toEqual({ progress: null, history: null });
+  });
+
+  it('rejects a corrupt history entry with a validation error naming it', async () => {
+    await redis.hset(keys.conversation('c_bad'), 'status', 'running', 'appliedSeq', '0');
+    await redis.rpush(keys.history('c_bad'), JSON.stringify({ role: 'alien', content: 'x' }));
+    await expect(new HistoryCache().read(store, 'c_bad', 1)).rejects.toMatchObject({ code: 'VALIDATION_FAILED', message: expect.stringMatching(/History entry 0 of c_bad/) });
+  });
+});
