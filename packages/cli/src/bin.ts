@@ -12,7 +12,12 @@ const common = (command: Command) =>
     .requiredOption('-n, --network <module>', 'module whose default export is the network (.js or .ts)')
     .option('--redis-url <url>', 'Redis URL (default: $REDIS_URL or redis://127.0.0.1:6379)')
     .option('--prefix <prefix>', 'key prefix of the deployment (default: handoff)')
-    .option('-c, --concurrency <n>', 'jobs processed at once');
+    .option('-c, --concurrency <n>', 'jobs processed at once')
+    .option('--lock-duration <ms>', 'BullMQ lock of a running job, renewed while it runs ($HANDOFF_LOCK_DURATION_MS; default 60000 for workers)')
+    .option('--stalled-interval <ms>', 'how often dead workers\' jobs are looked for ($HANDOFF_STALLED_INTERVAL_MS; default 30000)')
+    .option('--max-stalled-count <n>', 'times a job may be recovered from a dead worker before it fails ($HANDOFF_MAX_STALLED_COUNT; default 3)')
+    .option('--drain-timeout <ms>', 'on SIGTERM, how long running jobs may finish before they are handed back ($HANDOFF_DRAIN_TIMEOUT_MS; default 25000)')
+    .option('--allow-eviction', 'run even if Redis maxmemory-policy is not noeviction, with a warning ($HANDOFF_ALLOW_EVICTION=1)');
 
 common(program.command('worker').description('run agents of the network as workers on their queues'))
   .option('-a, --agents <names>', 'comma-separated agents to serve (default: all)')

@@ -7,6 +7,11 @@ export const RunFlags = z.object({
   redisUrl: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').optional(),
   prefix: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1-64 letters, digits, ".", "_" or "-"').optional(),
   concurrency: z.coerce.number().int().min(1).max(10_000).optional(),
+  lockDuration: z.coerce.number().int().min(100).max(3_600_000).optional(),
+  stalledInterval: z.coerce.number().int().min(50).max(3_600_000).optional(),
+  maxStalledCount: z.coerce.number().int().min(0).max(1_000).optional(),
+  drainTimeout: z.coerce.number().int().min(0).max(3_600_000).optional(),
+  allowEviction: z.boolean().optional(),
   agents: z
     .string()
     .transform((list) => list.split(',').map((a) => a.trim()).filter(Boolean))
@@ -16,11 +21,41 @@ export const RunFlags = z.object({
 export type RunFlags = z.output<typeof RunFlags>;
 
 /** Validates command flags; the error names each bad flag. */
-export function parseFlags(raw: unknown): RunFlags {
-  const parsed = RunFlags.safeParse(raw);
+export function parseFlags(raw: Record<string, unknown>): RunFlags {
+  const parsed = RunFlags.safeParse({ ...flagsFromEnvironment(), ...raw });
   if (parsed.success) return parsed.data;
   const issues = formatIssues(parsed.error).map((line) => `--${line.replace(/^(\w+)/, (m) => m.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`))}`);
   throw new DefinitionError(`Invalid options: ${issues.join('; ')}`, { details: { issues } });
+}
+
+/** Flag values from HANDOFF_* environment variables (flags given on the command line win). */
+function flagsFromEnvironment(): Record<string, unknown> {
+  const env = process.env;
+  const entries: [string, string | boolean | undefined][] = [
+    ['lockDuration', env.HANDOFF_LOCK_DURATION_MS],
+    ['stalledInterval', env.HANDOFF_STALLED_INTERVAL_MS],
+    ['maxStalledCount', env.HANDOFF_MAX_STALLED_COUNT],
+    ['drainTimeout', env.HANDOFF_DRAIN_TIMEOUT_MS],
+    ['allowEviction', env.HANDOFF_ALLOW_EVICTION === undefined ? undefined : ['1', 'true', 'yes'].includes(env.HANDOFF_ALLOW_EVICTION)],
+  ];
+  return Object.fromEntries(entries.filter(([, value]) => value !== undefined));
+}
+
+/** Lock, stall and shutdown settings the flags give, for workers and the gateway alike. */
+export function durabilityFromFlags(flags: RunFlags): {
+  lockDurationMs?: number;
+  stalledIntervalMs?: number;
+  maxStalledCount?: number;
+  drainTimeoutMs?: number;
+  allowEviction?: boolean;
+} {
+  return {
+    ...(flags.lockDuration === undefined ? {} : { lockDurationMs: flags.lockDuration }),
+    ...(flags.stalledInterval === undefined ? {} : { stalledIntervalMs: flags.stalledInterval }),
+    ...(flags.maxStalledCount === undefined ? {} : { maxStalledCount: flags.maxStalledCount }),
+    ...(flags.drainTimeout === undefined ? {} : { drainTimeoutMs: flags.drainTimeout }),
+    ...(flags.allowEviction === undefined ? {} : { allowEviction: flags.allowEviction }),
+  };
 }
 
 /** The Redis settings the flags give (environment defaults apply to the rest). */

@@ -1,6 +1,8 @@
 import type { Redis } from 'ioredis';
 import {
+  MAX_COORDINATOR_JOB_BYTES,
   NetworkNotRegisteredError,
+  assertPayloadSize,
   SCHEMA_VERSION,
   UnknownAgentError,
   newConversationId,
@@ -79,6 +81,7 @@ export function createClient(options: ClientOptions = {}): HandoffClient {
   return {
     async start(request) {
       const parsed = parseBoundary(StartRequest, request, 'Start request');
+      assertPayloadSize(parsed, MAX_COORDINATOR_JOB_BYTES, 'Start request');
       const registration = await network();
       const agent = parsed.agent ?? registration.entry;
       const known = registration.agents.map((a) => a.name);

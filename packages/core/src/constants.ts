@@ -16,8 +16,20 @@ export const DEFAULT_MAX_TOOL_ROUNDS = 8;
 /** Default Redis key prefix; one prefix holds one deployment (one network). */
 export const DEFAULT_KEY_PREFIX = 'handoff';
 
-/** Largest envelope, in bytes of JSON, that the runtime accepts (protects Redis and workers). */
-export const MAX_ENVELOPE_BYTES = 16 * 1024 * 1024;
+/**
+ * Largest envelope, in bytes of JSON, a worker accepts. The history is not in the envelope, so
+ * only context variables and handoff arguments can make it large.
+ */
+export const MAX_ENVELOPE_BYTES = 1024 * 1024;
+
+/** Largest coordinator job (start command or turn result), in bytes of JSON. */
+export const MAX_COORDINATOR_JOB_BYTES = 8 * 1024 * 1024;
+
+/** Drain timeout on SIGTERM: running turns get this long to finish before they are handed back. */
+export const DEFAULT_DRAIN_TIMEOUT_MS = 25_000;
+
+/** How often the gateway moves jobs that failed for good to the dead-letter queue. */
+export const DEFAULT_SWEEP_INTERVAL_MS = 1_000;
 
 /** Retries the model client makes on 408/409/429/5xx and connection errors, with backoff and jitter. */
 export const DEFAULT_MODEL_MAX_RETRIES = 3;

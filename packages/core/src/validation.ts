@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import { SCHEMA_VERSION } from './constants.js';
-import { UnsupportedSchemaVersionError, ValidationError } from './errors/index.js';
+import { PayloadTooLargeError, UnsupportedSchemaVersionError, ValidationError } from './errors/index.js';
 
 /** Formats zod issues as `path: message` lines a human can act on. */
 export function formatIssues(error: z.ZodError): string[] {
@@ -23,4 +23,13 @@ export function parseBoundary<S extends z.ZodType>(schema: S, value: unknown, wh
   throw new ValidationError(`${what} is invalid: ${issues.slice(0, 5).join('; ')}${issues.length > 5 ? ` (+${issues.length - 5} more)` : ''}`, {
     details: { issues },
   });
+}
+
+/**
+ * Throws {@link PayloadTooLargeError} when `value`, as JSON, is larger than `limit` bytes.
+ * (Characters are counted, a lower bound of the UTF-8 size that is cheap to get.)
+ */
+export function assertPayloadSize(value: unknown, limit: number, what: string): void {
+  const size = JSON.stringify(value ?? null).length;
+  if (size > limit) throw new PayloadTooLargeError(what, size, limit);
 }

@@ -1,16 +1,23 @@
 import type { Worker } from 'bullmq';
 import pino, { type Logger } from 'pino';
-import type { NetworkDefinition } from '@handoff/core';
+import { DEFAULT_DRAIN_TIMEOUT_MS, type NetworkDefinition } from '@handoff/core';
 import {
   ConversationStore,
   EventLog,
   QueueSet,
   createRedisConnection,
+  checkEvictionPolicy,
   registerNetwork,
   resolveRedisConfig,
   type RedisConfig,
 } from '@handoff/redis';
 import { Coordinator } from './coordinator/coordinator.js';
+import { FailureSweeper } from './coordinator/failure-sweeper.js';
+
+/** The entries of `values` that are not undefined (for exactOptional-style option objects). */
+function definedOnly<T extends Record<string, unknown>>(values: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined)) as { [K in keyof T]?: Exclude<T[K], undefined> };
+}
 
 /** Options of {@link startGateway}. */
 export interface GatewayOptions {
@@ -24,11 +31,23 @@ export interface GatewayOptions {
   retentionSeconds?: number;
   /** Logger. @defaultValue pino at `LOG_LEVEL` or info, to stderr */
   logger?: Logger;
+  /** Lock and stall settings of the coordinator's BullMQ worker. */
+  lockDurationMs?: number;
+  stalledIntervalMs?: number;
+  maxStalledCount?: number;
+  /** On close, how long coordinator jobs in progress may take. @defaultValue {@link DEFAULT_DRAIN_TIMEOUT_MS} */
+  drainTimeoutMs?: number;
+  /** How often jobs that failed for good are dead-lettered. @defaultValue 1 000 */
+  sweepIntervalMs?: number;
+  /** Run even if Redis may evict keys (its maxmemory-policy is not noeviction); only warns. */
+  allowEviction?: boolean;
 }
 
 /** A running gateway. */
 export interface Gateway {
   readonly coordinator: Coordinator;
+  /** Moves jobs that failed for good to the dead-letter queue and ends their conversations. */
+  readonly sweeper: FailureSweeper;
   /** Resolves once the coordinator's worker is connected and consuming. */
   waitUntilReady(): Promise<void>;
   /** Stops taking jobs, lets running ones finish, and closes connections. Idempotent. */
@@ -51,22 +70,40 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const logger = options.logger ?? pino({ level: process.env.LOG_LEVEL ?? 'info', name: 'gateway' }, pino.destination(2));
   const commands = createRedisConnection(config.url, 'command', 'handoff-gateway');
   const blocking = createRedisConnection(config.url, 'blocking', 'handoff-coordinator');
+  try {
+    await checkEvictionPolicy(commands, { allowEviction: options.allowEviction ?? false, warn: (message) => logger.warn(message) });
+  } catch (error) {
+    commands.disconnect();
+    blocking.disconnect();
+    throw error;
+  }
   const store = new ConversationStore(commands, config.keys, options.retentionSeconds === undefined ? {} : { retentionSeconds: options.retentionSeconds });
   const events = new EventLog(commands, config.keys);
   const queues = new QueueSet(commands, config.prefix);
   await registerNetwork(commands, config.keys, options.network);
 
   const coordinator = new Coordinator({ network: options.network, store, events, queues, logger });
-  const worker: Worker = coordinator.start({ connection: blocking, prefix: config.prefix, ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }) });
+  const worker: Worker = coordinator.start({
+    connection: blocking,
+    prefix: config.prefix,
+    ...definedOnly({ concurrency: options.concurrency, lockDurationMs: options.lockDurationMs, stalledIntervalMs: options.stalledIntervalMs, maxStalledCount: options.maxStalledCount }),
+  });
+  const sweeper = new FailureSweeper(options.network, queues, coordinator, logger, definedOnly({ intervalMs: options.sweepIntervalMs }));
+  sweeper.start();
   logger.info({ network: options.network.name, agents: options.network.agentNames, prefix: config.prefix }, 'gateway started');
 
   let closing: Promise<void> | undefined;
   return {
     coordinator,
+    sweeper,
     waitUntilReady: () => worker.waitUntilReady().then(() => undefined),
     close() {
       closing ??= (async () => {
-        await worker.close();
+        await sweeper.stop();
+        const drainTimeoutMs = options.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS;
+        const closed = worker.close();
+        const drained = await Promise.race([closed.then(() => true), new Promise<false>((resolve) => setTimeout(resolve, drainTimeoutMs, false).unref())]);
+        if (!drained) await worker.close(true);
         await queues.close();
         await Promise.allSettled([commands.quit(), blocking.quit()]);
         logger.info('gateway stopped');

@@ -16,3 +16,5 @@ export { Coordinator, type CoordinatorDeps, type CoordinatorOptions, type Coordi
 export { decideStart, inputMessages, type Decision } from './coordinator/decide-start.js';
 export { decideTurn } from './coordinator/decide-turn.js';
 export { dispatchPendingHop } from './coordinator/dispatch.js';
+export { decideFailure } from './coordinator/decide-failure.js';
+export { FailureSweeper, type FailureSweeperOptions } from './coordinator/failure-sweeper.js';

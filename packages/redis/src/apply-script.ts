@@ -6,7 +6,8 @@
  *
  * KEYS: record, history, events, done (a list that gets one entry when the conversation ends, for
  * waiters blocked on it).
- * ARGV: expectedSeq ('' = the record must not exist yet), newSeq, eventsMaxLen, ttlSeconds (0 = keep),
+ * ARGV: expectedSeq ('' = the record must not exist yet), newSeq ('' = a step that is not a turn:
+ *       the applied sequence stays, and expectedVersion must match), eventsMaxLen, ttlSeconds (0 = keep),
  *       expectedVersion ('' = any), nMessages, messages…, nFields, field, value…, nEvents, events…
  * Returns the new version (≥ 1) when applied, 0 when already applied (the record is at or past
  * newSeq), -1 out of order, -2 no record, -3 the record's version is not the expected one.
@@ -15,7 +16,12 @@ export const APPLY_SCRIPT = `
 local current = redis.call('HGET', KEYS[1], 'appliedSeq')
 local expected = ARGV[1]
 local newSeq = tonumber(ARGV[2])
-if expected == '' then
+if ARGV[2] == '' then
+  -- A step that is not a turn (a failure, a cancellation): the version check alone guards it.
+  if not current then return -2 end
+  if redis.call('HGET', KEYS[1], 'version') ~= ARGV[5] then return -3 end
+  newSeq = tonumber(current)
+elseif expected == '' then
   if current then return 0 end
 else
   if not current then return -2 end
@@ -31,7 +37,7 @@ if nMessages > 0 then
 end
 i = i + nMessages + 1
 local nFields = tonumber(ARGV[i])
-redis.call('HSET', KEYS[1], 'appliedSeq', ARGV[2], unpack(ARGV, i + 1, i + 2 * nFields))
+redis.call('HSET', KEYS[1], 'appliedSeq', newSeq, unpack(ARGV, i + 1, i + 2 * nFields))
 local version = redis.call('HINCRBY', KEYS[1], 'version', 1)
 i = i + 2 * nFields + 1
 local nEvents = tonumber(ARGV[i])

@@ -19,8 +19,11 @@ export interface ApplyStep {
   conversationId: string;
   /** The applied sequence the record must be at; null when the step creates the record. */
   expectedSeq: number | null;
-  /** The applied sequence after the step. */
-  newSeq: number;
+  /**
+   * The applied sequence after the step; null for a step that is not a turn (a failure from
+   * outside, a cancellation), which keeps the sequence and requires `expectedVersion`.
+   */
+  newSeq: number | null;
   /** Apply only if the record is at this version (what the step was decided from); null: any. */
   expectedVersion: number | null;
   /** Messages appended to the history. */
@@ -122,7 +125,7 @@ export class ConversationStore {
     const fields = encodeRecordFields(step.record);
     const args: (string | number)[] = [
       step.expectedSeq === null ? '' : step.expectedSeq,
-      step.newSeq,
+      step.newSeq === null ? '' : step.newSeq,
       MAX_EVENTS_PER_CONVERSATION,
       step.terminal ? this.retentionSeconds : 0,
       step.expectedVersion === null ? '' : step.expectedVersion,

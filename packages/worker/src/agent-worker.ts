@@ -1,4 +1,4 @@
-import { Worker, type Job } from 'bullmq';
+import { WaitingError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import {
@@ -8,6 +8,8 @@ import {
   Envelope,
   ErrorCode,
   HandoffError,
+  MAX_ENVELOPE_BYTES,
+  assertPayloadSize,
   SCHEMA_VERSION,
   agentQueueName,
   hrNow,
@@ -50,6 +52,8 @@ export interface AgentWorkerOptions {
   stalledIntervalMs?: number;
   /** @defaultValue {@link DEFAULT_MAX_STALLED_COUNT} */
   maxStalledCount?: number;
+  /** On close, how long running turns may take before they are handed back. @defaultValue {@link DEFAULT_DRAIN_TIMEOUT_MS} */
+  drainTimeoutMs?: number;
 }
 
 /** What happened to one hop job. */
@@ -70,6 +74,8 @@ export interface HopJobInfo {
  */
 export class AgentWorker {
   private readonly queueName: string;
+  private worker: Worker | undefined;
+  private releasing = false;
 
   constructor(private readonly deps: AgentWorkerDeps) {
     this.queueName = agentQueueName(deps.agent);
@@ -81,6 +87,7 @@ export class AgentWorker {
     const startedAt = hrNow();
     let envelope: Envelope;
     try {
+      assertPayloadSize(payload, MAX_ENVELOPE_BYTES, `Envelope on queue "${this.queueName}"`);
       envelope = parseBoundary(Envelope, payload, `Envelope on queue "${this.queueName}"`);
       if (envelope.agent !== this.deps.agent) {
         throw new HandoffError(ErrorCode.VALIDATION_FAILED, `Envelope for agent "${envelope.agent}" arrived on the queue of "${this.deps.agent}".`);
@@ -170,14 +177,37 @@ export class AgentWorker {
     await this.deps.queues.coordinator.add('turn', result, { ...HOP_JOB_OPTIONS, jobId: turnResultJobId(hop.hopId) });
   }
 
+  /**
+   * Stops taking hops and waits up to `drainTimeoutMs` for running turns to finish; turns still
+   * running then are aborted and handed back to the queue for other replicas (not failed, not
+   * counted as an attempt). Idempotent.
+   */
+  async close(drainTimeoutMs: number): Promise<void> {
+    const worker = this.worker;
+    if (!worker) return;
+    const closed = worker.close();
+    const drained = await Promise.race([closed.then(() => true), new Promise<false>((resolve) => setTimeout(resolve, drainTimeoutMs, false).unref())]);
+    if (!drained) {
+      this.releasing = true;
+      this.deps.logger.warn({ drainTimeoutMs }, 'drain timeout: handing running turns back to the queue');
+      worker.cancelAllJobs('shutting down');
+      await closed;
+    }
+  }
+
   /** Starts consuming the agent's queue. */
   start(options: AgentWorkerOptions): Worker {
     const worker = new Worker(
       this.queueName,
-      async (job: Job, _token?: string, signal?: AbortSignal) => {
+      async (job: Job, token?: string, signal?: AbortSignal) => {
         try {
           return await this.handle(job.data, job, signal);
         } catch (error) {
+          if (this.releasing && signal?.aborted && token) {
+            // Shutting down past the drain timeout: hand the hop back, untouched, to other replicas.
+            await job.moveToWait(token);
+            throw new WaitingError();
+          }
           // Out of retries: end the conversation with the reason rather than leave it waiting.
           const finalAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
           const conversationId = looseConversationId(job.data);
@@ -197,6 +227,7 @@ export class AgentWorker {
       },
     );
     worker.on('failed', (job, error) => this.deps.logger.error({ jobId: job?.id, err: error }, 'hop job failed'));
+    this.worker = worker;
     worker.on('error', (error) => this.deps.logger.error({ err: error }, 'agent worker error'));
     return worker;
   }

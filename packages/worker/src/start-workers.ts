@@ -1,7 +1,7 @@
 import type { Worker } from 'bullmq';
 import pino, { type Logger } from 'pino';
-import { UnknownAgentError, newInstanceId, type NetworkDefinition } from '@handoff/core';
-import { ConversationStore, EventLog, QueueSet, createRedisConnection, resolveRedisConfig, type RedisConfig } from '@handoff/redis';
+import { DEFAULT_DRAIN_TIMEOUT_MS, UnknownAgentError, newInstanceId, type NetworkDefinition } from '@handoff/core';
+import { ConversationStore, EventLog, QueueSet, checkEvictionPolicy, createRedisConnection, resolveRedisConfig, type RedisConfig } from '@handoff/redis';
 import { AgentWorker, type AgentWorkerOptions } from './agent-worker.js';
 import { HistoryCache, type HistoryCacheOptions } from './history-cache.js';
 import { ModelClients } from './model/model-clients.js';
@@ -18,6 +18,8 @@ export interface WorkerProcessOptions extends Omit<AgentWorkerOptions, 'connecti
   logger?: Logger;
   /** Bounds of the per-process cache of conversation histories. */
   historyCache?: HistoryCacheOptions;
+  /** Run even if Redis may evict keys (its maxmemory-policy is not noeviction); only warns. */
+  allowEviction?: boolean;
 }
 
 /** The agent workers of one process. */
@@ -56,6 +58,13 @@ export async function startWorkers(options: WorkerProcessOptions): Promise<Worke
   const logger = options.logger ?? pino({ level: process.env.LOG_LEVEL ?? 'info', name: 'worker', base: { workerId } }, pino.destination(2));
   const commands = createRedisConnection(config.url, 'command', `handoff-${workerId}`);
   const blocking = createRedisConnection(config.url, 'blocking', `handoff-${workerId}-jobs`);
+  try {
+    await checkEvictionPolicy(commands, { allowEviction: options.allowEviction ?? false, warn: (message) => logger.warn(message) });
+  } catch (error) {
+    commands.disconnect();
+    blocking.disconnect();
+    throw error;
+  }
   const store = new ConversationStore(commands, config.keys);
   const events = new EventLog(commands, config.keys);
   const queues = new QueueSet(commands, config.prefix);
@@ -81,7 +90,8 @@ export async function startWorkers(options: WorkerProcessOptions): Promise<Worke
     },
     close() {
       closing ??= (async () => {
-        await Promise.all(workers.map((w) => w.close()));
+        const drainTimeoutMs = options.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS;
+        await Promise.all([...handlers.values()].map((h) => h.close(drainTimeoutMs)));
         await queues.close();
         await Promise.allSettled([commands.quit(), blocking.quit()]);
         logger.info('workers stopped');

@@ -1,7 +1,7 @@
 import { startGateway } from '@handoff/gateway';
 import { loadNetwork } from '../load-network.js';
 import { createLogger } from '../logger.js';
-import { parseFlags, redisConfigFromFlags } from '../options.js';
+import { durabilityFromFlags, parseFlags, redisConfigFromFlags } from '../options.js';
 import { closeOnSignals } from '../shutdown.js';
 
 /** `handoff gateway`: runs the coordinator of a network until SIGTERM/SIGINT. */
@@ -13,6 +13,7 @@ export async function gatewayCommand(raw: Record<string, unknown>): Promise<void
     network,
     logger,
     redis: redisConfigFromFlags(flags),
+    ...durabilityFromFlags(flags),
     ...(flags.concurrency ? { concurrency: flags.concurrency } : {}),
   });
   await gateway.waitUntilReady();

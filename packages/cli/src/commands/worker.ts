@@ -1,7 +1,7 @@
 import { startWorkers } from '@handoff/worker';
 import { loadNetwork } from '../load-network.js';
 import { createLogger } from '../logger.js';
-import { parseFlags, redisConfigFromFlags } from '../options.js';
+import { durabilityFromFlags, parseFlags, redisConfigFromFlags } from '../options.js';
 import { closeOnSignals } from '../shutdown.js';
 
 /** `handoff worker`: runs agents of a network until SIGTERM/SIGINT. */
@@ -13,6 +13,7 @@ export async function workerCommand(raw: Record<string, unknown>): Promise<void>
     network,
     logger,
     redis: redisConfigFromFlags(flags),
+    ...durabilityFromFlags(flags),
     ...(flags.agents ? { agents: flags.agents } : {}),
     ...(flags.concurrency ? { concurrency: flags.concurrency } : {}),
   });

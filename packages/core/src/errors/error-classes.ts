@@ -104,3 +104,27 @@ export class TimeoutError extends HandoffError {
     });
   }
 }
+
+/** A hop's job failed for good (its worker died more often than the stall limit allows, or kept throwing). */
+export class HopFailedError extends HandoffError {
+  constructor(queue: string, jobId: string | undefined, reason: string, attempts: number) {
+    super(ErrorCode.HOP_FAILED, `The job ${jobId ?? '(no id)'} on queue "${queue}" failed after ${attempts} attempt(s): ${reason}`, {
+      retryable: true,
+      details: { queue, jobId, reason, attempts },
+    });
+  }
+}
+
+/** A payload larger than the runtime accepts. */
+export class PayloadTooLargeError extends HandoffError {
+  constructor(what: string, bytes: number, limit: number) {
+    super(ErrorCode.PAYLOAD_TOO_LARGE, `${what} is ${bytes} bytes; the limit is ${limit}.`, { details: { bytes, limit } });
+  }
+}
+
+/** Redis is configured in a way that can lose the runtime's data. */
+export class UnsafeRedisConfigError extends HandoffError {
+  constructor(message: string, details: Record<string, unknown>) {
+    super(ErrorCode.UNSAFE_REDIS_CONFIG, message, { details });
+  }
+}

@@ -17,6 +17,12 @@ export const ErrorCode = {
   MODEL_REQUEST_REJECTED: 'MODEL_REQUEST_REJECTED',
   /** The model kept producing unusable output (e.g. invalid tool calls) for the whole turn. */
   MODEL_BEHAVIOR: 'MODEL_BEHAVIOR',
+  /** A hop's job failed for good: its worker kept crashing or dying (stall limit), or kept throwing. */
+  HOP_FAILED: 'HOP_FAILED',
+  /** A payload is larger than the runtime accepts. */
+  PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  /** Redis is configured in a way that can lose the runtime's data (e.g. an eviction policy). */
+  UNSAFE_REDIS_CONFIG: 'UNSAFE_REDIS_CONFIG',
   /** The conversation reached its hop limit. */
   MAX_HOPS_EXCEEDED: 'MAX_HOPS_EXCEEDED',
   /** No gateway has registered a network under this key prefix. */

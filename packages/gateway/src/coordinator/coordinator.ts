@@ -7,15 +7,19 @@ import {
   CoordinatorJob,
   DEFAULT_MAX_STALLED_COUNT,
   HandoffError,
+  MAX_COORDINATOR_JOB_BYTES,
+  assertPayloadSize,
   ErrorCode,
   parseBoundary,
   toErrorJson,
+  type ErrorJson,
   type NetworkDefinition,
   type StartCommand,
   type TurnResult,
 } from '@handoff/core';
 import { ApplyOutcome, addDeadLetter, looseConversationId, type ConversationStore, type EventLog, type QueueSet } from '@handoff/redis';
 import { decideStart } from './decide-start.js';
+import { decideFailure } from './decide-failure.js';
 import { decideTurn } from './decide-turn.js';
 import { dispatchPendingHop } from './dispatch.js';
 import { RecordCache } from './record-cache.js';
@@ -36,6 +40,12 @@ export interface CoordinatorOptions {
   prefix: string;
   /** Coordinator jobs processed at once by this process. @defaultValue 64 */
   concurrency?: number;
+  /** BullMQ lock of a coordinator job. @defaultValue 30 000 */
+  lockDurationMs?: number;
+  /** @defaultValue 30 000 */
+  stalledIntervalMs?: number;
+  /** @defaultValue {@link DEFAULT_MAX_STALLED_COUNT} */
+  maxStalledCount?: number;
 }
 
 /** What happened to one coordinator job (returned as the BullMQ job's result, for inspection). */
@@ -55,6 +65,7 @@ export class Coordinator {
   async handle(payload: unknown, jobId?: string): Promise<CoordinatorJobOutcome> {
     let job: CoordinatorJob;
     try {
+      assertPayloadSize(payload, MAX_COORDINATOR_JOB_BYTES, 'Coordinator job');
       job = parseBoundary(CoordinatorJob, payload, 'Coordinator job');
     } catch (error) {
       await this.reject(payload, jobId, error);
@@ -136,6 +147,25 @@ export class Coordinator {
     }
   }
 
+  /**
+   * Ends a running conversation with `error`, from outside its turns. With `atSeq`, only if the
+   * conversation still waits for that hop (its pending hop is `atSeq`). Guarded by the record's
+   * version; retried on a concurrent write.
+   * @returns true when this call ended the conversation.
+   */
+  async failConversation(conversationId: string, error: ErrorJson, atSeq: number | null): Promise<boolean> {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      this.records.delete(conversationId);
+      const record = await this.deps.store.read(conversationId);
+      if (!record || record.status !== 'running') return false;
+      if (atSeq !== null && record.next?.seq !== atSeq) return false;
+      const decision = decideFailure(record, error);
+      const applied = await this.deps.store.apply(decision.step);
+      if (applied.outcome === ApplyOutcome.APPLIED) return true;
+    }
+    throw new HandoffError(ErrorCode.INTERNAL, `Could not end conversation ${conversationId}: its record kept changing`, { retryable: true });
+  }
+
   /** Dead-letters a job that cannot be processed, with an error event on its conversation when there is one. */
   private async reject(payload: unknown, jobId: string | undefined, error: unknown): Promise<void> {
     const conversationId = looseConversationId(payload);
@@ -154,7 +184,9 @@ export class Coordinator {
         connection: options.connection,
         prefix: options.prefix,
         concurrency: options.concurrency ?? 64,
-        maxStalledCount: DEFAULT_MAX_STALLED_COUNT,
+        maxStalledCount: options.maxStalledCount ?? DEFAULT_MAX_STALLED_COUNT,
+        ...(options.lockDurationMs === undefined ? {} : { lockDuration: options.lockDurationMs }),
+        ...(options.stalledIntervalMs === undefined ? {} : { stalledInterval: options.stalledIntervalMs }),
         autorun: true,
       },
     );

@@ -1,0 +1,77 @@
+import type { Queue } from 'bullmq';
+import type { Logger } from 'pino';
+import { COORDINATOR_QUEUE, DEFAULT_SWEEP_INTERVAL_MS, HopFailedError, type NetworkDefinition } from '@handoff/core';
+import { addDeadLetter, looseConversationId, type QueueSet } from '@handoff/redis';
+import type { Coordinator } from './coordinator.js';
+
+/** Options of {@link FailureSweeper}. */
+export interface FailureSweeperOptions {
+  /** @defaultValue {@link DEFAULT_SWEEP_INTERVAL_MS} */
+  intervalMs?: number;
+  /** Failed jobs handled per queue and sweep. @defaultValue 100 */
+  batch?: number;
+}
+
+/**
+ * Nothing is dropped silently: jobs that failed for good — a hop whose worker died more often than
+ * the stall limit allows (BullMQ fails those without running any code of ours), or whose turn kept
+ * throwing through every attempt — are moved to the dead-letter queue, and the conversation they
+ * belonged to ends with a HOP_FAILED error, if it was still waiting on that hop. Runs in the
+ * gateway every `intervalMs`; it reads BullMQ's failed sets, so nothing is missed while no gateway
+ * runs.
+ */
+export class FailureSweeper {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+
+  constructor(
+    private readonly network: NetworkDefinition,
+    private readonly queues: QueueSet,
+    private readonly coordinator: Coordinator,
+    private readonly logger: Logger,
+    private readonly options: FailureSweeperOptions = {},
+  ) {}
+
+  /** Starts sweeping periodically. */
+  start(): void {
+    const interval = this.options.intervalMs ?? DEFAULT_SWEEP_INTERVAL_MS;
+    this.timer = setInterval(() => {
+      this.running ??= this.sweep()
+        .then(() => undefined)
+        .catch((error: unknown) => this.logger.warn({ err: error }, 'failure sweep failed'))
+        .finally(() => (this.running = undefined));
+    }, interval);
+    this.timer.unref();
+  }
+
+  /** Stops sweeping and waits for a sweep in progress. */
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await this.running;
+  }
+
+  /** One sweep over the coordinator queue and every agent queue. @returns how many jobs were moved. */
+  async sweep(): Promise<number> {
+    let moved = 0;
+    moved += await this.sweepQueue(this.queues.coordinator, COORDINATOR_QUEUE);
+    for (const agent of this.network.agentNames) moved += await this.sweepQueue(this.queues.agent(agent), agent);
+    return moved;
+  }
+
+  private async sweepQueue(queue: Queue, label: string): Promise<number> {
+    const jobs = await queue.getFailed(0, (this.options.batch ?? 100) - 1);
+    for (const job of jobs) {
+      const error = new HopFailedError(queue.name, job.id, job.failedReason ?? 'unknown', job.attemptsMade).toJSON();
+      const conversationId = looseConversationId(job.data);
+      const data = job.data as { seq?: unknown; kind?: unknown } | undefined;
+      // A hop job (seq = the hop) or a turn result (seq = the turn): the conversation is stuck if
+      // it still waits for that hop. A start command that never got its first hop out: hop 1.
+      const seq = typeof data?.seq === 'number' ? data.seq : label === COORDINATOR_QUEUE && data?.kind === 'start' ? 1 : null;
+      if (conversationId && seq !== null) await this.coordinator.failConversation(conversationId, error, seq);
+      await addDeadLetter(this.queues, { sourceQueue: queue.name, jobId: job.id, conversationId, error, payload: job.data });
+      await job.remove();
+      this.logger.warn({ queue: queue.name, jobId: job.id, conversationId, reason: job.failedReason }, 'failed job moved to the dead-letter queue');
+    }
+    return jobs.length;
+  }
+}
