@@ -9,7 +9,7 @@ import {
   type KeyLayout,
   type StoredEvent,
 } from '@handoff/core';
-import { ConversationStore, EventLog } from '@handoff/redis';
+import { ConversationStore, EventLog, quietErrors } from '@handoff/redis';
 
 /** Options of {@link ConversationHandle.events}. */
 export interface EventsOptions {
@@ -80,7 +80,7 @@ export class ConversationHandle {
         if (result) return result;
         const remaining = deadline - Date.now();
         if (remaining <= 0) throw new TimeoutError(`Conversation ${this.id}`, timeoutMs);
-        blocking ??= this.redis.duplicate();
+        blocking ??= quietErrors(this.redis.duplicate());
         await this.store.waitUntilDone(blocking, this.id, Math.min(remaining, POLL_BLOCK_MS * 5));
       }
     } finally {
@@ -93,7 +93,7 @@ export class ConversationHandle {
    * happen. The iteration ends after the terminal event. A late subscriber sees everything.
    */
   async *events(options: EventsOptions = {}): AsyncGenerator<StoredEvent, void, undefined> {
-    const reader = this.redis.duplicate();
+    const reader = quietErrors(this.redis.duplicate());
     const deadline = options.timeoutMs === undefined ? Infinity : Date.now() + options.timeoutMs;
     try {
       const log = new EventLog(reader, this.keys);

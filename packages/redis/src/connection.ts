@@ -38,5 +38,15 @@ export function createRedisConnection(url: string, role: ConnectionRole, name?: 
     retryStrategy: (attempt) => Math.min(50 * 2 ** Math.min(attempt, 6), 2_000),
     ...(name === undefined ? {} : { connectionName: name }),
   };
-  return new Redis(url, options);
+  return quietErrors(new Redis(url, options));
+}
+
+/**
+ * Lets a connection report errors through its commands only. ioredis also emits an `error` event
+ * on every failed (re)connect, and an unlistened one is printed as "Unhandled error event"; the
+ * connection retries by itself, and commands fail or wait as their role says.
+ */
+export function quietErrors(connection: Redis): Redis {
+  connection.on('error', () => undefined);
+  return connection;
 }

@@ -1,0 +1,88 @@
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createClient, type HandoffClient } from '@handoff/client';
+import { agentQueueName, hopId } from '@handoff/core';
+import { startScriptedModel, type ScriptedModel } from '@handoff/testing';
+import { redisUrl, uniquePrefix } from '../support/env.js';
+import { Deployment, FAST_RECOVERY, waitFor } from './support/deployment.js';
+import { isTurnOf, relayInput, relayReply, relayRules, verifyRelay } from './support/relay.js';
+
+/**
+ * SIGTERM drains: a worker finishes the turns it is running before it exits (no stalled jobs);
+ * turns that outlast the drain timeout are handed back to the queue for other replicas, not lost.
+ */
+describe('graceful shutdown', () => {
+  const prefix = uniquePrefix('drain');
+  let model: ScriptedModel;
+  let deployment: Deployment;
+  let client: HandoffClient;
+  let redis: Redis;
+  let release!: () => void;
+
+  beforeAll(async () => {
+    model = await startScriptedModel({ rules: relayRules() });
+    const held = new Promise<void>((resolve) => (release = resolve));
+    model.prependRule({ name: 'slow R1 turn', when: isTurnOf('slow', 1), times: 1, reply: (req) => ({ ...relayReply(req), delayMs: 1_500 }) });
+    model.prependRule({ name: 'hold R1 turn', when: isTurnOf('held', 1), times: 1, reply: (req) => ({ ...relayReply(req), hold: held }) });
+    deployment = new Deployment({ REDIS_URL: redisUrl(), HANDOFF_PREFIX: prefix, OPENAI_BASE_URL: model.url, OPENAI_API_KEY: 'test' }, [...FAST_RECOVERY, '--drain-timeout', '5000'], FAST_RECOVERY);
+    await deployment.start(1);
+    client = createClient({ redis: { url: redisUrl(), prefix } });
+    redis = new Redis(redisUrl());
+  }, 60_000);
+
+  afterAll(async () => {
+    release?.();
+    await client?.close();
+    redis?.disconnect();
+    await deployment?.stop();
+    await model?.close();
+  });
+
+  async function hopJob(conversationId: string) {
+    const queue = new Queue(agentQueueName('R1'), { connection: redis, prefix });
+    try {
+      return await queue.getJob(hopId(conversationId, 1));
+    } finally {
+      await queue.close();
+    }
+  }
+
+  it('finishes a running turn before exiting, with no stalled job', async () => {
+    const worker = deployment.workers[0]!;
+    const conversation = await client.start({ agent: 'R1', input: relayInput('slow', 2) });
+    await waitFor(() => model.requests.some(isTurnOf('slow', 1)), 10_000, 'the slow turn to start');
+    const stopping = worker.stop(20_000);
+    // A replacement takes the rest of the conversation.
+    await deployment.addWorker();
+    expect(await stopping).toEqual({ code: 0, signal: null });
+
+    const result = await conversation.result({ timeoutMs: 20_000 });
+    expect(result.status).toBe('completed');
+    expect(model.requests.filter(isTurnOf('slow', 1))).toHaveLength(1); // not re-run
+    const job = await hopJob(conversation.id);
+    expect(job?.stalledCounter ?? 0).toBe(0);
+    expect(await job?.isCompleted()).toBe(true);
+    expect(await verifyRelay(redis, prefix, conversation.id, 'slow', 2)).toEqual([]);
+  }, 60_000);
+
+  it('hands a turn that outlasts the drain timeout back to the queue for another replica', async () => {
+    const worker = deployment.workers.find((w) => w.running)!;
+    const conversation = await client.start({ agent: 'R1', input: relayInput('held', 2) });
+    await waitFor(() => model.requests.some(isTurnOf('held', 1)), 10_000, 'the held turn to start');
+    const startedStopping = Date.now();
+    const exit = await worker.stop(20_000);
+    expect(exit).toEqual({ code: 0, signal: null });
+    expect(Date.now() - startedStopping).toBeGreaterThanOrEqual(4_500); // it waited for the drain timeout
+    expect(Date.now() - startedStopping).toBeLessThan(15_000);
+    // The hop waits on the queue, not failed, not active.
+    const job = await hopJob(conversation.id);
+    expect(await job?.getState()).toBe('waiting');
+    expect(job?.attemptsMade).toBe(0);
+
+    await deployment.addWorker();
+    const result = await conversation.result({ timeoutMs: 20_000 });
+    expect(result).toMatchObject({ status: 'completed', output: 'done held' });
+    expect(await verifyRelay(redis, prefix, conversation.id, 'held', 2)).toEqual([]);
+  }, 60_000);
+});

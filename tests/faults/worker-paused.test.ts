@@ -1,0 +1,64 @@
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createClient, type HandoffClient } from '@handoff/client';
+import { startScriptedModel, type ScriptedModel } from '@handoff/testing';
+import { redisUrl, uniquePrefix } from '../support/env.js';
+import { Deployment, FAST_RECOVERY, waitFor } from './support/deployment.js';
+import { isTurnOf, relayInput, relayReply, relayRules, verifyRelay } from './support/relay.js';
+
+/**
+ * Double processing: a worker is SIGSTOPped mid-turn for longer than its lock, another replica
+ * re-runs the turn and the conversation moves on; then the paused worker wakes (SIGCONT), finishes
+ * its stale copy of the turn and tries to report it. Still no history entry or hop twice.
+ */
+describe('a worker paused past its lock, then resumed', () => {
+  const prefix = uniquePrefix('pause');
+  let model: ScriptedModel;
+  let deployment: Deployment;
+  let client: HandoffClient;
+  let redis: Redis;
+  let release!: () => void;
+
+  beforeAll(async () => {
+    model = await startScriptedModel({ rules: relayRules() });
+    const held = new Promise<void>((resolve) => (release = resolve));
+    model.prependRule({ name: 'hold R2 once', when: isTurnOf('p1', 2), times: 1, reply: (req) => ({ ...relayReply(req), hold: held }) });
+    deployment = new Deployment({ REDIS_URL: redisUrl(), HANDOFF_PREFIX: prefix, OPENAI_BASE_URL: model.url, OPENAI_API_KEY: 'test' }, FAST_RECOVERY, FAST_RECOVERY);
+    await deployment.start(2);
+    client = createClient({ redis: { url: redisUrl(), prefix } });
+    redis = new Redis(redisUrl());
+  }, 60_000);
+
+  afterAll(async () => {
+    release?.();
+    for (const w of deployment?.workers ?? []) w.kill('SIGCONT');
+    await client?.close();
+    redis?.disconnect();
+    await deployment?.stop();
+    await model?.close();
+  });
+
+  it('keeps the transcript exact through the double processing', async () => {
+    const conversation = await client.start({ agent: 'R1', input: relayInput('p1', 4) });
+    await waitFor(() => model.requests.some(isTurnOf('p1', 2)), 15_000, 'relay 2 to call the model');
+    const paused = await deployment.workerRunning(redisUrl(), 'R2', conversation.id);
+    expect(paused).toBeDefined();
+    paused!.kill('SIGSTOP');
+
+    // The other replica takes the hop over once the lock (1.5 s) has expired, and the conversation ends.
+    const result = await conversation.result({ timeoutMs: 30_000 });
+    expect(result).toMatchObject({ status: 'completed', output: 'done p1' });
+    expect(model.requests.filter(isTurnOf('p1', 2)).length).toBe(2);
+
+    // Now the paused worker gets its (held) answer and wakes up with a stale turn.
+    release();
+    paused!.kill('SIGCONT');
+    // It finishes the stale turn; BullMQ refuses to complete a job whose lock it lost.
+    await paused!.waitForLine(/Missing lock for job/, 10_000, { includePast: true });
+
+    expect(await verifyRelay(redis, prefix, conversation.id, 'p1', 4)).toEqual([]);
+    expect(paused!.running).toBe(true); // it woke up and kept serving
+    const next = await client.start({ agent: 'R1', input: relayInput('p2', 2) });
+    expect((await next.result({ timeoutMs: 15_000 })).status).toBe('completed');
+  }, 60_000);
+});
