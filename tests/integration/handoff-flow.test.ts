@@ -17,6 +17,8 @@ describe('handoffs carry history and context', () => {
         const model = { name: 'scripted', baseURL: url, apiKey: 'test', maxRetries: 0 };
         return defineNetwork({
           name: 'triage',
+          // Keep the transfer calls in the history the next agents see, to check it is all there.
+          keepTransferMessages: true,
           agents: [
             defineAgent({ name: 'Triage', description: 'Routes', instructions: 'You are Triage.', model, handoffs: ['Tech'] }),
             defineAgent({ name: 'Tech', description: 'Tech issues', instructions: 'You are Tech.', model, handoffs: ['Escalation'] }),

@@ -72,7 +72,7 @@ describe('coordinator applies each hop exactly once', () => {
   it('applies a turn result delivered twice once: one history entry, one handoff event, one next hop', async () => {
     const id = 'c_twice';
     await started(id);
-    const result = turn(id, 1, 'A', { type: 'handoff', target: 'B', reason: 'because' });
+    const result = turn(id, 1, 'A', { type: 'handoff', target: { type: 'agent', agent: 'B' }, reason: 'because', source: 'llm_condition' });
     expect(await coordinator.handle(result)).toBe('applied');
     expect(await coordinator.handle(result)).toBe('redelivered');
 
@@ -90,7 +90,7 @@ describe('coordinator applies each hop exactly once', () => {
   it('publishes the next hop on redelivery when a crash fell between the apply and the publish', async () => {
     const id = 'c_crash';
     await started(id);
-    const result = turn(id, 1, 'A', { type: 'handoff', target: 'B', reason: 'because' });
+    const result = turn(id, 1, 'A', { type: 'handoff', target: { type: 'agent', agent: 'B' }, reason: 'because', source: 'llm_condition' });
     // Simulate the crash: the apply step ran, the publish never did.
     const record = await store.read(id);
     const decision = decideTurn(network, record!, result);
@@ -107,10 +107,10 @@ describe('coordinator applies each hop exactly once', () => {
   it('ignores a stale redelivery once the conversation moved on', async () => {
     const id = 'c_stale';
     await started(id);
-    await coordinator.handle(turn(id, 1, 'A', { type: 'handoff', target: 'B', reason: 'x' }));
+    await coordinator.handle(turn(id, 1, 'A', { type: 'handoff', target: { type: 'agent', agent: 'B' }, reason: 'x', source: 'llm_condition' }));
     await coordinator.handle(turn(id, 2, 'B', { type: 'final', output: 'done' }));
     await agentB.remove(hopId(id, 2));
-    expect(await coordinator.handle(turn(id, 1, 'A', { type: 'handoff', target: 'B', reason: 'x' }))).toBe('redelivered');
+    expect(await coordinator.handle(turn(id, 1, 'A', { type: 'handoff', target: { type: 'agent', agent: 'B' }, reason: 'x', source: 'llm_condition' }))).toBe('redelivered');
     expect(await agentB.getJob(hopId(id, 2))).toBeUndefined();
     expect((await store.read(id))?.status).toBe('completed');
     expect((await store.history(id)).length).toBe(5);

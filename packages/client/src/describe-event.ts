@@ -20,6 +20,16 @@ export function describeEvent(event: RuntimeEvent): string {
       return `○ ${event.agent} finished its turn (${event.outcome})`;
     case 'handoff':
       return `⇢ handoff ${event.from} → ${event.to}: ${event.reason}`;
+    case 'awaiting.user':
+      return `? waiting for the user${event.waiting.kind === 'user' && event.waiting.question ? `: ${event.waiting.question}` : ''}`;
+    case 'user.message':
+      return `» user: ${event.text}`;
+    case 'nested.started':
+      return `↳ ${event.caller} started a nested chat with ${event.entry} (${event.childConversationId})`;
+    case 'nested.completed':
+      return `↲ nested chat ${event.childConversationId} ${event.status}: ${event.summary}`;
+    case 'context.updated':
+      return `≡ ${event.agent} set ${Object.keys(event.patch).join(', ')}`;
     case 'error':
       return `✗ ${event.error.code}: ${event.error.message}`;
     case 'conversation.completed':

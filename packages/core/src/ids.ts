@@ -1,4 +1,5 @@
 import { customAlphabet } from 'nanoid';
+import { z } from 'zod';
 
 // Lower-case letters and digits only: safe in BullMQ job ids (no ':') and Redis keys.
 const randomId = customAlphabet('0123456789abcdefghijklmnopqrstuvwxyz', 20);
@@ -17,3 +18,9 @@ export function newInstanceId(role: string): string {
 export function isValidConversationId(id: string): boolean {
   return /^[A-Za-z0-9_-]{1,100}$/.test(id) && !/^\d+$/.test(id);
 }
+
+/**
+ * Schema of a conversation id at a process boundary: what {@link isValidConversationId} accepts.
+ * Conversation and hop ids become BullMQ job ids, which may not contain ':' nor be integers.
+ */
+export const ConversationId = z.string().refine(isValidConversationId, 'must be 1-100 letters, digits, "_" or "-", and not all digits');

@@ -6,9 +6,9 @@ const agent = (name: string, handoffs: string[] = []) => defineAgent({ name, ins
 describe('defineAgent', () => {
   it('applies defaults and names transfer tools after their target', () => {
     const a = defineAgent({ name: 'EnglishAgent', instructions: 'Only English', handoffs: ['SpanishAgent', { agent: 'Billing', description: 'money' }] });
-    expect(a.handoffs).toEqual([
-      { agent: 'SpanishAgent', toolName: 'transfer_to_SpanishAgent' },
-      { agent: 'Billing', description: 'money', toolName: 'transfer_to_Billing' },
+    expect(a.handoffs).toMatchObject([
+      { target: { type: 'agent', agent: 'SpanishAgent' }, agent: 'SpanishAgent', toolName: 'transfer_to_SpanishAgent' },
+      { target: { type: 'agent', agent: 'Billing' }, agent: 'Billing', description: 'money', toolName: 'transfer_to_Billing' },
     ]);
     expect(a.maxToolRounds).toBe(8);
     expect(Object.isFrozen(a)).toBe(true);
@@ -32,7 +32,7 @@ describe('defineAgent', () => {
 describe('defineNetwork', () => {
   it('rejects a handoff to an agent that is not in the network, saying which', () => {
     expect(() => defineNetwork({ name: 'n', agents: [agent('A', ['Ghost'])] })).toThrowError(
-      /agent "A": handoff to "Ghost", which is not in the network \(it has: A\)/,
+      /agent "A" handoff 1 \(transfer_to_Ghost\): target "Ghost" is not in the network \(it has: A\)/,
     );
   });
 
@@ -46,7 +46,7 @@ describe('defineNetwork', () => {
     expect(caught?.details?.issues).toEqual(
       expect.arrayContaining([
         'agents: two agents are named "A"',
-        'agent "A": hands off to itself',
+        'agent "A": hands off to itself (use the stay target to keep control)',
         'entry: "Z" is not an agent of the network',
       ]),
     );

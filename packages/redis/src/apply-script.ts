@@ -7,7 +7,8 @@
  * KEYS: record, history, events, done (a list that gets one entry when the conversation ends, for
  * waiters blocked on it).
  * ARGV: expectedSeq ('' = the record must not exist yet), newSeq ('' = a step that is not a turn:
- *       the applied sequence stays, and expectedVersion must match), eventsMaxLen, ttlSeconds (0 = keep),
+ *       the applied sequence stays, and expectedVersion must match), eventsMaxLen, ttlSeconds (> 0:
+ *       park — expire after it and wake waiters; 0: as is; < 0: revive — persist and clear the wake mark),
  *       expectedVersion ('' = any), nMessages, messages…, nFields, field, value…, nEvents, events…
  * Returns the new version (≥ 1) when applied, 0 when already applied (the record is at or past
  * newSeq), -1 out of order, -2 no record, -3 the record's version is not the expected one.
@@ -46,8 +47,13 @@ for e = 1, nEvents do
 end
 local ttl = tonumber(ARGV[4])
 if ttl > 0 then
+  -- Parked (ended, or waiting for the user): wake result waiters; keep it for the retention period.
   redis.call('RPUSH', KEYS[4], 'done')
   for k = 1, 4 do redis.call('EXPIRE', KEYS[k], ttl) end
+elseif ttl < 0 then
+  -- Revived (a user message after a park): keep it again, and let waiters block until the next park.
+  redis.call('DEL', KEYS[4])
+  for k = 1, 3 do redis.call('PERSIST', KEYS[k]) end
 end
 return version
 `;

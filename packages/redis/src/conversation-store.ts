@@ -32,8 +32,12 @@ export interface ApplyStep {
   record: Partial<ConversationRecord>;
   /** Events appended to the log, in order. */
   events: readonly NewEvent[];
-  /** The step ends the conversation: its keys then expire after the retention period. */
-  terminal: boolean;
+  /**
+   * What the step does to the conversation's lifetime: `parked` (it ended, or waits for the user:
+   * result waiters wake, and its keys expire after the retention period), `revived` (a parked
+   * conversation continues: its keys are kept again), or `active` (neither).
+   */
+  lifecycle: 'active' | 'parked' | 'revived';
 }
 
 /** How far a conversation has got. */
@@ -127,7 +131,7 @@ export class ConversationStore {
       step.expectedSeq === null ? '' : step.expectedSeq,
       step.newSeq === null ? '' : step.newSeq,
       MAX_EVENTS_PER_CONVERSATION,
-      step.terminal ? this.retentionSeconds : 0,
+      step.lifecycle === 'parked' ? this.retentionSeconds : step.lifecycle === 'revived' ? -1 : 0,
       step.expectedVersion === null ? '' : step.expectedVersion,
       step.messages.length,
       ...step.messages.map((m) => JSON.stringify(m)),

@@ -21,7 +21,7 @@ export async function registerNetwork(redis: Redis, keys: KeyLayout, network: Ne
     maxHops: network.maxHops,
     agents: network.agentNames.map((name) => {
       const agent = network.agent(name);
-      return { name, description: agent.description, handoffs: agent.handoffs.map((h) => h.agent) };
+      return { name, description: agent.description, handoffs: agent.handoffs.flatMap((h) => (h.agent === undefined ? [] : [h.agent])) };
     }),
     registeredAt: Date.now(),
   };

@@ -1,8 +1,8 @@
 import { ConversationRecord, parseBoundary } from '@handoff/core';
 
 // Fields stored as JSON in the record hash; the rest are plain strings or numbers.
-const JSON_FIELDS = ['path', 'context', 'usage', 'error', 'next', 'terminalReason', 'output', 'currentAgent'] as const;
-const NUMBER_FIELDS = ['appliedSeq', 'version', 'historyLength', 'maxHops', 'createdAt', 'updatedAt'] as const;
+const JSON_FIELDS = ['path', 'context', 'usage', 'error', 'next', 'terminalReason', 'output', 'currentAgent', 'waiting', 'parent', 'group'] as const;
+const NUMBER_FIELDS = ['appliedSeq', 'version', 'historyLength', 'maxHops', 'depth', 'runStartSeq', 'createdAt', 'updatedAt'] as const;
 
 /** Encodes (part of) a conversation record as flat hash field/value pairs. */
 export function encodeRecordFields(record: Partial<ConversationRecord>): string[] {

@@ -12,7 +12,9 @@ import {
   assertPayloadSize,
   SCHEMA_VERSION,
   agentQueueName,
+  hopId as hopIdOf,
   hrNow,
+  isValidConversationId,
   parseBoundary,
   toErrorJson,
   turnResultJobId,
@@ -123,6 +125,7 @@ export class AgentWorker {
       seq: envelope.seq,
       agent: this.deps.agent,
       newMessages: run.newMessages,
+      ...(run.contextPatch ? { contextPatch: run.contextPatch } : {}),
       outcome: run.outcome,
       usage: run.usage,
       attempt,
@@ -233,8 +236,15 @@ export class AgentWorker {
   }
 }
 
+/**
+ * The hop a payload names, if it names one the way the coordinator does (a valid conversation id,
+ * and the hop id that conversation and seq give): only such a hop can be answered with a turn
+ * result, whose job id derives from the hop id.
+ */
 function looseHop(payload: unknown): { hopId: string; seq: number } | undefined {
   if (payload === null || typeof payload !== 'object') return undefined;
-  const { hopId, seq } = payload as { hopId?: unknown; seq?: unknown };
-  return typeof hopId === 'string' && hopId.length > 0 && typeof seq === 'number' && Number.isInteger(seq) && seq >= 1 ? { hopId, seq } : undefined;
+  const { conversationId, hopId, seq } = payload as { conversationId?: unknown; hopId?: unknown; seq?: unknown };
+  if (typeof conversationId !== 'string' || !isValidConversationId(conversationId)) return undefined;
+  if (typeof seq !== 'number' || !Number.isInteger(seq) || seq < 1) return undefined;
+  return hopId === hopIdOf(conversationId, seq) ? { hopId, seq } : undefined;
 }

@@ -1,67 +1,142 @@
 import { z } from 'zod';
 import { DEFAULT_MAX_TOOL_ROUNDS } from '../constants.js';
 import { DefinitionError } from '../errors/index.js';
+import type { ContextVariables } from '../schemas/json.js';
 import { formatIssues } from '../validation.js';
 import { ModelSettings } from './model-settings.js';
+import { Target, toTarget, type TargetSpec } from './targets.js';
+import type { FunctionTool } from './tools.js';
 
 /** Agent names: a letter, then letters, digits, `_` or `-`; at most 48 characters (tool-name safe). */
 export const AgentName = z
   .string()
   .regex(/^[A-Za-z][A-Za-z0-9_-]{0,47}$/, 'must start with a letter and contain only letters, digits, "_" or "-" (at most 48 characters)');
 
-/** A handoff from an agent to another, as written in a definition. */
-export const HandoffSpec = z.object({
-  /** The agent that takes over. */
-  agent: AgentName,
-  /** When to hand off; shown to the model in the transfer tool's description. Defaults to the target's description. */
-  description: z.string().optional(),
-  /** Name of the transfer tool. Defaults to `transfer_to_<agent>`. */
-  toolName: z
-    .string()
-    .regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, "_" or "-" (an OpenAI tool name)')
-    .optional(),
-});
-/** A handoff from an agent to another. */
-export type HandoffSpec = z.infer<typeof HandoffSpec>;
+const ToolName = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, "_" or "-" (an OpenAI tool name)');
+const TargetSpecSchema = z.union([AgentName, Target]);
+const isFunction = <T>(what: string) => z.custom<T>((v) => typeof v === 'function', `must be a function (${what})`);
 
-/** A handoff with its defaults applied. */
-export interface ResolvedHandoff {
+/** What an instructions function receives. */
+export interface InstructionsContext {
   readonly agent: string;
-  readonly toolName: string;
-  readonly description?: string | undefined;
+  readonly conversationId: string;
+  readonly context: Readonly<ContextVariables>;
+  /** Typed arguments the previous agent passed with the handoff, if any. */
+  readonly handoffArgs: Readonly<Record<string, unknown>> | undefined;
 }
+
+/** Instructions: a system prompt, or a function of the conversation's context. */
+export type Instructions = string | ((context: InstructionsContext) => string);
+
+/**
+ * A handoff the model may choose — AG2's LLM condition: a transfer tool whose description is the
+ * condition's prompt. `description` may embed context values as `${name}`.
+ */
+export const HandoffSpec = z
+  .object({
+    /** The agent that takes over (shorthand for `target: 'Agent'`). */
+    agent: AgentName.optional(),
+    /** Where control goes: an agent name or any target. */
+    target: TargetSpecSchema.optional(),
+    /** When to hand off (the tool's description). Defaults to the target agent's description. */
+    description: z.string().optional(),
+    /** Name of the transfer tool. @defaultValue `transfer_to_<Agent>` (or `transfer_to_<target type>`) */
+    toolName: ToolName.optional(),
+    /** Typed arguments the model fills in and the target agent sees (a zod object). */
+    args: z.custom<z.ZodObject>((v) => v instanceof z.ZodObject, 'must be a zod object schema').optional(),
+    /** Only offered while this holds: a context variable name, or an expression over `${vars}`. */
+    available: z.string().optional(),
+  })
+  .refine((h) => (h.agent === undefined) !== (h.target === undefined), 'give exactly one of agent or target');
+/** A handoff the model may choose. */
+export type HandoffSpec = z.input<typeof HandoffSpec>;
+
+/** A rule evaluated before the model is called (AG2's context condition). */
+export const ContextConditionSpec = z.object({
+  target: TargetSpecSchema,
+  /** A context variable name (its truthiness) or an expression such as `${severity} >= 8`. */
+  condition: z.string().min(1),
+  available: z.string().optional(),
+});
+/** A rule evaluated before the model is called. */
+export type ContextConditionSpec = z.input<typeof ContextConditionSpec>;
+
+/** What happens after a turn that ends without a handoff; the first rule that holds wins. */
+export const AfterWorkSpec = z.object({
+  target: TargetSpecSchema,
+  /** Omitted: always. */
+  condition: z.string().optional(),
+  available: z.string().optional(),
+});
+/** An after-work rule. */
+export type AfterWorkSpec = z.input<typeof AfterWorkSpec>;
 
 /** The input of {@link defineAgent}. */
 export const AgentConfig = z.object({
   /** Unique name in the network; also names the agent's queue. */
   name: AgentName,
-  /** What the agent is for; other agents' transfer tools show it to their model. */
+  /** What the agent is for; other agents' transfer tools and the group manager show it. */
   description: z.string().default(''),
-  /** The system prompt of every turn of this agent. */
-  instructions: z.string().min(1, 'must not be empty'),
+  /** The system prompt of every turn, or a function of the context that returns it. */
+  instructions: z.union([z.string().min(1, 'must not be empty'), isFunction<(c: InstructionsContext) => string>('context => string')]),
   /** Model name, or full model settings (merged over the network's). */
   model: z.union([z.string().min(1), ModelSettings]).optional(),
-  /** Agents this one may hand off to: names, or {@link HandoffSpec}s. */
+  /** Handoffs the model may choose: agent names or {@link HandoffSpec}s (LLM conditions). */
   handoffs: z.array(z.union([AgentName, HandoffSpec])).default([]),
+  /** Rules evaluated in order before the model is called; the first that holds moves control. */
+  contextConditions: z.array(ContextConditionSpec).default([]),
+  /** Rules after a turn without a handoff, in order (the network's default follows). A single target means "always". */
+  afterWork: z.union([TargetSpecSchema, z.array(AfterWorkSpec)]).optional(),
+  /** Function tools (see defineTool). */
+  tools: z.array(z.custom<FunctionTool>((v) => (v as FunctionTool | undefined)?.kind === 'function_tool', 'must be made with defineTool')).default([]),
   /** Most model calls in one turn (tool rounds and retries of invalid tool calls). */
   maxToolRounds: z.number().int().min(1).max(100).default(DEFAULT_MAX_TOOL_ROUNDS),
 });
 /** The input of {@link defineAgent}. */
 export type AgentConfig = z.input<typeof AgentConfig>;
 
+/** A handoff with its defaults applied. */
+export interface ResolvedHandoff {
+  readonly target: Target;
+  /** The target agent, when the target is an agent (for the default description). */
+  readonly agent: string | undefined;
+  readonly toolName: string;
+  readonly description: string | undefined;
+  readonly args: z.ZodObject | undefined;
+  readonly available: string | undefined;
+}
+
+/** A conditional target (context condition or after-work rule) with its defaults applied. */
+export interface ResolvedRule {
+  readonly target: Target;
+  readonly condition: string | undefined;
+  readonly available: string | undefined;
+}
+
 /** A validated, frozen agent definition. */
 export interface AgentDefinition {
   readonly name: string;
   readonly description: string;
-  readonly instructions: string;
+  readonly instructions: Instructions;
   readonly model: ModelSettings | undefined;
   readonly handoffs: readonly ResolvedHandoff[];
+  readonly contextConditions: readonly ResolvedRule[];
+  readonly afterWork: readonly ResolvedRule[];
+  readonly tools: readonly FunctionTool[];
   readonly maxToolRounds: number;
+}
+
+function handoffToolName(target: Target, taken: Set<string>): string {
+  const base = target.type === 'agent' ? `transfer_to_${target.agent}` : `transfer_to_${target.type}`;
+  let name = base.slice(0, 64);
+  for (let i = 2; taken.has(name); i++) name = `${base.slice(0, 60)}_${i}`;
+  taken.add(name);
+  return name;
 }
 
 /**
  * Defines an agent. Validates the configuration at once and throws a {@link DefinitionError} that
- * names every bad field; handoff targets are checked when the agent joins a network.
+ * names every bad field; targets and expressions are checked when the agent joins a network.
  *
  * @example
  * ```ts
@@ -77,17 +152,31 @@ export function defineAgent(config: AgentConfig): AgentDefinition {
     throw new DefinitionError(`Agent ${name} is invalid: ${issues.join('; ')}`, { details: { issues } });
   }
   const c = parsed.data;
-  const handoffs = c.handoffs.map((h) => {
+  const taken = new Set<string>(c.handoffs.flatMap((h) => (typeof h === 'object' && h.toolName ? [h.toolName] : [])));
+  const handoffs = c.handoffs.map((h): ResolvedHandoff => {
     const spec = typeof h === 'string' ? { agent: h } : h;
-    const resolved: ResolvedHandoff = { ...spec, toolName: spec.toolName ?? `transfer_to_${spec.agent}` };
-    return Object.freeze(resolved);
+    const target = toTarget((spec.target ?? spec.agent) as TargetSpec);
+    return Object.freeze({
+      target,
+      agent: target.type === 'agent' ? target.agent : undefined,
+      toolName: spec.toolName ?? handoffToolName(target, taken),
+      description: spec.description,
+      args: spec.args,
+      available: spec.available,
+    });
   });
+  const rule = (r: { target: TargetSpec; condition?: string | undefined; available?: string | undefined }): ResolvedRule =>
+    Object.freeze({ target: toTarget(r.target), condition: r.condition, available: r.available });
+  const afterWork = c.afterWork === undefined ? [] : Array.isArray(c.afterWork) ? c.afterWork.map(rule) : [rule({ target: c.afterWork as TargetSpec })];
   return Object.freeze({
     name: c.name,
     description: c.description,
     instructions: c.instructions,
     model: typeof c.model === 'string' ? { name: c.model } : c.model,
     handoffs: Object.freeze(handoffs),
+    contextConditions: Object.freeze(c.contextConditions.map((r) => rule(r as { target: TargetSpec; condition: string }))),
+    afterWork: Object.freeze(afterWork),
+    tools: Object.freeze([...c.tools]),
     maxToolRounds: c.maxToolRounds,
   });
 }

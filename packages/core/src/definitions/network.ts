@@ -1,34 +1,75 @@
 import { z } from 'zod';
 import { DEFAULT_MAX_HOPS } from '../constants.js';
-import { DefinitionError, UnknownAgentError } from '../errors/index.js';
+import { ContextExpression, parseCondition } from '../conditions/context-expression.js';
+import { DefinitionError, UnknownAgentError, isHandoffError } from '../errors/index.js';
 import { formatIssues } from '../validation.js';
-import type { AgentDefinition } from './agent.js';
+import type { AgentDefinition, ResolvedHandoff, ResolvedRule } from './agent.js';
 import { ModelSettings, resolveModelSettings, type ResolvedModelSettings } from './model-settings.js';
+import { Target, targetAgents, toTarget, type TargetSpec } from './targets.js';
+
+/** Network presets for what happens after a turn without a handoff (AG2's patterns). */
+export const Pattern = z.enum(['default', 'auto', 'round_robin', 'random', 'manual']);
+/** Network presets for what happens after a turn without a handoff. */
+export type Pattern = z.infer<typeof Pattern>;
 
 const NetworkOptions = z.object({
   name: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1-64 letters, digits, ".", "_" or "-"'),
   entry: z.string().optional(),
   maxHops: z.number().int().min(1).max(10_000).default(DEFAULT_MAX_HOPS),
   model: ModelSettings.optional(),
+  pattern: Pattern.default('default'),
+  afterWork: z.union([z.string(), Target]).optional(),
+  keepTransferMessages: z.boolean().default(false),
+  maxNestingDepth: z.number().int().min(0).max(20).default(3),
 });
 
 /** The input of {@link defineNetwork}. */
 export interface NetworkConfig {
   /** Name of the network (shown in logs and the registry). */
   name: string;
-  /** The agents; their handoffs may only name agents of this list. */
+  /** The agents; every target may only name agents of this list. */
   agents: readonly AgentDefinition[];
   /** Default entry agent for conversations that name none. Defaults to the first agent. */
   entry?: string;
-  /** Default hop limit of its conversations. @defaultValue 10 */
+  /** Default hop limit of its conversations (per run: a user message starts a new run). @defaultValue 10 */
   maxHops?: number;
   /** Model settings for every agent (each agent's own settings override them). */
   model?: ModelSettings;
+  /**
+   * What happens after a turn without a handoff, when the agent's own after-work says nothing:
+   * `default` terminates (or `afterWork`), `auto` lets the group manager pick, `round_robin` passes
+   * to the next agent in the list, `random` to a random other agent, `manual` asks the user.
+   * @defaultValue 'default'
+   */
+  pattern?: Pattern;
+  /** The group-level after-work of the `default` pattern. @defaultValue terminate */
+  afterWork?: TargetSpec;
+  /** Keep transfer tool calls in the history later agents see. @defaultValue false */
+  keepTransferMessages?: boolean;
+  /** How deep nested chats and group chats may nest. @defaultValue 3 */
+  maxNestingDepth?: number;
 }
 
-/** An agent as it runs in a network: its definition plus resolved model settings. */
+/** A rule with its expressions compiled. */
+export interface CompiledRule extends ResolvedRule {
+  readonly when: ContextExpression | undefined;
+  readonly availableWhen: ContextExpression | undefined;
+}
+
+/** A handoff with its availability compiled. */
+export interface CompiledHandoff extends ResolvedHandoff {
+  readonly availableWhen: ContextExpression | undefined;
+}
+
+/** An agent as it runs in a network: its definition, resolved model settings, compiled rules. */
 export interface NetworkAgent extends AgentDefinition {
   readonly resolvedModel: ResolvedModelSettings;
+  readonly compiledHandoffs: readonly CompiledHandoff[];
+  readonly compiledContextConditions: readonly CompiledRule[];
+  /** The agent's after-work rules followed by the network's default for this agent. */
+  readonly compiledAfterWork: readonly CompiledRule[];
+  /** The agent's own after-work rules only (a group chat appends its own pattern). */
+  readonly compiledOwnAfterWork: readonly CompiledRule[];
 }
 
 /** A validated, frozen network: what workers and the gateway load. */
@@ -36,16 +77,33 @@ export interface NetworkDefinition {
   readonly name: string;
   readonly entry: string;
   readonly maxHops: number;
+  readonly pattern: Pattern;
+  readonly keepTransferMessages: boolean;
+  readonly maxNestingDepth: number;
   readonly agentNames: readonly string[];
   readonly agents: Readonly<Record<string, NetworkAgent>>;
+  /** Every transfer tool name of every agent (stripped from the history later agents see). */
+  readonly transferToolNames: ReadonlySet<string>;
   /** The agent of this name, or throws {@link UnknownAgentError} (`context` says who asked). */
   agent(name: string, context?: string): NetworkAgent;
+  /** The after-work a pattern gives an agent (group chats pick their own pattern). */
+  patternAfterWork(pattern: Pattern, agent: string, members?: readonly string[]): readonly CompiledRule[];
+}
+
+function compileExpression(source: string | undefined, where: string, problems: string[]): ContextExpression | undefined {
+  if (source === undefined) return undefined;
+  try {
+    return parseCondition(source);
+  } catch (error) {
+    problems.push(`${where}: ${isHandoffError(error) ? error.message : String(error)}`);
+    return undefined;
+  }
 }
 
 /**
- * Defines a network of agents. Checks every cross-reference at once — duplicate names, handoffs
- * to agents not in the network, self-handoffs, duplicate transfer tool names, the entry agent —
- * and throws one {@link DefinitionError} listing every problem.
+ * Defines a network of agents. Checks every cross-reference at once — duplicate names, targets
+ * that name agents not in the network, self-handoffs, duplicate tool names, expressions that do
+ * not parse, the entry agent — and throws one {@link DefinitionError} listing every problem.
  *
  * @example
  * ```ts
@@ -63,42 +121,97 @@ export function defineNetwork(config: NetworkConfig): NetworkDefinition {
     if (byName.has(agent.name)) problems.push(`agents: two agents are named "${agent.name}"`);
     byName.set(agent.name, agent);
   }
+  const known = [...byName.keys()];
+  const checkTarget = (target: Target, where: string) => {
+    for (const name of targetAgents(target)) {
+      if (!byName.has(name)) problems.push(`${where}: target "${name}" is not in the network (it has: ${known.join(', ')})`);
+    }
+  };
+
+  const compiled = new Map<string, { compiledHandoffs: readonly CompiledHandoff[]; compiledContextConditions: readonly CompiledRule[]; ownAfterWork: CompiledRule[] }>();
   for (const agent of agents) {
     const toolNames = new Set<string>();
-    for (const handoff of agent.handoffs) {
-      if (!byName.has(handoff.agent)) {
-        problems.push(`agent "${agent.name}": handoff to "${handoff.agent}", which is not in the network (it has: ${[...byName.keys()].join(', ')})`);
-      }
-      if (handoff.agent === agent.name) problems.push(`agent "${agent.name}": hands off to itself`);
-      if (toolNames.has(handoff.toolName)) problems.push(`agent "${agent.name}": two handoffs use the tool name "${handoff.toolName}"`);
+    const compiledHandoffs: CompiledHandoff[] = agent.handoffs.map((handoff: ResolvedHandoff, i: number) => {
+      const where = `agent "${agent.name}" handoff ${i + 1} (${handoff.toolName})`;
+      checkTarget(handoff.target, where);
+      if (handoff.target.type === 'agent' && handoff.target.agent === agent.name) problems.push(`agent "${agent.name}": hands off to itself (use the stay target to keep control)`);
+      if (toolNames.has(handoff.toolName)) problems.push(`agent "${agent.name}": two tools are named "${handoff.toolName}"`);
       toolNames.add(handoff.toolName);
+      return Object.freeze({ ...handoff, availableWhen: compileExpression(handoff.available, `${where} available`, problems) });
+    });
+    for (const tool of agent.tools) {
+      if (toolNames.has(tool.name)) problems.push(`agent "${agent.name}": two tools are named "${tool.name}"`);
+      toolNames.add(tool.name);
     }
+    const compileRules = (rules: readonly ResolvedRule[], kind: string): CompiledRule[] =>
+      rules.map((rule, i) => {
+        const where = `agent "${agent.name}" ${kind} ${i + 1}`;
+        checkTarget(rule.target, where);
+        return Object.freeze({ ...rule, when: compileExpression(rule.condition, `${where} condition`, problems), availableWhen: compileExpression(rule.available, `${where} available`, problems) });
+      });
+    compiled.set(agent.name, {
+      compiledHandoffs: Object.freeze(compiledHandoffs),
+      compiledContextConditions: Object.freeze(compileRules(agent.contextConditions, 'context condition')),
+      ownAfterWork: compileRules(agent.afterWork, 'after-work rule'),
+    });
   }
+  const groupAfterWork = config.afterWork === undefined ? undefined : toTarget(config.afterWork);
+  if (groupAfterWork) checkTarget(groupAfterWork, 'afterWork');
   const entry = config.entry ?? agents[0]?.name;
   if (entry !== undefined && !byName.has(entry)) problems.push(`entry: "${entry}" is not an agent of the network`);
 
   if (problems.length > 0 || !parsed.success || entry === undefined) {
-    throw new DefinitionError(`Network "${String(config.name)}" is invalid:\n  - ${problems.join('\n  - ')}`, {
-      details: { issues: problems },
-    });
+    throw new DefinitionError(`Network "${String(config.name)}" is invalid:\n  - ${problems.join('\n  - ')}`, { details: { issues: problems } });
   }
+
+  const always = (target: Target): CompiledRule => Object.freeze({ target, condition: undefined, available: undefined, when: undefined, availableWhen: undefined });
+  const patternAfterWork = (pattern: Pattern, agent: string, members: readonly string[] = known): readonly CompiledRule[] => {
+    switch (pattern) {
+      case 'auto':
+        return [always({ type: 'group_manager', candidates: members.filter((m) => m !== agent) })];
+      case 'round_robin': {
+        const index = members.indexOf(agent);
+        return [always({ type: 'agent', agent: members[(index + 1) % members.length] ?? agent })];
+      }
+      case 'random':
+        return [always({ type: 'random', agents: [...members] })];
+      case 'manual':
+        return [always({ type: 'ask_user', choices: [...members] })];
+      default:
+        return [always(groupAfterWork ?? { type: 'terminate' })];
+    }
+  };
 
   const networkAgents: Record<string, NetworkAgent> = {};
   for (const agent of agents) {
-    networkAgents[agent.name] = Object.freeze({ ...agent, resolvedModel: resolveModelSettings(parsed.data.model, agent.model) });
+    const c = compiled.get(agent.name)!;
+    networkAgents[agent.name] = Object.freeze({
+      ...agent,
+      resolvedModel: resolveModelSettings(parsed.data.model, agent.model),
+      compiledHandoffs: c.compiledHandoffs,
+      compiledContextConditions: c.compiledContextConditions,
+      compiledAfterWork: Object.freeze([...c.ownAfterWork, ...patternAfterWork(parsed.data.pattern, agent.name)]),
+      compiledOwnAfterWork: Object.freeze(c.ownAfterWork),
+    });
   }
   const agentNames = Object.freeze(agents.map((a) => a.name));
+  const transferToolNames = new Set(agents.flatMap((a) => a.handoffs.map((h: ResolvedHandoff) => h.toolName)));
   return Object.freeze({
     name: parsed.data.name,
     entry,
     maxHops: parsed.data.maxHops,
+    pattern: parsed.data.pattern,
+    keepTransferMessages: parsed.data.keepTransferMessages,
+    maxNestingDepth: parsed.data.maxNestingDepth,
     agentNames,
     agents: Object.freeze(networkAgents),
+    transferToolNames,
     agent(name: string, context = 'network') {
       const found = Object.prototype.hasOwnProperty.call(networkAgents, name) ? networkAgents[name] : undefined;
       if (!found) throw new UnknownAgentError(name, agentNames, context);
       return found;
     },
+    patternAfterWork,
   });
 }
 

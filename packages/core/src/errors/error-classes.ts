@@ -32,12 +32,22 @@ export class ValidationError extends HandoffError {
 /** A message of a schema version this runtime does not read. */
 export class UnsupportedSchemaVersionError extends HandoffError {
   constructor(what: string, found: unknown, supported: number) {
+    const shown = jsonOrNull(found);
     super(
       ErrorCode.UNSUPPORTED_SCHEMA_VERSION,
-      `${what} has schemaVersion ${JSON.stringify(found)}; this runtime reads version ${supported} only. ` +
-        'Run the same Handoff version on every worker, gateway and client.',
-      { details: { found, supported } },
+      `${what} has schemaVersion ${shown === null ? `of type ${typeof found}` : shown.length > 100 ? `${shown.slice(0, 100)}…` : shown}; ` +
+        `this runtime reads version ${supported} only. Run the same Handoff version on every worker, gateway and client.`,
+      { details: { found: shown === null ? null : found, supported } },
     );
+  }
+}
+
+/** `value` as JSON, or null when it has none (undefined, a BigInt, a cycle…). */
+function jsonOrNull(value: unknown): string | null {
+  try {
+    return JSON.stringify(value) ?? null;
+  } catch {
+    return null;
   }
 }
 
@@ -126,5 +136,96 @@ export class PayloadTooLargeError extends HandoffError {
 export class UnsafeRedisConfigError extends HandoffError {
   constructor(message: string, details: Record<string, unknown>) {
     super(ErrorCode.UNSAFE_REDIS_CONFIG, message, { details });
+  }
+}
+
+/** Longest source kept in expression error details (longer sources are cut and end with `…`). */
+const EXPRESSION_SOURCE_IN_DETAILS = 4096;
+/** Width of the source excerpt shown in expression error messages. */
+const EXPRESSION_SNIPPET_WIDTH = 80;
+
+/** The source as kept in details: cut at {@link EXPRESSION_SOURCE_IN_DETAILS} characters. */
+function expressionSourceForDetails(source: string): string {
+  return source.length > EXPRESSION_SOURCE_IN_DETAILS ? `${source.slice(0, EXPRESSION_SOURCE_IN_DETAILS)}…` : source;
+}
+
+/**
+ * A one-line excerpt of `source` around `position` (whole if short), with line breaks and tabs shown
+ * as spaces so that a caret line lines up under it, and the caret's column in the excerpt.
+ */
+function expressionSnippet(source: string, position: number): { text: string; caret: number } {
+  let start = 0;
+  let end = source.length;
+  if (source.length > EXPRESSION_SNIPPET_WIDTH) {
+    start = Math.max(0, Math.min(position - EXPRESSION_SNIPPET_WIDTH / 2, source.length - EXPRESSION_SNIPPET_WIDTH));
+    end = start + EXPRESSION_SNIPPET_WIDTH;
+  }
+  const prefix = start > 0 ? '…' : '';
+  const suffix = end < source.length ? '…' : '';
+  let body = '';
+  for (const ch of source.slice(start, end)) body += ch === '\n' || ch === '\r' || ch === '\t' || ch === '\v' || ch === '\f' ? ' ' : ch;
+  return { text: `${prefix}${body}${suffix}`, caret: prefix.length + (position - start) };
+}
+
+/** `at position P ("source"): what` followed by the source and a caret line under P. */
+function describeAtPosition(source: string, position: number, what: string): string {
+  const { text, caret } = expressionSnippet(source, position);
+  return `at position ${position} ("${text}"): ${what}\n  ${text}\n  ${' '.repeat(Math.max(0, caret))}^`;
+}
+
+/**
+ * A context-condition expression that the grammar does not allow. `details` holds `source`,
+ * `position` (0-based character offset of the offending input; the source's length for "end of
+ * input"), `expected` and `found`, as shown in the message, which also points at the position with
+ * a caret line.
+ */
+export class ExpressionSyntaxError extends HandoffError {
+  /** 0-based character offset of the offending input in the source. */
+  readonly position: number;
+  constructor(source: string, position: number, expected: string, found: string, hint?: string) {
+    super(
+      ErrorCode.INVALID_EXPRESSION,
+      `Invalid expression ${describeAtPosition(source, position, `expected ${expected}, found ${found}${hint === undefined ? '' : ` (${hint})`}`)}`,
+      { details: { source: expressionSourceForDetails(source), position, found, expected } },
+    );
+    this.position = position;
+  }
+}
+
+/**
+ * A well-formed expression that cannot be evaluated against the given context, e.g. an ordering
+ * comparison between a number and a string. `details` holds `source`, `reason` and, when known,
+ * `position` (the offset of the failing sub-expression).
+ */
+export class ExpressionEvaluationError extends HandoffError {
+  constructor(source: string, reason: string, position?: number) {
+    super(
+      ErrorCode.INVALID_EXPRESSION,
+      position === undefined
+        ? `Cannot evaluate expression "${expressionSnippet(source, 0).text}": ${reason}`
+        : `Cannot evaluate expression ${describeAtPosition(source, position, reason)}`,
+      { details: { source: expressionSourceForDetails(source), reason, ...(position === undefined ? {} : { position }) } },
+    );
+  }
+}
+
+/** An expression or template referenced a context variable that the context does not hold. */
+export class MissingContextVariableError extends HandoffError {
+  /** The variable that was not found. */
+  readonly variable: string;
+  /**
+   * @param variable - the missing name
+   * @param available - the names the context does hold
+   * @param usedIn - where it was referenced, e.g. `expression "${a} > 1"`, for the message
+   */
+  constructor(variable: string, available: readonly string[], usedIn?: string) {
+    const shown = available.slice(0, 20).join(', ') + (available.length > 20 ? ` (+${available.length - 20} more)` : '');
+    super(
+      ErrorCode.MISSING_CONTEXT_VARIABLE,
+      `Context variable "${variable}" is not set${usedIn === undefined ? '' : ` (referenced in ${usedIn})`}. ` +
+        (available.length === 0 ? 'The context holds no variables.' : `Available: ${shown}.`),
+      { details: { variable, available: [...available] } },
+    );
+    this.variable = variable;
   }
 }

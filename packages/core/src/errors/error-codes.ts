@@ -33,6 +33,10 @@ export const ErrorCode = {
   TIMEOUT: 'TIMEOUT',
   /** A bug or an unexpected state inside the runtime. */
   INTERNAL: 'INTERNAL',
+  /** A context-condition expression is malformed, or failed to evaluate (e.g. `3 > "a"`). */
+  INVALID_EXPRESSION: 'INVALID_EXPRESSION',
+  /** An expression or template referenced a context variable that the context does not hold. */
+  MISSING_CONTEXT_VARIABLE: 'MISSING_CONTEXT_VARIABLE',
 } as const;
 
 /** One of {@link ErrorCode}'s values. */

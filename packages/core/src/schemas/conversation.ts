@@ -3,8 +3,11 @@ import { ErrorJson } from '../errors/index.js';
 import { ContextVariables } from './json.js';
 import { TokenUsage } from './usage.js';
 
-/** Where a conversation is in its life. */
-export const ConversationStatus = z.enum(['running', 'completed', 'failed']);
+/**
+ * Where a conversation is in its life. `awaiting_user` and `awaiting_child` are parked: no job
+ * and no process holds them; a user message or the child conversation's end moves them on.
+ */
+export const ConversationStatus = z.enum(['running', 'awaiting_user', 'awaiting_child', 'completed', 'failed']);
 /** Where a conversation is in its life. */
 export type ConversationStatus = z.infer<typeof ConversationStatus>;
 
@@ -19,14 +22,56 @@ export const TerminalReason = z.enum([
   'max_hops_exceeded',
   /** A turn failed (model down, invalid input, unknown target…); `error` says which. */
   'error',
+  /** Not ended: the conversation waits for the user's next message (see `waiting`). */
+  'awaiting_user',
 ]);
 /** Why a conversation ended. */
 export type TerminalReason = z.infer<typeof TerminalReason>;
 
-/** What a finished conversation returns to its client. */
+/** A group chat's members and the pattern that decides what follows a turn without a handoff. */
+export const GroupSettings = z.object({
+  members: z.array(z.string()).min(1),
+  pattern: z.enum(['default', 'auto', 'round_robin', 'random', 'manual']),
+});
+/** A group chat's settings. */
+export type GroupSettings = z.infer<typeof GroupSettings>;
+
+/** What the conversation waits for, while it is parked. */
+export const Waiting = z.discriminatedUnion('kind', [
+  /** The user's next message. `mode` revert: the asking agent continues; ask: the user may also pick who continues. */
+  z.object({
+    kind: z.literal('user'),
+    mode: z.enum(['revert', 'ask']),
+    agent: z.string(),
+    question: z.string().optional(),
+    choices: z.array(z.string()).optional(),
+  }),
+  /** A nested or group chat running as a child conversation. */
+  z.object({
+    kind: z.literal('child'),
+    childId: z.string(),
+    /** The agent that continues with the child's summary. */
+    caller: z.string(),
+    /** How the child starts: its entry agent, opening message (default: carried over), hop limit, group. */
+    entry: z.string(),
+    message: z.string().optional(),
+    maxHops: z.number().int().optional(),
+    group: GroupSettings.nullable(),
+    /** The text carried into the child when it has no message of its own (set when it starts). */
+    carry: z.string().optional(),
+    /** Nested chats still to run after this one, in order. */
+    remaining: z.array(z.object({ agent: z.string(), message: z.string().optional(), maxHops: z.number().int().optional() })),
+    /** How many child conversations this wait has started (names the next one). */
+    index: z.number().int().min(0),
+  }),
+]);
+/** What the conversation waits for. */
+export type Waiting = z.infer<typeof Waiting>;
+
+/** What a conversation returns to its client when it ends — or stops to wait for the user. */
 export const ConversationResult = z.object({
   conversationId: z.string(),
-  status: z.enum(['completed', 'failed']),
+  status: z.enum(['completed', 'failed', 'awaiting_user']),
   reason: TerminalReason,
   /** The final answer, when there is one. */
   output: z.string().nullable(),
@@ -37,6 +82,8 @@ export const ConversationResult = z.object({
   context: ContextVariables,
   usage: TokenUsage,
   error: ErrorJson.optional(),
+  /** While awaiting the user: who asked and what. */
+  waiting: Waiting.optional(),
 });
 /** What a finished conversation returns to its client. */
 export type ConversationResult = z.infer<typeof ConversationResult>;
@@ -75,8 +122,18 @@ export const ConversationRecord = z.object({
   output: z.string().nullable(),
   terminalReason: TerminalReason.nullable(),
   error: ErrorJson.nullable(),
-  /** The hop to publish after the last applied step; null once the conversation ended. */
+  /** The hop to publish after the last applied step; null once the conversation ended or while it waits. */
   next: PendingHop.nullable(),
+  /** What a parked conversation waits for. */
+  waiting: Waiting.nullable(),
+  /** The conversation (and agent) this one reports back to, when it is a nested or group chat. */
+  parent: z.object({ conversationId: z.string(), caller: z.string() }).nullable(),
+  /** 0 for a top-level conversation, +1 per nesting. */
+  depth: z.number().int().min(0),
+  /** The sequence the current run started at (a user message starts a run; the hop limit is per run). */
+  runStartSeq: z.number().int().min(0),
+  /** For a group chat: its members and pattern (who may be targeted, and what after-work applies). */
+  group: GroupSettings.nullable(),
   createdAt: z.number().int(),
   updatedAt: z.number().int(),
 });
@@ -85,7 +142,20 @@ export type ConversationRecord = z.infer<typeof ConversationRecord>;
 
 /** The result a terminal record represents, or null while the conversation runs. */
 export function resultOfRecord(record: ConversationRecord): ConversationResult | null {
-  if (record.status === 'running' || record.terminalReason === null) return null;
+  if (record.status === 'awaiting_user' && record.waiting?.kind === 'user') {
+    return {
+      conversationId: record.conversationId,
+      status: 'awaiting_user',
+      reason: 'awaiting_user',
+      output: record.output,
+      agent: record.currentAgent,
+      path: record.path,
+      context: record.context,
+      usage: record.usage,
+      waiting: record.waiting,
+    };
+  }
+  if ((record.status !== 'completed' && record.status !== 'failed') || record.terminalReason === null) return null;
   return {
     conversationId: record.conversationId,
     status: record.status,

@@ -1,8 +1,10 @@
 import { z } from 'zod';
+import { ChildDoneCommand } from './child-done-command.js';
 import { StartCommand } from './start-command.js';
 import { TurnResult } from './turn-result.js';
+import { UserMessageCommand } from './user-message-command.js';
 
 /** Every job on the coordinator queue. */
-export const CoordinatorJob = z.discriminatedUnion('kind', [StartCommand, TurnResult]);
+export const CoordinatorJob = z.discriminatedUnion('kind', [StartCommand, TurnResult, UserMessageCommand, ChildDoneCommand]);
 /** Every job on the coordinator queue. */
 export type CoordinatorJob = z.infer<typeof CoordinatorJob>;

@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { SCHEMA_VERSION } from '../constants.js';
+import { ConversationId } from '../ids.js';
+import { hopId } from '../naming.js';
 import { ContextVariables, JsonValue } from './json.js';
 import { TokenUsage } from './usage.js';
 
@@ -16,8 +18,8 @@ export type Budget = z.infer<typeof Budget>;
  */
 export const Envelope = z.object({
   schemaVersion: z.literal(SCHEMA_VERSION),
-  conversationId: z.string().min(1),
-  /** Deterministic id of this hop (conversation id + sequence); also the BullMQ job id. */
+  conversationId: ConversationId,
+  /** Deterministic id of this hop (conversation id + sequence, see `hopId()`); also the BullMQ job id. */
   hopId: z.string().min(1),
   /** The hop whose turn led here; null for the first hop. */
   parentHopId: z.string().nullable(),
@@ -46,10 +48,12 @@ export const Envelope = z.object({
   usage: TokenUsage,
   /** Callers to return to after nested chats (reserved; empty in v1 flows without nesting). */
   returnStack: z.array(z.object({ agent: z.string(), hopId: z.string() })),
+  /** When this conversation is a group chat: its members and pattern (after-work and targets follow them). */
+  group: z.object({ members: z.array(z.string()), pattern: z.enum(['default', 'auto', 'round_robin', 'random', 'manual']) }).optional(),
   /** W3C traceparent of the conversation's trace, when tracing is on. */
   traceparent: z.string().optional(),
   /** When the coordinator published this hop (high-resolution Unix ms, see hrNow). */
   createdAt: z.number(),
-});
+}).refine((e) => e.hopId === hopId(e.conversationId, e.seq), { message: 'must be "<conversationId>.h<seq>"', path: ['hopId'] });
 /** Envelope v1. */
 export type Envelope = z.infer<typeof Envelope>;

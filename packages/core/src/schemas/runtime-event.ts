@@ -1,7 +1,9 @@
 import { z } from 'zod';
 import { ErrorJson } from '../errors/index.js';
 import { ContextVariables } from './json.js';
-import { ConversationResult } from './conversation.js';
+import { Target } from '../definitions/targets.js';
+import { ConversationResult, Waiting } from './conversation.js';
+import { HandoffSource } from './turn-result.js';
 import { TurnTiming } from './turn-timing.js';
 
 const base = { conversationId: z.string(), ts: z.number().int() };
@@ -62,16 +64,57 @@ export const AgentCompletedEvent = z.object({
   /** Queue wait, model time and the rest, for this hop. */
   timing: TurnTiming.optional(),
 });
-/** Control moved from one agent to another. */
+/** Control moved from one agent to another (or to the same one, for stay). */
 export const HandoffEvent = z.object({
   ...base,
   type: z.literal('handoff'),
   from: z.string(),
   to: z.string(),
   reason: z.string(),
+  /** Which kind of rule chose it. */
+  source: HandoffSource.optional(),
+  /** The target as the rule named it, when it was not simply an agent (random, user, …). */
+  target: Target.optional(),
   /** The hop that the receiving agent runs. */
   hopId: z.string(),
   seq: z.number().int(),
+});
+/** The conversation is parked until the user writes (revert-to-user or ask-user). */
+export const AwaitingUserEvent = z.object({
+  ...base,
+  type: z.literal('awaiting.user'),
+  waiting: Waiting,
+});
+/** The user wrote; the conversation continues. */
+export const UserMessageEvent = z.object({
+  ...base,
+  type: z.literal('user.message'),
+  text: z.string(),
+  /** The agent that continues. */
+  agent: z.string(),
+});
+/** A nested chat or group chat started as a child conversation. */
+export const NestedStartedEvent = z.object({
+  ...base,
+  type: z.literal('nested.started'),
+  childConversationId: z.string(),
+  entry: z.string(),
+  caller: z.string(),
+});
+/** A child conversation ended; its summary went back to the caller. */
+export const NestedCompletedEvent = z.object({
+  ...base,
+  type: z.literal('nested.completed'),
+  childConversationId: z.string(),
+  status: z.string(),
+  summary: z.string(),
+});
+/** A turn changed context variables. */
+export const ContextUpdatedEvent = z.object({
+  ...base,
+  type: z.literal('context.updated'),
+  agent: z.string(),
+  patch: ContextVariables,
 });
 /** Something went wrong; a terminal event follows if the conversation cannot continue. */
 export const ErrorEvent = z.object({
@@ -103,6 +146,11 @@ export const RuntimeEvent = z.discriminatedUnion('type', [
   ToolResultEvent,
   AgentCompletedEvent,
   HandoffEvent,
+  AwaitingUserEvent,
+  UserMessageEvent,
+  NestedStartedEvent,
+  NestedCompletedEvent,
+  ContextUpdatedEvent,
   ErrorEvent,
   ConversationCompletedEvent,
   ConversationFailedEvent,

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { SCHEMA_VERSION } from '../constants.js';
+import { ConversationId } from '../ids.js';
 import { ContextVariables } from './json.js';
 import { ConversationLimits } from './limits.js';
 import { Message } from './message.js';
@@ -8,7 +9,8 @@ import { Message } from './message.js';
 export const StartCommand = z.object({
   schemaVersion: z.literal(SCHEMA_VERSION),
   kind: z.literal('start'),
-  conversationId: z.string().min(1),
+  /** Becomes the BullMQ job ids of the conversation's start and hops (see {@link ConversationId}). */
+  conversationId: ConversationId,
   entryAgent: z.string().min(1),
   /** The user's input: one text, or a list of prior messages (the last usually from the user). */
   input: z.union([z.string(), z.array(Message).min(1)]),

@@ -1,19 +1,29 @@
 import { z } from 'zod';
 import { SCHEMA_VERSION } from '../constants.js';
 import { ErrorJson } from '../errors/index.js';
+import { Target } from '../definitions/targets.js';
 import { ContextVariables, JsonValue } from './json.js';
 import { Message } from './message.js';
 import { TokenUsage } from './usage.js';
 import { TurnTiming } from './turn-timing.js';
 
+/** Which kind of rule moved control. */
+export const HandoffSource = z.enum(['llm_condition', 'context_condition', 'tool', 'after_work', 'group_manager', 'user', 'nested_chat']);
+/** Which kind of rule moved control. */
+export type HandoffSource = z.infer<typeof HandoffSource>;
+
 /** How a turn ended, as the worker saw it. The coordinator decides what happens next. */
 export const TurnOutcome = z.discriminatedUnion('type', [
-  /** The model asked to hand off to another agent. */
+  /** A rule moved control: a transfer tool the model called, a context condition, a tool's reply result, or after-work. */
   z.object({
     type: z.literal('handoff'),
-    target: z.string().min(1),
+    target: Target,
     reason: z.string(),
+    /** Which kind of rule chose the target. */
+    source: HandoffSource,
     args: z.record(z.string(), JsonValue).optional(),
+    /** The agent's last answer in this turn, if it gave one (the output if the target ends the conversation). */
+    output: z.string().optional(),
   }),
   /** The model answered without handing off. */
   z.object({ type: z.literal('final'), output: z.string() }),

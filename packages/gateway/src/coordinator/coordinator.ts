@@ -10,18 +10,25 @@ import {
   MAX_COORDINATOR_JOB_BYTES,
   assertPayloadSize,
   ErrorCode,
+  hopId,
   parseBoundary,
   toErrorJson,
   type ErrorJson,
   type NetworkDefinition,
+  type ChildDoneCommand,
+  type ConversationRecord,
   type StartCommand,
+  type UserMessageCommand,
   type TurnResult,
 } from '@handoff/core';
-import { ApplyOutcome, addDeadLetter, looseConversationId, type ConversationStore, type EventLog, type QueueSet } from '@handoff/redis';
+import { ApplyOutcome, addDeadLetter, type ApplyResult, looseConversationId, type ConversationStore, type EventLog, type QueueSet } from '@handoff/redis';
+import { decideChildDone } from './decide-child-done.js';
 import { decideStart } from './decide-start.js';
+import { decideUserMessage } from './decide-user-message.js';
+import type { Decision } from './decision.js';
+import { runEffects, type EffectDeps } from './effects.js';
 import { decideFailure } from './decide-failure.js';
 import { decideTurn } from './decide-turn.js';
-import { dispatchPendingHop } from './dispatch.js';
 import { RecordCache } from './record-cache.js';
 
 /** What the coordinator needs; the gateway wires it. */
@@ -71,31 +78,50 @@ export class Coordinator {
       await this.reject(payload, jobId, error);
       return 'dead-lettered';
     }
-    return job.kind === 'start' ? this.handleStart(job) : this.handleTurn(job, jobId);
+    switch (job.kind) {
+      case 'start':
+        return this.handleStart(job);
+      case 'turn':
+        return this.handleTurn(job, jobId);
+      case 'user_message':
+        return this.handleUserMessage(job);
+      case 'child_done':
+        return this.handleChildDone(job);
+    }
+  }
+
+  private get effects(): EffectDeps {
+    return { network: this.deps.network, store: this.deps.store, queues: this.deps.queues };
+  }
+
+  /** Applies a decision; on success remembers the record and runs its effects. */
+  private async commit(decision: Decision): Promise<ApplyResult & { record?: ConversationRecord }> {
+    const applied = await this.deps.store.apply(decision.step);
+    if (applied.outcome !== ApplyOutcome.APPLIED || applied.version === null) {
+      this.records.delete(decision.record.conversationId);
+      return applied;
+    }
+    const record = { ...decision.record, version: applied.version };
+    this.records.set(record);
+    await runEffects(record, this.effects);
+    return { ...applied, record };
   }
 
   private async handleStart(command: StartCommand): Promise<CoordinatorJobOutcome> {
-    const { store, queues, network } = this.deps;
-    const existing = await store.read(command.conversationId);
+    const existing = await this.deps.store.read(command.conversationId);
     if (existing) {
-      await dispatchPendingHop(existing, queues);
+      await runEffects(existing, this.effects);
       return 'redelivered';
     }
-    const decision = decideStart(network, command);
-    const applied = await store.apply(decision.step);
-    if (applied.outcome === ApplyOutcome.APPLIED && applied.version !== null) {
-      const record = { ...decision.record, version: applied.version };
-      this.records.set(record);
-      await dispatchPendingHop(record, queues);
-      return 'applied';
-    }
-    const record = await store.read(command.conversationId);
-    if (record) await dispatchPendingHop(record, queues);
+    const applied = await this.commit(decideStart(this.deps.network, command));
+    if (applied.outcome === ApplyOutcome.APPLIED) return 'applied';
+    const record = await this.deps.store.read(command.conversationId);
+    if (record) await runEffects(record, this.effects);
     return 'redelivered';
   }
 
   private async handleTurn(turn: TurnResult, jobId: string | undefined): Promise<CoordinatorJobOutcome> {
-    const { store, queues, network, logger } = this.deps;
+    const { store, network, logger } = this.deps;
     // The record this process wrote last is used when it is where this turn expects; the apply's
     // version check catches any write it missed.
     const cached = this.records.get(turn.conversationId);
@@ -106,12 +132,12 @@ export class Coordinator {
       return 'dead-lettered';
     }
     if (record.appliedSeq >= turn.seq) {
-      // Already applied. If this is still the newest step, its publish may not have happened.
-      if (record.appliedSeq === turn.seq) await dispatchPendingHop(record, queues);
+      // Already applied. If this is still the newest step, its effects may not have happened.
+      if (record.appliedSeq === turn.seq) await runEffects(record, this.effects);
       return 'redelivered';
     }
     if (record.status !== 'running') {
-      logger.info({ conversationId: turn.conversationId, hopId: turn.hopId, status: record.status }, 'turn result for a finished conversation ignored');
+      logger.info({ conversationId: turn.conversationId, hopId: turn.hopId, status: record.status }, 'turn result for a conversation not running ignored');
       return 'ignored';
     }
     const due = record.next;
@@ -121,30 +147,58 @@ export class Coordinator {
         { details: { expected: due, got: { hopId: turn.hopId, agent: turn.agent, seq: turn.seq } } }));
       return 'dead-lettered';
     }
-    const decision = decideTurn(network, record, turn);
-    const applied = await store.apply(decision.step);
+    const applied = await this.commit(decideTurn(network, record, turn));
     switch (applied.outcome) {
-      case ApplyOutcome.APPLIED: {
-        const next = { ...decision.record, version: applied.version ?? decision.record.version + 1 };
-        this.records.set(next);
-        await dispatchPendingHop(next, queues);
+      case ApplyOutcome.APPLIED:
         return 'applied';
-      }
       case ApplyOutcome.ALREADY_APPLIED: {
-        this.records.delete(turn.conversationId);
         const latest = await store.read(turn.conversationId);
-        if (latest && latest.appliedSeq === turn.seq) await dispatchPendingHop(latest, queues);
+        if (latest && latest.appliedSeq === turn.seq) await runEffects(latest, this.effects);
         return 'redelivered';
       }
       case ApplyOutcome.VERSION_CONFLICT:
         // Someone else wrote the record since it was read: decide again from what is there now.
-        this.records.delete(turn.conversationId);
         if (fromCache) return this.handleTurn(turn, jobId);
         throw new HandoffError(ErrorCode.INTERNAL, `Apply of ${turn.hopId} raced another writer; retrying`, { retryable: true });
       default:
-        this.records.delete(turn.conversationId);
         throw new HandoffError(ErrorCode.INTERNAL, `Apply of ${turn.hopId} was ${applied.outcome}; retrying`, { retryable: true });
     }
+  }
+
+  private async handleUserMessage(command: UserMessageCommand): Promise<CoordinatorJobOutcome> {
+    const record = await this.deps.store.read(command.conversationId);
+    if (!record) {
+      await this.reject(command, undefined, new ConversationNotFoundError(command.conversationId));
+      return 'dead-lettered';
+    }
+    const decision = decideUserMessage(this.deps.network, record, command);
+    if (typeof decision === 'string') {
+      if (decision === 'stale' && record.version > command.expectedVersion) {
+        // Applied before (a redelivery or a double send): make sure its effects happened.
+        await runEffects(record, this.effects);
+        return 'redelivered';
+      }
+      const error = new HandoffError(ErrorCode.VALIDATION_FAILED, `The user's message was not applied: the conversation is ${decision === 'busy' ? `busy (${record.status})` : decision === 'ended' ? 'failed; start a new one' : 'at another state than the message was sent for'}.`, { details: { status: record.status, expectedVersion: command.expectedVersion, version: record.version } });
+      await this.deps.events.append(command.conversationId, { type: 'error', error: error.toJSON() });
+      return 'ignored';
+    }
+    const applied = await this.commit(decision);
+    return applied.outcome === ApplyOutcome.APPLIED ? 'applied' : 'redelivered';
+  }
+
+  private async handleChildDone(command: ChildDoneCommand): Promise<CoordinatorJobOutcome> {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const record = await this.deps.store.read(command.conversationId);
+      if (!record) return 'ignored';
+      const decision = decideChildDone(this.deps.network, record, command);
+      if (!decision) {
+        await runEffects(record, this.effects);
+        return 'redelivered';
+      }
+      const applied = await this.commit(decision);
+      if (applied.outcome === ApplyOutcome.APPLIED) return 'applied';
+    }
+    throw new HandoffError(ErrorCode.INTERNAL, `Could not apply the end of child ${command.childId}: the parent kept changing`, { retryable: true });
   }
 
   /**
@@ -159,20 +213,28 @@ export class Coordinator {
       const record = await this.deps.store.read(conversationId);
       if (!record || record.status !== 'running') return false;
       if (atSeq !== null && record.next?.seq !== atSeq) return false;
-      const decision = decideFailure(record, error);
-      const applied = await this.deps.store.apply(decision.step);
+      const applied = await this.commit(decideFailure(record, error));
       if (applied.outcome === ApplyOutcome.APPLIED) return true;
     }
     throw new HandoffError(ErrorCode.INTERNAL, `Could not end conversation ${conversationId}: its record kept changing`, { retryable: true });
   }
 
-  /** Dead-letters a job that cannot be processed, with an error event on its conversation when there is one. */
-  private async reject(payload: unknown, jobId: string | undefined, error: unknown): Promise<void> {
+  /**
+   * Dead-letters a job that cannot be processed, with an error event on its conversation when there
+   * is one. With `endPendingTurn`, an unreadable turn result (invalid, or of another schema version)
+   * that names the hop its conversation waits for also ends that conversation with the error: its
+   * worker has finished the hop, so no other result will come.
+   */
+  private async reject(payload: unknown, jobId: string | undefined, error: unknown, options: { endPendingTurn?: boolean } = {}): Promise<void> {
     const conversationId = looseConversationId(payload);
     const errorJson = toErrorJson(error, ErrorCode.VALIDATION_FAILED);
     this.deps.logger.warn({ conversationId, jobId, error: errorJson }, 'coordinator job dead-lettered');
     await addDeadLetter(this.deps.queues, { sourceQueue: COORDINATOR_QUEUE, jobId, conversationId, error: errorJson, payload });
-    if (conversationId) await this.deps.events.append(conversationId, { type: 'error', error: errorJson });
+    if (!conversationId) return;
+    const seq = options.endPendingTurn ? looseTurnSeq(payload, conversationId) : undefined;
+    // failConversation writes the error event itself (with the terminal event), so only one is added.
+    if (seq !== undefined && (await this.failConversation(conversationId, errorJson, seq))) return;
+    await this.deps.events.append(conversationId, { type: 'error', error: errorJson });
   }
 
   /** Starts consuming the coordinator queue. */
@@ -194,4 +256,12 @@ export class Coordinator {
     worker.on('error', (error) => this.deps.logger.error({ err: error }, 'coordinator worker error'));
     return worker;
   }
+}
+
+/** The seq of a payload that looks like a turn result of `conversationId` (kind, hop id and seq agree), if it is one. */
+function looseTurnSeq(payload: unknown, conversationId: string): number | undefined {
+  if (payload === null || typeof payload !== 'object') return undefined;
+  const { kind, hopId: hop, seq } = payload as { kind?: unknown; hopId?: unknown; seq?: unknown };
+  if (kind !== 'turn' || typeof seq !== 'number' || !Number.isInteger(seq) || seq < 1) return undefined;
+  return hop === hopId(conversationId, seq) ? seq : undefined;
 }

@@ -20,7 +20,7 @@ export function decideFailure(record: ConversationRecord, error: ErrorJson, reas
       messages: [],
       record: failed,
       events: [{ type: 'error', error, ...(record.currentAgent ? { agent: record.currentAgent } : {}) }, { type: 'conversation.failed', result }],
-      terminal: true,
+      lifecycle: 'parked',
     },
   };
 }

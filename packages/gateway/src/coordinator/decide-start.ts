@@ -2,71 +2,96 @@ import {
   UnknownAgentError,
   ZERO_USAGE,
   hopId,
-  resultOfRecord,
+  type ContextVariables,
   type ConversationRecord,
   type Message,
   type NetworkDefinition,
   type NewEvent,
   type StartCommand,
 } from '@handoff/core';
-import type { ApplyStep } from '@handoff/redis';
+import { mustResult, type Decision } from './decision.js';
 
-/** A step together with the record as it will be once the step is applied. */
-export interface Decision {
-  step: ApplyStep;
-  record: ConversationRecord;
-}
+export type { Decision } from './decision.js';
 
 /** The input of a start command as history messages. */
 export function inputMessages(input: StartCommand['input']): Message[] {
   return typeof input === 'string' ? [{ role: 'user', content: input }] : input;
 }
 
+/** What a new conversation starts with. */
+export interface NewConversation {
+  conversationId: string;
+  entryAgent: string;
+  messages: Message[];
+  context: ContextVariables;
+  maxHops: number;
+  createdAt: number;
+  parent: ConversationRecord['parent'];
+  depth: number;
+  group: ConversationRecord['group'];
+}
+
 /**
- * Decides how a conversation starts: its record, its first history messages, its first events,
- * and the first hop to the entry agent — or, for an entry agent the network does not have, a
- * conversation that ends at once with an UNKNOWN_AGENT error (the client sees why).
+ * Decides how a conversation starts: its record, its first history messages and events, and its
+ * first hop to the entry agent — or, for an entry agent the network (or the group) does not have,
+ * a conversation that ends at once with an UNKNOWN_AGENT error.
  */
-export function decideStart(network: NetworkDefinition, command: StartCommand, now = Date.now()): Decision {
-  const entryKnown = network.agentNames.includes(command.entryAgent);
-  const messages = inputMessages(command.input);
+export function decideNewConversation(network: NetworkDefinition, start: NewConversation, now = Date.now()): Decision {
+  const members = start.group?.members ?? network.agentNames;
+  const entryKnown = network.agentNames.includes(start.entryAgent) && members.includes(start.entryAgent);
   const base: ConversationRecord = {
-    conversationId: command.conversationId,
+    conversationId: start.conversationId,
     network: network.name,
     status: 'running',
-    entryAgent: command.entryAgent,
-    currentAgent: command.entryAgent,
+    entryAgent: start.entryAgent,
+    currentAgent: start.entryAgent,
     appliedSeq: 0,
     version: 0,
-    historyLength: messages.length,
-    path: [command.entryAgent],
-    context: command.context,
-    maxHops: command.limits.maxHops ?? network.maxHops,
+    historyLength: start.messages.length,
+    path: [start.entryAgent],
+    context: start.context,
+    maxHops: start.maxHops,
     usage: ZERO_USAGE,
     output: null,
     terminalReason: null,
     error: null,
-    next: {
-      seq: 1,
-      hopId: hopId(command.conversationId, 1),
-      agent: command.entryAgent,
-      previousAgent: null,
-      parentHopId: null,
-      reason: 'entry',
-    },
-    createdAt: command.createdAt,
+    next: { seq: 1, hopId: hopId(start.conversationId, 1), agent: start.entryAgent, previousAgent: null, parentHopId: null, reason: 'entry' },
+    waiting: null,
+    parent: start.parent,
+    depth: start.depth,
+    runStartSeq: 0,
+    group: start.group,
+    createdAt: start.createdAt,
     updatedAt: now,
   };
-  const events: NewEvent[] = [{ type: 'conversation.started', entryAgent: command.entryAgent, context: command.context }];
+  const events: NewEvent[] = [{ type: 'conversation.started', entryAgent: start.entryAgent, context: start.context }];
+  const step = (record: ConversationRecord, lifecycle: 'active' | 'parked'): Decision => ({
+    record,
+    step: { conversationId: start.conversationId, expectedSeq: null, expectedVersion: null, newSeq: 0, messages: start.messages, record, events, lifecycle },
+  });
+  if (entryKnown) return step(base, 'active');
 
-  if (entryKnown) {
-    return { record: base, step: { conversationId: command.conversationId, expectedSeq: null, expectedVersion: null, newSeq: 0, messages, record: base, events, terminal: false } };
-  }
-
-  const error = new UnknownAgentError(command.entryAgent, network.agentNames, 'Entry agent').toJSON();
+  const error = new UnknownAgentError(start.entryAgent, members, 'Entry agent').toJSON();
   const record: ConversationRecord = { ...base, status: 'failed', currentAgent: null, path: [], terminalReason: 'error', error, next: null };
-  const result = resultOfRecord(record);
-  if (result === null) throw new Error('unreachable: a failed record has a result');
-  events.push({ type: 'error', error }, { type: 'conversation.failed', result });
-  return { record, step: { conversationId: command.conversationId, expectedSeq: null, expectedVersion: null, newSeq: 0, messages, record, events, terminal: true } };
+  events.push({ type: 'error', error }, { type: 'conversation.failed', result: mustResult(record) });
+  return step(record, 'parked');
+}
+
+/** Decides how a conversation a client started begins. */
+export function decideStart(network: NetworkDefinition, command: StartCommand, now = Date.now()): Decision {
+  return decideNewConversation(
+    network,
+    {
+      conversationId: command.conversationId,
+      entryAgent: command.entryAgent,
+      messages: inputMessages(command.input),
+      context: command.context,
+      maxHops: command.limits.maxHops ?? network.maxHops,
+      createdAt: command.createdAt,
+      parent: null,
+      depth: 0,
+      group: null,
+    },
+    now,
+  );
 }

@@ -28,6 +28,7 @@ export async function dispatchPendingHop(record: ConversationRecord, queues: Que
     budget: { maxHops: record.maxHops },
     usage: record.usage,
     returnStack: [],
+    ...(record.group ? { group: record.group } : {}),
     createdAt: hrNow(),
   };
   await queues.agent(next.agent).add(next.agent, envelope, { ...HOP_JOB_OPTIONS, jobId: next.hopId });

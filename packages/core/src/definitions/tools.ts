@@ -1,0 +1,82 @@
+import { z } from 'zod';
+import { DefinitionError } from '../errors/index.js';
+import type { ContextVariables, JsonValue } from '../schemas/json.js';
+import type { TargetSpec } from './targets.js';
+
+/**
+ * What a tool's handler returns to move control, AG2's ReplyResult: `message` is the tool result
+ * the model sees, `context` is merged into the context variables, and `target` (if any) is where
+ * control goes next.
+ */
+export interface ReplyResult {
+  readonly kind: 'reply_result';
+  readonly message: string;
+  readonly target?: TargetSpec | undefined;
+  readonly context?: ContextVariables | undefined;
+}
+
+/** Builds a {@link ReplyResult}. */
+export function replyResult(result: { message: string; target?: TargetSpec; context?: ContextVariables }): ReplyResult {
+  return Object.freeze({ kind: 'reply_result', ...result });
+}
+
+/** True when a tool handler returned a {@link ReplyResult}. */
+export function isReplyResult(value: unknown): value is ReplyResult {
+  return value !== null && typeof value === 'object' && (value as { kind?: unknown }).kind === 'reply_result';
+}
+
+/** What a tool handler receives besides its arguments. */
+export interface ToolContext {
+  readonly conversationId: string;
+  readonly hopId: string;
+  readonly agent: string;
+  /** The context variables as of this call (patches of earlier calls in the turn included). */
+  readonly context: Readonly<ContextVariables>;
+  /** Merges a patch into the context variables (applied with the turn). */
+  setContext(patch: ContextVariables): void;
+  /** Aborted when the turn is cancelled or the worker shuts down past its drain timeout. */
+  readonly signal: AbortSignal;
+}
+
+/** What a tool handler may return: text, any JSON value (sent as JSON), or a {@link ReplyResult}. */
+export type ToolOutput = string | JsonValue | ReplyResult;
+
+/** A function tool as defined by the user. */
+export interface FunctionTool<Args extends z.ZodObject = z.ZodObject> {
+  readonly kind: 'function_tool';
+  readonly name: string;
+  readonly description: string;
+  /** The arguments, as a zod object (sent to the model as JSON Schema). */
+  readonly parameters: Args;
+  readonly handler: (args: z.output<Args>, context: ToolContext) => ToolOutput | Promise<ToolOutput>;
+  /** Longest a call may take. @defaultValue 60 000 */
+  readonly timeoutMs: number;
+}
+
+const ToolName = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, "_" or "-"');
+
+/**
+ * Defines a function tool.
+ *
+ * @example
+ * ```ts
+ * const checkStatus = defineTool({
+ *   name: 'check_system_status',
+ *   description: 'Check the status of a system component',
+ *   parameters: z.object({ component: z.string() }),
+ *   handler: async ({ component }) => `Status of ${component}: Operational`,
+ * });
+ * ```
+ */
+export function defineTool<Args extends z.ZodObject>(tool: {
+  name: string;
+  description: string;
+  parameters: Args;
+  handler: (args: z.output<Args>, context: ToolContext) => ToolOutput | Promise<ToolOutput>;
+  timeoutMs?: number;
+}): FunctionTool<Args> {
+  const name = ToolName.safeParse(tool.name);
+  if (!name.success) throw new DefinitionError(`Tool "${tool.name}": name ${name.error.issues[0]?.message ?? 'is invalid'}`);
+  if (typeof tool.handler !== 'function') throw new DefinitionError(`Tool "${tool.name}": handler must be a function`);
+  return Object.freeze({ kind: 'function_tool', timeoutMs: 60_000, ...tool }) as FunctionTool<Args>;
+}

@@ -1,0 +1,25 @@
+import { resultOfRecord, type ConversationRecord, type ConversationResult } from '@handoff/core';
+import type { ApplyStep } from '@handoff/redis';
+
+/** A step together with the record as it will be once the step is applied. */
+export interface Decision {
+  step: ApplyStep;
+  record: ConversationRecord;
+}
+
+/** The result a parked record stands for (it must be ended or awaiting the user). */
+export function mustResult(record: ConversationRecord): ConversationResult {
+  const result = resultOfRecord(record);
+  if (result === null) throw new Error(`unreachable: a ${record.status} record has no result`);
+  return result;
+}
+
+/** A deterministic index in [0, n) from a string (FNV-1a), so a redelivered decision picks the same. */
+export function stableIndex(seed: string, n: number): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < seed.length; i++) {
+    hash ^= seed.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return n > 0 ? hash % n : 0;
+}
