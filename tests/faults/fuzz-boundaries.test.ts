@@ -39,7 +39,7 @@ import { startInProcess, type InProcessRuntime } from '../support/in-process.js'
 const MESSAGES: Message[] = [
   { role: 'user', content: 'hello' },
   { role: 'user', content: [{ type: 'text', text: 'look' }, { type: 'image_url', image_url: { url: 'https://example.com/a.png', detail: 'low' } }], name: 'bob' },
-  { role: 'system', content: 'You are Front.' },
+  { role: 'system', content: 'Be helpful.' },
   { role: 'developer', content: 'Be brief.', name: 'ops' },
   { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'transfer_to_Back', arguments: '{"reason":"x"}' } }] },
   { role: 'assistant', content: 'Sure.' },
@@ -134,6 +134,18 @@ const HOSTILE = fc.anything({
   withObjectString: true, withSparseArray: true, withTypedArray: true, withUnicodeString: true,
 });
 
+/** A `length` with no primitive value: zod's min-length check used to throw a TypeError on it. */
+const exoticLength = () => ({ length: Object.create(null) as object });
+/** Inputs that once crashed parseBoundary; every run tries them first, then random ones. */
+const PARSE_REGRESSIONS: unknown[] = [
+  { schemaVersion: 10n },
+  { schemaVersion: { n: [1n] } },
+  { schemaVersion: 1, kind: 'start', conversationId: exoticLength(), entryAgent: exoticLength(), input: exoticLength() },
+  { schemaVersion: 1, kind: 'turn', conversationId: exoticLength(), hopId: exoticLength(), agent: exoticLength() },
+  { role: 'tool', tool_call_id: exoticLength(), content: 'x' },
+  { agent: exoticLength(), input: exoticLength() },
+];
+
 const PARSE_ERROR_CODES: readonly string[] = [ErrorCode.VALIDATION_FAILED, ErrorCode.UNSUPPORTED_SCHEMA_VERSION];
 
 /** Parses `value` at a boundary; fails the property unless it is accepted (re-parseable) or refused with a coded error. */
@@ -203,7 +215,7 @@ describe('fuzzing the boundaries and the handlers', () => {
     // Real traffic: a handoff, a start with prior messages and context, a failed turn.
     const conversations = await Promise.all([
       rt.client.start({ agent: 'Front', input: 'first question', context: { tier: 'gold', tags: ['a', 'b'] } }),
-      rt.client.start({ agent: 'Front', input: [MESSAGES[2], MESSAGES[0], MESSAGES[5], MESSAGES[1]], limits: { maxHops: 4 } }),
+      rt.client.start({ agent: 'Front', input: [MESSAGES[2]!, MESSAGES[0]!, MESSAGES[5]!, MESSAGES[1]!], limits: { maxHops: 4 } }),
       rt.client.start({ agent: 'Broken', input: 'are you up?' }),
     ]);
     for (const conversation of conversations) await conversation.result({ timeoutMs: 10_000 });
@@ -237,8 +249,8 @@ describe('fuzzing the boundaries and the handlers', () => {
     seeds.set('ConversationRecord', records);
     seeds.set('StartRequest', START_REQUESTS);
 
-    startTemplate = seeds.get('StartCommand')![0] as Record<string, unknown>;
-    envelopeTemplate = envelopes.find((e) => e.agent === 'Front' && e.seq === 1)!;
+    startTemplate = (seeds.get('StartCommand') as Record<string, unknown>[]).find((c) => c.entryAgent === 'Front' && typeof c.input === 'string')!;
+    envelopeTemplate = envelopes.find((e) => e.conversationId === startTemplate.conversationId && e.seq === 1)!;
     turnTemplates = (seeds.get('TurnResult') as Record<string, unknown>[]).filter((t) => t.seq === 1);
   });
   afterAll(async () => {
@@ -256,6 +268,7 @@ describe('fuzzing the boundaries and the handlers', () => {
       expect(eventTypes.has(type), type).toBe(true);
     }
     expect(new Set(seeds.get('ConversationRecord')!.map((r) => (r as { status: string }).status))).toEqual(new Set(['completed', 'failed']));
+    expect(startTemplate).toBeDefined();
     expect(envelopeTemplate).toBeDefined();
     expect(turnTemplates.length).toBeGreaterThanOrEqual(3);
   });
@@ -267,7 +280,10 @@ describe('fuzzing the boundaries and the handlers', () => {
   it.each(BOUNDARIES)('$name: parseBoundary accepts or refuses with a coded error, never crashes', ({ name, schema }) => {
     const samples = seeds.get(name)!;
     const anything = { accepted: 0, refused: 0 };
-    fc.assert(fc.property(fc.oneof(fc.anything(), HOSTILE), (value) => checkBoundary(schema, value, anything)), { numRuns: 1000 });
+    fc.assert(fc.property(fc.oneof(fc.anything(), HOSTILE), (value) => checkBoundary(schema, value, anything)), {
+      numRuns: 1000,
+      examples: PARSE_REGRESSIONS.map((value) => [value] as [unknown]),
+    });
     const json = { accepted: 0, refused: 0 };
     fc.assert(fc.property(fc.json(), (text) => checkBoundary(schema, JSON.parse(text), json)), { numRuns: 1000 });
     const mutated = { accepted: 0, refused: 0 };
@@ -280,7 +296,7 @@ describe('fuzzing the boundaries and the handlers', () => {
     for (const sample of samples) checkBoundary(schema, structuredClone(sample), unchanged);
 
     // The fuzzing reached both sides: mutated valid values are sometimes still valid, and refused otherwise.
-    expect(anything.refused).toBeGreaterThan(900);
+    expect(anything.refused).toBeGreaterThan(900 + PARSE_REGRESSIONS.length);
     expect(mutated.accepted).toBeGreaterThan(0);
     expect(mutated.refused).toBeGreaterThan(100);
     expect(unchanged).toEqual({ accepted: samples.length, refused: 0 });
@@ -295,7 +311,7 @@ describe('fuzzing the boundaries and the handlers', () => {
     return id;
   }
 
-  /** The harvested Front hop-1 envelope, re-pointed at `conversationId`. */
+  /** The harvested Front hop-1 envelope (of the conversation `startTemplate` started), re-pointed at `conversationId`. */
   const envelopeOf = (conversationId: string): Record<string, unknown> => ({ ...structuredClone(envelopeTemplate), conversationId, hopId: hopId(conversationId, 1), createdAt: Date.now() });
   /** A harvested hop-1 turn result, re-pointed at `conversationId` and made Front's. */
   const turnOf = (template: Record<string, unknown>, conversationId: string): Record<string, unknown> => ({ ...structuredClone(template), conversationId, hopId: hopId(conversationId, 1), agent: 'Front' });
@@ -337,7 +353,11 @@ describe('fuzzing the boundaries and the handlers', () => {
         expect(COORDINATOR_OUTCOMES).toContain(outcome);
         outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
       }),
-      { numRuns: 400 },
+      {
+        numRuns: 400,
+        // Once rejected: a start whose id BullMQ cannot use as a job id (it has a ':').
+        examples: [[{ kind: 'start', mutations: [{ path: [], op: 'add', key: 'conversationId', value: 'x:y' }] }]],
+      },
     );
     expect(outcomes.get('applied')).toBeGreaterThan(0);
     expect(outcomes.get('dead-lettered')).toBeGreaterThan(0);
@@ -362,7 +382,15 @@ describe('fuzzing the boundaries and the handlers', () => {
         expect(HOP_OUTCOMES).toContain(outcome);
         outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
       }),
-      { numRuns: 400 },
+      {
+        numRuns: 400,
+        // Once rejected: hop ids BullMQ cannot use for the turn result's job id.
+        examples: [
+          [{ kind: 'envelope', mutations: [{ path: [], op: 'add', key: 'hopId', value: 'x:y' }] }],
+          [{ kind: 'json', value: { conversationId: 'c_named', hopId: 'a:b', seq: 1 } }],
+          [{ kind: 'json', value: { conversationId: 'x:y', hopId: 'x:y.h1', seq: 1 } }],
+        ],
+      },
     );
     for (const expected of HOP_OUTCOMES) expect(outcomes.get(expected), expected).toBeGreaterThan(0);
     expect(faults).toEqual([]);
@@ -376,8 +404,8 @@ describe('fuzzing the boundaries and the handlers', () => {
       const record = await store.read(id); // throws if the fuzzing left a record that does not decode
       if (record) statuses.add(record.status);
     }
-    expect(statuses.has('completed')).toBe(true);
-    expect(statuses.has('failed')).toBe(true);
+    // Fuzzed payloads both finished conversations and failed them.
+    expect([...statuses]).toEqual(expect.arrayContaining(['completed', 'failed']));
     const result = await (await rt.client.start({ agent: 'Front', input: 'after the fuzzing' })).result({ timeoutMs: 10_000 });
     expect(result).toMatchObject({ status: 'completed', output: 'Back answers.', path: ['Front', 'Back'] });
     expect(faults).toEqual([]);

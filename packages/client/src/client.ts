@@ -9,6 +9,7 @@ import {
   parseBoundary,
   startJobId,
   type StartCommand,
+  type UserMessageCommand,
 } from '@handoff/core';
 import {
   ConversationStore,
@@ -70,7 +71,10 @@ export function createClient(options: ClientOptions = {}): HandoffClient {
     if (!job) return false;
     return !(await job.isCompleted()) && !(await job.isFailed());
   };
-  const handle = (conversationId: string) => new ConversationHandle(conversationId, redis, config.keys, store, startPending(conversationId));
+  const enqueueMessage = async (command: UserMessageCommand) => {
+    await queues.coordinator.add('user_message', command, { ...HOP_JOB_OPTIONS, jobId: `${command.conversationId}.msg.v${command.expectedVersion}` });
+  };
+  const handle = (conversationId: string) => new ConversationHandle(conversationId, redis, config.keys, store, startPending(conversationId), enqueueMessage);
 
   const network = async (): Promise<NetworkRegistration> => {
     const registration = await readNetworkRegistration(redis, config.keys);

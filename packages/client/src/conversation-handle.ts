@@ -1,6 +1,11 @@
 import type { Redis } from 'ioredis';
 import {
   ConversationNotFoundError,
+  ConversationNotWaitingError,
+  SCHEMA_VERSION,
+  UserMessageCommand,
+  parseBoundary,
+  type Message,
   TERMINAL_EVENT_TYPES,
   TimeoutError,
   resultOfRecord,
@@ -40,7 +45,40 @@ export class ConversationHandle {
     private readonly store: ConversationStore,
     /** True while the conversation's start command is queued but not yet applied. */
     private readonly startPending: () => Promise<boolean>,
+    /** Queues a user message command (the client owns the queue). */
+    private readonly enqueueMessage: (command: UserMessageCommand) => Promise<void>,
   ) {}
+
+  /** Results at or below this record version are from before the last message this handle sent. */
+  private sentAtVersion = -1;
+
+  /**
+   * Sends the user's next message: the answer to a revert-to-user or ask-user (pass `agent` to
+   * pick who continues from the ask-user choices), or a new turn of a completed conversation (its
+   * last agent continues). After it, {@link ConversationHandle.result} waits for the next stop.
+   * @throws {@link ConversationNotWaitingError} while the conversation runs, or when it failed.
+   */
+  async send(message: string | Message, options: { agent?: string } = {}): Promise<void> {
+    const record = await this.currentRecord();
+    if (!record || (record.status !== 'awaiting_user' && record.status !== 'completed')) {
+      throw new ConversationNotWaitingError(this.id, record?.status ?? 'starting');
+    }
+    const command = parseBoundary(
+      UserMessageCommand,
+      {
+        schemaVersion: SCHEMA_VERSION,
+        kind: 'user_message',
+        conversationId: this.id,
+        message,
+        ...(options.agent === undefined ? {} : { agent: options.agent }),
+        expectedVersion: record.version,
+        createdAt: Date.now(),
+      },
+      'User message',
+    );
+    await this.enqueueMessage(command);
+    this.sentAtVersion = record.version;
+  }
 
   /**
    * The record, or null while the start command is still queued.
@@ -64,9 +102,9 @@ export class ConversationHandle {
   }
 
   /**
-   * Waits for the conversation to end and returns how it ended — completed with an output, or
-   * failed with a reason (hop limit, model down, unknown agent…). It never throws for a failed
-   * conversation; check `status`.
+   * Waits for the conversation to stop and returns how — completed with an output, failed with a
+   * reason (hop limit, model down, unknown agent…), or `awaiting_user` (answer it with
+   * {@link ConversationHandle.send}). It never throws for a failed conversation; check `status`.
    * @throws {@link TimeoutError} when it has not ended within `timeoutMs`.
    */
   async result(options: ResultOptions = {}): Promise<ConversationResult> {
@@ -76,10 +114,16 @@ export class ConversationHandle {
     try {
       for (;;) {
         const record = await this.currentRecord();
-        const result = record ? resultOfRecord(record) : null;
+        const stale = record !== null && record.version <= this.sentAtVersion;
+        const result = record && !stale ? resultOfRecord(record) : null;
         if (result) return result;
         const remaining = deadline - Date.now();
         if (remaining <= 0) throw new TimeoutError(`Conversation ${this.id}`, timeoutMs);
+        if (stale && resultOfRecord(record) !== null) {
+          // The stop this handle answered is still marked: wait for the coordinator to take the message.
+          await new Promise((resolve) => setTimeout(resolve, 20));
+          continue;
+        }
         blocking ??= quietErrors(this.redis.duplicate());
         await this.store.waitUntilDone(blocking, this.id, Math.min(remaining, POLL_BLOCK_MS * 5));
       }

@@ -17,7 +17,13 @@ export function parseBoundary<S extends z.ZodType>(schema: S, value: unknown, wh
     const version = (value as { schemaVersion: unknown }).schemaVersion;
     if (version !== SCHEMA_VERSION) throw new UnsupportedSchemaVersionError(what, version, SCHEMA_VERSION);
   }
-  const parsed = schema.safeParse(value);
+  let parsed: z.ZodSafeParseResult<z.output<S>>;
+  try {
+    parsed = schema.safeParse(value);
+  } catch (error) {
+    // zod itself can throw on exotic objects (e.g. a `length` that has no primitive value): still a refusal.
+    throw new ValidationError(`${what} is invalid: it could not be read (${error instanceof Error ? error.message : typeof error})`, { cause: error });
+  }
   if (parsed.success) return parsed.data;
   const issues = formatIssues(parsed.error);
   throw new ValidationError(`${what} is invalid: ${issues.slice(0, 5).join('; ')}${issues.length > 5 ? ` (+${issues.length - 5} more)` : ''}`, {

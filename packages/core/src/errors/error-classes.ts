@@ -229,3 +229,14 @@ export class MissingContextVariableError extends HandoffError {
     this.variable = variable;
   }
 }
+
+/** The conversation cannot take a user message in its current state. */
+export class ConversationNotWaitingError extends HandoffError {
+  constructor(conversationId: string, status: string) {
+    super(
+      ErrorCode.CONVERSATION_NOT_WAITING,
+      `Conversation "${conversationId}" is ${status}; a message can be sent when it waits for the user or has completed.`,
+      { retryable: status === 'running' || status === 'awaiting_child', details: { conversationId, status } },
+    );
+  }
+}

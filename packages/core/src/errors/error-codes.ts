@@ -27,6 +27,8 @@ export const ErrorCode = {
   MAX_HOPS_EXCEEDED: 'MAX_HOPS_EXCEEDED',
   /** No gateway has registered a network under this key prefix. */
   NETWORK_NOT_REGISTERED: 'NETWORK_NOT_REGISTERED',
+  /** The conversation cannot take a user message now (it is running, or it failed). */
+  CONVERSATION_NOT_WAITING: 'CONVERSATION_NOT_WAITING',
   /** No conversation with this id exists (or it expired). */
   CONVERSATION_NOT_FOUND: 'CONVERSATION_NOT_FOUND',
   /** A caller-side wait ran out of time. The conversation itself may still be running. */

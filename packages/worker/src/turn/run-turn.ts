@@ -85,7 +85,9 @@ export async function runTurn(input: TurnInput): Promise<TurnRun> {
   const finish = (outcome: TurnOutcome): TurnRun => ({ newMessages, usage, model, outcome, contextPatch: context.changes });
   const history = network.keepTransferMessages ? [...input.history] : withoutTransfers(input.history, network.transferToolNames);
 
-  const handoff = async (chosen: Chosen, output?: string): Promise<TurnRun> => {
+  const handoff = async (chosen: Chosen, answer?: string): Promise<TurnRun> => {
+    // The agent's last words in this turn are the output, should the target end the conversation.
+    const output = answer ?? lastText(newMessages);
     if (chosen.target.type !== 'group_manager') {
       return finish({ type: 'handoff', target: chosen.target, reason: chosen.reason, source: chosen.source, ...(chosen.args ? { args: chosen.args } : {}), ...(output === undefined ? {} : { output }) });
     }
@@ -212,4 +214,13 @@ async function answerOne(
   }
   const known = [...transfers.map((t) => t.handoff.toolName), ...input.agent.tools.map((t) => t.name)].join(', ') || '(none)';
   return { content: `Error: there is no tool named "${call.function.name}". Available tools: ${known}.`, isError: true };
+}
+
+/** The text of the last assistant message that has some, if any. */
+function lastText(messages: readonly Message[]): string | undefined {
+  for (let i = messages.length - 1; i >= 0; i--) {
+    const message = messages[i]!;
+    if (message.role === 'assistant' && message.content) return message.content;
+  }
+  return undefined;
 }
