@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DefinitionError, ErrorCode, UnknownAgentError, defineAgent, defineNetwork } from '../dist/index.js';
+import { DefinitionError, ErrorCode, UnknownAgentError, defineAgent, defineNetwork, to } from '../dist/index.js';
 
 const agent = (name: string, handoffs: string[] = []) => defineAgent({ name, instructions: `You are ${name}.`, handoffs });
 
@@ -69,5 +69,53 @@ describe('defineNetwork', () => {
     expect(() => network.agent('Nope', 'Entry agent')).toThrowError(UnknownAgentError);
     expect(() => network.agent('Nope', 'Entry agent')).toThrowError('Entry agent: unknown agent "Nope". The network has: A.');
     expect(() => network.agent('__proto__')).toThrowError(UnknownAgentError);
+  });
+});
+
+describe('rules and targets in a network', () => {
+  it('rejects an expression that does not parse, with the agent, the rule and the position', () => {
+    const bad = defineAgent({ name: 'A', instructions: 'x', contextConditions: [{ target: 'B', condition: '${severity} >> 8' }] });
+    expect(() => defineNetwork({ name: 'n', agents: [bad, agent('B')] })).toThrowError(
+      /agent "A" context condition 1 condition: Invalid expression at position 13 \("\$\{severity\} >> 8"\): expected an operand, found ">"/,
+    );
+  });
+
+  it('rejects targets that name agents not in the network, wherever they are', () => {
+    const a = defineAgent({
+      name: 'A',
+      instructions: 'x',
+      handoffs: [{ target: to.random(['B', 'Ghost']) }],
+      afterWork: [{ target: to.nestedChat([{ agent: 'Phantom' }]) }],
+    });
+    let caught: DefinitionError | undefined;
+    try {
+      defineNetwork({ name: 'n', agents: [a, agent('B')], afterWork: to.askUser({ choices: ['Nobody'] }) });
+    } catch (error) {
+      caught = error as DefinitionError;
+    }
+    expect(caught?.details?.issues).toEqual([
+      'agent "A" handoff 1 (transfer_to_random): target "Ghost" is not in the network (it has: A, B)',
+      'agent "A" after-work rule 1: target "Phantom" is not in the network (it has: A, B)',
+      'afterWork: target "Nobody" is not in the network (it has: A, B)',
+    ]);
+  });
+
+  it('allows cycles: the development-team mesh where everyone hands to everyone', () => {
+    const names = ['TechLead', 'BackendDev', 'FrontendDev', 'DevOps'];
+    const team = names.map((name) => defineAgent({ name, instructions: `You are ${name}.`, handoffs: names.filter((n) => n !== name) }));
+    const network = defineNetwork({ name: 'dev-team', agents: team, entry: 'TechLead' });
+    expect(network.agent('DevOps').handoffs.map((h) => h.toolName)).toEqual(['transfer_to_TechLead', 'transfer_to_BackendDev', 'transfer_to_FrontendDev']);
+    expect(network.transferToolNames.size).toBe(4);
+  });
+
+  it('gives each pattern its after-work', () => {
+    const agents = [agent('A'), agent('B'), agent('C')];
+    const types = (pattern: 'default' | 'auto' | 'round_robin' | 'random' | 'manual') =>
+      defineNetwork({ name: 'n', agents, pattern }).agent('C').compiledAfterWork.map((r) => r.target);
+    expect(types('default')).toEqual([{ type: 'terminate' }]);
+    expect(types('auto')).toEqual([{ type: 'group_manager', candidates: ['A', 'B'] }]);
+    expect(types('round_robin')).toEqual([{ type: 'agent', agent: 'A' }]);
+    expect(types('random')).toEqual([{ type: 'random', agents: ['A', 'B', 'C'] }]);
+    expect(types('manual')).toEqual([{ type: 'ask_user', choices: ['A', 'B', 'C'] }]);
   });
 });
