@@ -17,6 +17,7 @@ export async function gatewayCommand(raw: Record<string, unknown>): Promise<void
     ...(flags.concurrency ? { concurrency: flags.concurrency } : {}),
   });
   await gateway.waitUntilReady();
-  logger.info({ network: network.name }, 'ready');
+  // Signal handlers first: whoever sees "ready" may stop the process at once, and must get a clean shutdown.
   closeOnSignals(gateway, logger);
+  logger.info({ network: network.name }, 'ready');
 }

@@ -18,6 +18,7 @@ export async function workerCommand(raw: Record<string, unknown>): Promise<void>
     ...(flags.concurrency ? { concurrency: flags.concurrency } : {}),
   });
   await workers.waitUntilReady();
-  logger.info({ workerId: workers.workerId, agents: workers.agents }, 'ready');
+  // Signal handlers first: whoever sees "ready" may stop the process at once, and must get a clean shutdown.
   closeOnSignals(workers, logger);
+  logger.info({ workerId: workers.workerId, agents: workers.agents }, 'ready');
 }

@@ -75,7 +75,7 @@ export class Coordinator {
       assertPayloadSize(payload, MAX_COORDINATOR_JOB_BYTES, 'Coordinator job');
       job = parseBoundary(CoordinatorJob, payload, 'Coordinator job');
     } catch (error) {
-      await this.reject(payload, jobId, error);
+      await this.reject(payload, jobId, error, { endPendingTurn: true });
       return 'dead-lettered';
     }
     switch (job.kind) {
