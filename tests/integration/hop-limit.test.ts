@@ -9,7 +9,8 @@ describe('hop limit', () => {
   beforeAll(async () => {
     rt = await startInProcess({
       label: 'hops',
-      network: (url) => pingPongNetwork(url),
+      // Ping-pong detection would stop this pair first (6 by default); this test is about the hop cap.
+      network: (url) => pingPongNetwork(url, { maxPingPong: 100 }),
       rules: [
         { when: hasTool('transfer_to_Pong'), reply: { toolCalls: [{ name: 'transfer_to_Pong', arguments: { reason: 'your turn' } }] } },
         { when: hasTool('transfer_to_Ping'), reply: { toolCalls: [{ name: 'transfer_to_Ping', arguments: { reason: 'your turn' } }] } },

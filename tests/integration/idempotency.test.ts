@@ -2,7 +2,7 @@ import { Queue, QueueEvents } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COORDINATOR_QUEUE, SCHEMA_VERSION, agentQueueName, hopId, type StartCommand, type TurnResult } from '@handoff/core';
 import { ConversationStore, EventLog, QueueSet, createRedisConnection, registerNetwork } from '@handoff/redis';
-import { Coordinator, decideTurn } from '@handoff/gateway';
+import { Coordinator, HealthView, Routers, decideTurn } from '@handoff/gateway';
 import { defineAgent, defineNetwork, keyLayout } from '@handoff/core';
 import pino from 'pino';
 import { Redis } from 'ioredis';
@@ -54,7 +54,8 @@ describe('coordinator applies each hop exactly once', () => {
     store = new ConversationStore(redis, keys);
     queues = new QueueSet(redis, prefix);
     await registerNetwork(redis, keys, network);
-    coordinator = new Coordinator({ network, store, events: new EventLog(redis, keys), queues, logger: pino({ level: 'silent' }) });
+    const health = new HealthView(redis, keys);
+    coordinator = new Coordinator({ network, store, events: new EventLog(redis, keys), queues, logger: pino({ level: 'silent' }), redis, keys, health, routers: new Routers(network, redis, keys, queues, health) });
     agentB = new Queue(agentQueueName('B'), { connection: redis, prefix });
   });
   afterAll(async () => {

@@ -15,7 +15,7 @@ export function chainNetwork(modelUrl: string, length: number, options: { maxHop
 }
 
 /** Two agents that always hand off to each other (a loop the hop limit must stop). */
-export function pingPongNetwork(modelUrl: string, options: { maxHops?: number } = {}): NetworkDefinition {
+export function pingPongNetwork(modelUrl: string, options: { maxHops?: number; maxPingPong?: number } = {}): NetworkDefinition {
   const model = { name: 'scripted', baseURL: modelUrl, apiKey: 'test', maxRetries: 0 };
   return defineNetwork({
     name: 'ping-pong',
@@ -24,5 +24,6 @@ export function pingPongNetwork(modelUrl: string, options: { maxHops?: number } 
       defineAgent({ name: 'Pong', instructions: 'You are Pong.', model, handoffs: ['Ping'] }),
     ],
     ...(options.maxHops ? { maxHops: options.maxHops } : {}),
+    ...(options.maxPingPong ? { limits: { maxPingPong: options.maxPingPong } } : {}),
   });
 }

@@ -1,6 +1,8 @@
 import type { Redis } from 'ioredis';
 import {
+  CancelCommand,
   MAX_COORDINATOR_JOB_BYTES,
+  OverloadedError,
   NetworkNotRegisteredError,
   assertPayloadSize,
   SCHEMA_VERSION,
@@ -39,6 +41,12 @@ export interface HandoffClient {
    * agent the network does not have, {@link NetworkNotRegisteredError} when no gateway runs.
    */
   start(request: StartRequest): Promise<ConversationHandle>;
+  /**
+   * Cancels a conversation: its running turn is aborted (through to the model call), its pending
+   * hop is removed, its nested chats end, and it ends `cancelled`. Cancelling an ended conversation
+   * does nothing.
+   */
+  cancel(conversationId: string, reason?: string): Promise<void>;
   /** A handle on an existing conversation. */
   conversation(conversationId: string): ConversationHandle;
   /** The network the gateway registered. @throws {@link NetworkNotRegisteredError} */
@@ -74,7 +82,7 @@ export function createClient(options: ClientOptions = {}): HandoffClient {
   const enqueueMessage = async (command: UserMessageCommand) => {
     await queues.coordinator.add('user_message', command, { ...HOP_JOB_OPTIONS, jobId: `${command.conversationId}.msg.v${command.expectedVersion}` });
   };
-  const handle = (conversationId: string) => new ConversationHandle(conversationId, redis, config.keys, store, startPending(conversationId), enqueueMessage);
+  const handle = (conversationId: string): ConversationHandle => new ConversationHandle(conversationId, redis, config.keys, store, startPending(conversationId), enqueueMessage, (id, reason) => client.cancel(id, reason));
 
   const network = async (): Promise<NetworkRegistration> => {
     const registration = await readNetworkRegistration(redis, config.keys);
@@ -82,14 +90,20 @@ export function createClient(options: ClientOptions = {}): HandoffClient {
     return registration;
   };
 
-  return {
+  const client: HandoffClient = {
     async start(request) {
       const parsed = parseBoundary(StartRequest, request, 'Start request');
       assertPayloadSize(parsed, MAX_COORDINATOR_JOB_BYTES, 'Start request');
       const registration = await network();
       const agent = parsed.agent ?? registration.entry;
-      const known = registration.agents.map((a) => a.name);
+      const known = [...registration.agents.map((a) => a.name), ...registration.routers];
       if (!known.includes(agent)) throw new UnknownAgentError(agent, known, 'Entry agent');
+      // Backpressure: refuse at once rather than grow an agent's queue without bound.
+      const limit = registration.agents.find((a) => a.name === agent)?.maxWaiting;
+      if (limit !== undefined) {
+        const waiting = await queues.agent(agent).getWaitingCount();
+        if (waiting >= limit) throw new OverloadedError(agent, waiting, limit);
+      }
       const conversationId = parsed.conversationId ?? newConversationId();
       const command: StartCommand = {
         schemaVersion: SCHEMA_VERSION,
@@ -105,10 +119,19 @@ export function createClient(options: ClientOptions = {}): HandoffClient {
       return handle(conversationId);
     },
     conversation: handle,
+    async cancel(conversationId, reason) {
+      const command: CancelCommand = parseBoundary(
+        CancelCommand,
+        { schemaVersion: SCHEMA_VERSION, kind: 'cancel', conversationId, ...(reason === undefined ? {} : { reason }), createdAt: Date.now() },
+        'Cancel request',
+      );
+      await queues.coordinator.add('cancel', command, { ...HOP_JOB_OPTIONS, jobId: `${conversationId}.cancel` });
+    },
     network,
     async close() {
       await queues.close();
       await redis.quit().catch(() => undefined);
     },
   };
+  return client;
 }

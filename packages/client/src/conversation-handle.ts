@@ -47,7 +47,13 @@ export class ConversationHandle {
     private readonly startPending: () => Promise<boolean>,
     /** Queues a user message command (the client owns the queue). */
     private readonly enqueueMessage: (command: UserMessageCommand) => Promise<void>,
+    private readonly cancelConversation: (conversationId: string, reason?: string) => Promise<void>,
   ) {}
+
+  /** Cancels the conversation (see {@link HandoffClient.cancel}). */
+  cancel(reason?: string): Promise<void> {
+    return this.cancelConversation(this.id, reason);
+  }
 
   /** Results at or below this record version are from before the last message this handle sent. */
   private sentAtVersion = -1;

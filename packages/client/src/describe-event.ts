@@ -28,6 +28,14 @@ export function describeEvent(event: RuntimeEvent): string {
       return `↳ ${event.caller} started a nested chat with ${event.entry} (${event.childConversationId})`;
     case 'nested.completed':
       return `↲ nested chat ${event.childConversationId} ${event.status}: ${event.summary}`;
+    case 'routing.decided':
+      return `⤳ ${event.router} (${event.strategy}) picked ${event.agent}: ${event.reason}`;
+    case 'fallback':
+      return `↻ fallback ${event.from} → ${event.to} after ${event.error.code} (attempt ${event.attempt})`;
+    case 'warning':
+      return `! ${event.message}`;
+    case 'conversation.cancelled':
+      return `■ cancelled (path ${event.result.path.join(' → ')})`;
     case 'context.updated':
       return `≡ ${event.agent} set ${Object.keys(event.patch).join(', ')}`;
     case 'error':

@@ -44,6 +44,14 @@ export interface KeyLayout {
   events(conversationId: string): string;
   /** List: gets an entry when the conversation ends (what result waiters block on). */
   done(conversationId: string): string;
+  /** Sorted set: worker ids of an agent, scored by their last heartbeat (ms). */
+  workers(agent: string): string;
+  /** Sorted set: conversations with a deadline, scored by it (ms). */
+  readonly deadlines: string;
+  /** Pub/sub channel on which cancelled conversations are announced to workers. */
+  readonly cancelChannel: string;
+  /** A router's shared state (round-robin counters, classification cache). */
+  router(name: string, part: string): string;
 }
 
 /** Builds the key layout for a prefix. */
@@ -55,5 +63,9 @@ export function keyLayout(prefix: string): KeyLayout {
     history: (id) => `${prefix}:conv:{${id}}:history`,
     events: (id) => `${prefix}:conv:{${id}}:events`,
     done: (id) => `${prefix}:conv:{${id}}:done`,
+    workers: (agent) => `${prefix}:workers:${agent}`,
+    deadlines: `${prefix}:deadlines`,
+    cancelChannel: `${prefix}:cancel`,
+    router: (name, part) => `${prefix}:router:${name}:${part}`,
   };
 }

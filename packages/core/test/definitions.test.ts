@@ -47,7 +47,7 @@ describe('defineNetwork', () => {
       expect.arrayContaining([
         'agents: two agents are named "A"',
         'agent "A": hands off to itself (use the stay target to keep control)',
-        'entry: "Z" is not an agent of the network',
+        'entry: "Z" is not an agent or router of the network',
       ]),
     );
   });

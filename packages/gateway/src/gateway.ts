@@ -13,6 +13,8 @@ import {
 } from '@handoff/redis';
 import { Coordinator } from './coordinator/coordinator.js';
 import { FailureSweeper } from './coordinator/failure-sweeper.js';
+import { HealthView } from './routing/health.js';
+import { Routers } from './routing/router.js';
 
 /** The entries of `values` that are not undefined (for exactOptional-style option objects). */
 function definedOnly<T extends Record<string, unknown>>(values: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
@@ -82,13 +84,15 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const queues = new QueueSet(commands, config.prefix);
   await registerNetwork(commands, config.keys, options.network);
 
-  const coordinator = new Coordinator({ network: options.network, store, events, queues, logger });
+  const health = new HealthView(commands, config.keys);
+  const routers = new Routers(options.network, commands, config.keys, queues, health);
+  const coordinator = new Coordinator({ network: options.network, store, events, queues, logger, redis: commands, keys: config.keys, routers, health });
   const worker: Worker = coordinator.start({
     connection: blocking,
     prefix: config.prefix,
     ...definedOnly({ concurrency: options.concurrency, lockDurationMs: options.lockDurationMs, stalledIntervalMs: options.stalledIntervalMs, maxStalledCount: options.maxStalledCount }),
   });
-  const sweeper = new FailureSweeper(options.network, queues, coordinator, logger, definedOnly({ intervalMs: options.sweepIntervalMs }));
+  const sweeper = new FailureSweeper(options.network, queues, coordinator, logger, { redis: commands, keys: config.keys }, definedOnly({ intervalMs: options.sweepIntervalMs }));
   sweeper.start();
   logger.info({ network: options.network.name, agents: options.network.agentNames, prefix: config.prefix }, 'gateway started');
 

@@ -117,6 +117,12 @@ export class ConversationStore {
     return true;
   }
 
+  /** The last `count` messages of a conversation's history, oldest first. */
+  async tail(conversationId: string, count: number): Promise<Message[]> {
+    const entries = await this.redis.lrange(this.keys.history(conversationId), -count, -1);
+    return entries.map((entry, index) => parseBoundary(Message, JSON.parse(entry), `History entry -${count - index}`));
+  }
+
   /** The whole history of a conversation, oldest first. */
   async history(conversationId: string): Promise<Message[]> {
     const entries = await this.redis.lrange(this.keys.history(conversationId), 0, -1);

@@ -13,3 +13,4 @@ export * from './eviction-policy.js';
 export * from './conversation-store.js';
 export * from './network-registry.js';
 export * from './queues.js';
+export * from './dead-letters.js';

@@ -7,7 +7,9 @@ export const NetworkRegistration = z.object({
   name: z.string(),
   entry: z.string(),
   maxHops: z.number().int(),
-  agents: z.array(z.object({ name: z.string(), description: z.string(), handoffs: z.array(z.string()) })),
+  agents: z.array(z.object({ name: z.string(), description: z.string(), handoffs: z.array(z.string()), maxWaiting: z.number().int().optional() })),
+  /** Routers a conversation may start on. */
+  routers: z.array(z.string()).default([]),
   registeredAt: z.number().int(),
 });
 /** What the gateway publishes about its network. */
@@ -21,8 +23,14 @@ export async function registerNetwork(redis: Redis, keys: KeyLayout, network: Ne
     maxHops: network.maxHops,
     agents: network.agentNames.map((name) => {
       const agent = network.agent(name);
-      return { name, description: agent.description, handoffs: agent.handoffs.flatMap((h) => (h.agent === undefined ? [] : [h.agent])) };
+      return {
+        name,
+        description: agent.description,
+        handoffs: agent.handoffs.flatMap((h) => (h.agent === undefined ? [] : [h.agent])),
+        ...(agent.maxWaiting === undefined ? {} : { maxWaiting: agent.maxWaiting }),
+      };
     }),
+    routers: Object.keys(network.routers),
     registeredAt: Date.now(),
   };
   await redis.set(keys.network, JSON.stringify(registration));

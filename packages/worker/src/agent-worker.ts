@@ -8,6 +8,7 @@ import {
   Envelope,
   ErrorCode,
   HandoffError,
+  TurnTimeoutError,
   MAX_ENVELOPE_BYTES,
   assertPayloadSize,
   SCHEMA_VERSION,
@@ -26,7 +27,7 @@ import {
 import { HOP_JOB_OPTIONS, addDeadLetter, looseConversationId, type ConversationStore, type EventLog, type QueueSet } from '@handoff/redis';
 import type { HistoryCache } from './history-cache.js';
 import type { ModelClients } from './model/model-clients.js';
-import { runTurn } from './turn/run-turn.js';
+import { runTurn, type TurnRun } from './turn/run-turn.js';
 import { TurnEvents } from './turn/turn-events.js';
 
 /** What an agent worker needs; {@link startWorkers} wires it. */
@@ -59,7 +60,7 @@ export interface AgentWorkerOptions {
 }
 
 /** What happened to one hop job. */
-export type HopOutcome = 'turn-sent' | 'stale' | 'dead-lettered';
+export type HopOutcome = 'turn-sent' | 'stale' | 'dead-lettered' | 'cancelled';
 
 /** The minimum of a job the handler reads (so tests can call it directly). */
 export interface HopJobInfo {
@@ -78,6 +79,8 @@ export class AgentWorker {
   private readonly queueName: string;
   private worker: Worker | undefined;
   private releasing = false;
+  /** Turns running in this process, by conversation, so a cancellation can abort them. */
+  private readonly running = new Map<string, Set<AbortController>>();
 
   constructor(private readonly deps: AgentWorkerDeps) {
     this.queueName = agentQueueName(deps.agent);
@@ -114,7 +117,27 @@ export class AgentWorker {
     const turnEvents = new TurnEvents(events, envelope.conversationId, this.deps.agent, envelope.hopId, logger);
     turnEvents.emit({ type: 'agent.started', agent: this.deps.agent, hopId: envelope.hopId, seq: envelope.seq, attempt });
     const agent = network.agent(this.deps.agent);
-    const run = await runTurn({ network, agent, envelope, history, client: clients.for(agent.resolvedModel), events: turnEvents, signal });
+    // The turn stops when BullMQ cancels the job (shutdown), when its conversation is cancelled,
+    // or when it outlives the agent's turn timeout.
+    const cancel = new AbortController();
+    const timeout = AbortSignal.timeout(agent.turnTimeoutMs);
+    const turnSignal = AbortSignal.any([cancel.signal, timeout, ...(signal ? [signal] : [])]);
+    const stop = this.track(envelope.conversationId, cancel);
+    let run: TurnRun;
+    try {
+      run = await runTurn({ network, agent, envelope, history, client: clients.for(agent.resolvedModel), events: turnEvents, signal: turnSignal });
+    } catch (error) {
+      if (cancel.signal.aborted) {
+        await turnEvents.drain();
+        logger.info({ conversationId: envelope.conversationId, hopId: envelope.hopId }, 'turn aborted: conversation cancelled');
+        return 'cancelled';
+      }
+      if (!timeout.aborted) throw error;
+      run = { newMessages: [], usage: ZERO_USAGE, contextPatch: undefined, model: { firstCallAt: null, lastReturnAt: null, totalMs: 0 }, outcome: { type: 'failed', error: new TurnTimeoutError(agent.name, agent.turnTimeoutMs).toJSON() } };
+    } finally {
+      stop();
+    }
+    if (cancel.signal.aborted) return 'cancelled';
     turnEvents.flush();
 
     const result: TurnResult = {
@@ -178,6 +201,23 @@ export class AgentWorker {
       timing: { queuedAt: now, startedAt: now, firstModelCallAt: null, lastModelReturnAt: null, modelMs: 0, finishedAt: now },
     };
     await this.deps.queues.coordinator.add('turn', result, { ...HOP_JOB_OPTIONS, jobId: turnResultJobId(hop.hopId) });
+  }
+
+  /** Aborts this process's running turns of a conversation (it was cancelled or ended). */
+  abortConversation(conversationId: string): number {
+    const controllers = this.running.get(conversationId);
+    for (const controller of controllers ?? []) controller.abort(new Error('conversation cancelled'));
+    return controllers?.size ?? 0;
+  }
+
+  private track(conversationId: string, controller: AbortController): () => void {
+    let set = this.running.get(conversationId);
+    if (!set) this.running.set(conversationId, (set = new Set()));
+    set.add(controller);
+    return () => {
+      set.delete(controller);
+      if (set.size === 0) this.running.delete(conversationId);
+    };
   }
 
   /**

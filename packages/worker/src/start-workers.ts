@@ -1,7 +1,10 @@
 import type { Worker } from 'bullmq';
 import pino, { type Logger } from 'pino';
 import { DEFAULT_DRAIN_TIMEOUT_MS, UnknownAgentError, newInstanceId, type NetworkDefinition } from '@handoff/core';
-import { ConversationStore, EventLog, QueueSet, checkEvictionPolicy, createRedisConnection, resolveRedisConfig, type RedisConfig } from '@handoff/redis';
+import { ConversationStore, EventLog, QueueSet, checkEvictionPolicy, createRedisConnection, quietErrors, resolveRedisConfig, type RedisConfig } from '@handoff/redis';
+
+/** How often a worker process says it is alive, per agent it serves. */
+const HEARTBEAT_INTERVAL_MS = 1_000;
 import { AgentWorker, type AgentWorkerOptions } from './agent-worker.js';
 import { HistoryCache, type HistoryCacheOptions } from './history-cache.js';
 import { ModelClients } from './model/model-clients.js';
@@ -78,6 +81,20 @@ export async function startWorkers(options: WorkerProcessOptions): Promise<Worke
     handlers.set(agent, handler);
     workers.push(handler.start({ ...options, connection: blocking, prefix: config.prefix }));
   }
+  // Heartbeats say which agents have live workers (the coordinator routes around agents without).
+  const beat = () =>
+    Promise.all(agents.map((agent) => commands.zadd(config.keys.workers(agent), Date.now(), workerId))).catch((error: unknown) =>
+      logger.warn({ err: error }, 'heartbeat failed'),
+    );
+  await beat();
+  const heartbeat = setInterval(() => void beat(), HEARTBEAT_INTERVAL_MS);
+  heartbeat.unref();
+  // Cancelled conversations are announced on a channel; running turns of theirs are aborted.
+  const subscriber = quietErrors(commands.duplicate());
+  await subscriber.subscribe(config.keys.cancelChannel);
+  subscriber.on('message', (_channel: string, conversationId: string) => {
+    for (const handler of handlers.values()) handler.abortConversation(conversationId);
+  });
   logger.info({ network: network.name, agents, prefix: config.prefix }, 'workers started');
 
   let closing: Promise<void> | undefined;
@@ -92,6 +109,9 @@ export async function startWorkers(options: WorkerProcessOptions): Promise<Worke
       closing ??= (async () => {
         const drainTimeoutMs = options.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS;
         await Promise.all([...handlers.values()].map((h) => h.close(drainTimeoutMs)));
+        clearInterval(heartbeat);
+        await Promise.all(agents.map((agent) => commands.zrem(config.keys.workers(agent), workerId))).catch(() => undefined);
+        subscriber.disconnect();
         await queues.close();
         await Promise.allSettled([commands.quit(), blocking.quit()]);
         logger.info('workers stopped');

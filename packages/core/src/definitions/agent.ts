@@ -91,6 +91,15 @@ export const AgentConfig = z.object({
   tools: z.array(z.custom<FunctionTool>((v) => (v as FunctionTool | undefined)?.kind === 'function_tool', 'must be made with defineTool')).default([]),
   /** Most model calls in one turn (tool rounds and retries of invalid tool calls). */
   maxToolRounds: z.number().int().min(1).max(100).default(DEFAULT_MAX_TOOL_ROUNDS),
+  /**
+   * Agents that take the same hop, in order, when this agent's turn fails after its retries (model
+   * down, turn timeout, a worker that keeps dying) or it has no live worker.
+   */
+  fallbacks: z.array(AgentName).default([]),
+  /** Longest one turn may take before it is aborted (TURN_TIMEOUT). @defaultValue 10 minutes */
+  turnTimeoutMs: z.number().int().min(1).max(24 * 3_600_000).default(600_000),
+  /** Backpressure: new conversations for this agent are refused while more hops than this wait on its queue. */
+  maxWaiting: z.number().int().min(1).optional(),
 });
 /** The input of {@link defineAgent}. */
 export type AgentConfig = z.input<typeof AgentConfig>;
@@ -124,6 +133,9 @@ export interface AgentDefinition {
   readonly afterWork: readonly ResolvedRule[];
   readonly tools: readonly FunctionTool[];
   readonly maxToolRounds: number;
+  readonly fallbacks: readonly string[];
+  readonly turnTimeoutMs: number;
+  readonly maxWaiting: number | undefined;
 }
 
 function handoffToolName(target: Target, taken: Set<string>): string {
@@ -178,5 +190,8 @@ export function defineAgent(config: AgentConfig): AgentDefinition {
     afterWork: Object.freeze(afterWork),
     tools: Object.freeze([...c.tools]),
     maxToolRounds: c.maxToolRounds,
+    fallbacks: Object.freeze([...c.fallbacks]),
+    turnTimeoutMs: c.turnTimeoutMs,
+    maxWaiting: c.maxWaiting,
   });
 }

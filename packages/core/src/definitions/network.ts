@@ -4,7 +4,9 @@ import { ContextExpression, parseCondition } from '../conditions/context-express
 import { DefinitionError, UnknownAgentError, isHandoffError } from '../errors/index.js';
 import { formatIssues } from '../validation.js';
 import type { AgentDefinition, ResolvedHandoff, ResolvedRule } from './agent.js';
+import { ConversationLimits } from '../schemas/limits.js';
 import { ModelSettings, resolveModelSettings, type ResolvedModelSettings } from './model-settings.js';
+import { routerAgents, type RouterDefinition } from './routing.js';
 import { Target, targetAgents, toTarget, type TargetSpec } from './targets.js';
 
 /** Network presets for what happens after a turn without a handoff (AG2's patterns). */
@@ -21,7 +23,11 @@ const NetworkOptions = z.object({
   afterWork: z.union([z.string(), Target]).optional(),
   keepTransferMessages: z.boolean().default(false),
   maxNestingDepth: z.number().int().min(0).max(20).default(3),
+  limits: ConversationLimits.omit({ maxHops: true }).default({}),
 });
+
+/** The default cap on consecutive handoffs between the same two agents. */
+export const DEFAULT_MAX_PING_PONG = 6;
 
 /** The input of {@link defineNetwork}. */
 export interface NetworkConfig {
@@ -48,6 +54,13 @@ export interface NetworkConfig {
   keepTransferMessages?: boolean;
   /** How deep nested chats and group chats may nest. @defaultValue 3 */
   maxNestingDepth?: number;
+  /** Routers (pools and capability routers) that targets and conversations may name. */
+  routers?: Readonly<Record<string, RouterDefinition>>;
+  /**
+   * Loop and budget limits of every conversation (each conversation may set its own): visits per
+   * agent, ping-pong (default 6), a wall-clock deadline, a token budget.
+   */
+  limits?: Omit<ConversationLimits, 'maxHops'>;
 }
 
 /** A rule with its expressions compiled. */
@@ -80,6 +93,11 @@ export interface NetworkDefinition {
   readonly pattern: Pattern;
   readonly keepTransferMessages: boolean;
   readonly maxNestingDepth: number;
+  readonly routers: Readonly<Record<string, RouterDefinition>>;
+  /** The network's model settings (what the gateway uses to classify for capability routers). */
+  readonly model: ResolvedModelSettings;
+  /** Default limits beyond maxHops. */
+  readonly limits: Omit<ConversationLimits, 'maxHops'>;
   readonly agentNames: readonly string[];
   readonly agents: Readonly<Record<string, NetworkAgent>>;
   /** Every transfer tool name of every agent (stripped from the history later agents see). */
@@ -122,11 +140,28 @@ export function defineNetwork(config: NetworkConfig): NetworkDefinition {
     byName.set(agent.name, agent);
   }
   const known = [...byName.keys()];
+  const routers = config.routers ?? {};
   const checkTarget = (target: Target, where: string) => {
     for (const name of targetAgents(target)) {
       if (!byName.has(name)) problems.push(`${where}: target "${name}" is not in the network (it has: ${known.join(', ')})`);
     }
+    if (target.type === 'route' && !Object.prototype.hasOwnProperty.call(routers, target.router)) {
+      problems.push(`${where}: router "${target.router}" is not defined (routers: ${Object.keys(routers).join(', ') || 'none'})`);
+    }
   };
+  for (const [name, router] of Object.entries(routers)) {
+    if (byName.has(name)) problems.push(`routers: "${name}" is also an agent's name`);
+    for (const agent of routerAgents(router)) {
+      if (!byName.has(agent)) problems.push(`router "${name}": agent "${agent}" is not in the network (it has: ${known.join(', ')})`);
+    }
+    if (router.kind === 'pool' && router.agents.length === 0) problems.push(`router "${name}": a pool needs at least one agent`);
+  }
+  for (const agent of agents) {
+    for (const fallback of agent.fallbacks) {
+      if (!byName.has(fallback)) problems.push(`agent "${agent.name}": fallback "${fallback}" is not in the network (it has: ${known.join(', ')})`);
+      if (fallback === agent.name) problems.push(`agent "${agent.name}": lists itself as a fallback`);
+    }
+  }
 
   const compiled = new Map<string, { compiledHandoffs: readonly CompiledHandoff[]; compiledContextConditions: readonly CompiledRule[]; ownAfterWork: CompiledRule[] }>();
   for (const agent of agents) {
@@ -158,7 +193,7 @@ export function defineNetwork(config: NetworkConfig): NetworkDefinition {
   const groupAfterWork = config.afterWork === undefined ? undefined : toTarget(config.afterWork);
   if (groupAfterWork) checkTarget(groupAfterWork, 'afterWork');
   const entry = config.entry ?? agents[0]?.name;
-  if (entry !== undefined && !byName.has(entry)) problems.push(`entry: "${entry}" is not an agent of the network`);
+  if (entry !== undefined && !byName.has(entry) && !Object.prototype.hasOwnProperty.call(routers, entry)) problems.push(`entry: "${entry}" is not an agent or router of the network`);
 
   if (problems.length > 0 || !parsed.success || entry === undefined) {
     throw new DefinitionError(`Network "${String(config.name)}" is invalid:\n  - ${problems.join('\n  - ')}`, { details: { issues: problems } });
@@ -203,6 +238,9 @@ export function defineNetwork(config: NetworkConfig): NetworkDefinition {
     pattern: parsed.data.pattern,
     keepTransferMessages: parsed.data.keepTransferMessages,
     maxNestingDepth: parsed.data.maxNestingDepth,
+    routers: Object.freeze({ ...routers }),
+    model: resolveModelSettings(parsed.data.model, undefined),
+    limits: Object.freeze({ maxPingPong: DEFAULT_MAX_PING_PONG, ...parsed.data.limits }),
     agentNames,
     agents: Object.freeze(networkAgents),
     transferToolNames,

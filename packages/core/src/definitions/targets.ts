@@ -68,8 +68,12 @@ export const GroupChatTarget = z.object({
   maxHops: z.number().int().min(1).max(1_000).optional(),
 });
 
+/** A router of the network (a pool or a capability router): the coordinator picks the agent. */
+export const RouteTarget = z.object({ type: z.literal('route'), router: z.string().min(1) });
+
 /** Every target. */
 export const Target = z.discriminatedUnion('type', [
+  RouteTarget,
   AgentTarget,
   StayTarget,
   TerminateTarget,
@@ -96,6 +100,7 @@ export function toTarget(spec: TargetSpec): Target {
 /** Builders for every target, e.g. `to.agent('Billing')`, `to.revertToUser()`. */
 export const to = {
   agent: (agent: string): Target => ({ type: 'agent', agent }),
+  route: (router: string): Target => ({ type: 'route', router }),
   stay: (): Target => ({ type: 'stay' }),
   terminate: (): Target => ({ type: 'terminate' }),
   revertToUser: (): Target => ({ type: 'revert_to_user' }),
@@ -137,6 +142,8 @@ export function describeTarget(target: Target): string {
       return `nested chats with ${target.chats.map((c) => c.agent).join(' → ')}`;
     case 'group_chat':
       return `a group chat from ${target.entry}`;
+    case 'route':
+      return `router ${target.router}`;
     default:
       return target.type.replace(/_/g, ' ');
   }

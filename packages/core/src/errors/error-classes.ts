@@ -240,3 +240,20 @@ export class ConversationNotWaitingError extends HandoffError {
     );
   }
 }
+
+/** An agent's queue is longer than its limit; new conversations for it are refused at once. */
+export class OverloadedError extends HandoffError {
+  constructor(agent: string, waiting: number, limit: number) {
+    super(ErrorCode.OVERLOADED, `Agent "${agent}" has ${waiting} hops waiting (limit ${limit}); try again later or add workers.`, {
+      retryable: true,
+      details: { agent, waiting, limit },
+    });
+  }
+}
+
+/** A turn ran longer than its agent's turn timeout. */
+export class TurnTimeoutError extends HandoffError {
+  constructor(agent: string, timeoutMs: number) {
+    super(ErrorCode.TURN_TIMEOUT, `Agent "${agent}"'s turn did not finish within ${timeoutMs} ms.`, { retryable: true, details: { agent, timeoutMs } });
+  }
+}

@@ -23,6 +23,24 @@ export const ErrorCode = {
   PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
   /** Redis is configured in a way that can lose the runtime's data (e.g. an eviction policy). */
   UNSAFE_REDIS_CONFIG: 'UNSAFE_REDIS_CONFIG',
+  /** The same two agents handed off back and forth more than the limit allows. */
+  PING_PONG_DETECTED: 'PING_PONG_DETECTED',
+  /** An agent was visited more often than the limit allows. */
+  MAX_VISITS_EXCEEDED: 'MAX_VISITS_EXCEEDED',
+  /** The conversation ran past its deadline. */
+  DEADLINE_EXCEEDED: 'DEADLINE_EXCEEDED',
+  /** The conversation used more tokens than its budget. */
+  TOKEN_BUDGET_EXCEEDED: 'TOKEN_BUDGET_EXCEEDED',
+  /** A turn ran longer than its agent's turn timeout. */
+  TURN_TIMEOUT: 'TURN_TIMEOUT',
+  /** The conversation was cancelled. */
+  CANCELLED: 'CANCELLED',
+  /** Every agent of a fallback list failed. */
+  ALL_FALLBACKS_FAILED: 'ALL_FALLBACKS_FAILED',
+  /** An agent's queue is longer than its limit; try again later. */
+  OVERLOADED: 'OVERLOADED',
+  /** A router could not pick an agent. */
+  ROUTING_FAILED: 'ROUTING_FAILED',
   /** The conversation reached its hop limit. */
   MAX_HOPS_EXCEEDED: 'MAX_HOPS_EXCEEDED',
   /** No gateway has registered a network under this key prefix. */

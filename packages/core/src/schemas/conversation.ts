@@ -7,12 +7,12 @@ import { TokenUsage } from './usage.js';
  * Where a conversation is in its life. `awaiting_user` and `awaiting_child` are parked: no job
  * and no process holds them; a user message or the child conversation's end moves them on.
  */
-export const ConversationStatus = z.enum(['running', 'awaiting_user', 'awaiting_child', 'completed', 'failed']);
+export const ConversationStatus = z.enum(['running', 'awaiting_user', 'awaiting_child', 'completed', 'failed', 'cancelled']);
 /** Where a conversation is in its life. */
 export type ConversationStatus = z.infer<typeof ConversationStatus>;
 
 /** The terminal statuses. */
-export const TERMINAL_STATUSES: ReadonlySet<ConversationStatus> = new Set(['completed', 'failed']);
+export const TERMINAL_STATUSES: ReadonlySet<ConversationStatus> = new Set(['completed', 'failed', 'cancelled']);
 
 /** Why a conversation ended. */
 export const TerminalReason = z.enum([
@@ -24,6 +24,18 @@ export const TerminalReason = z.enum([
   'error',
   /** Not ended: the conversation waits for the user's next message (see `waiting`). */
   'awaiting_user',
+  /** The same two agents kept handing back and forth. */
+  'ping_pong_detected',
+  /** One agent was visited too often. */
+  'max_visits_exceeded',
+  /** The wall-clock deadline passed. */
+  'deadline_exceeded',
+  /** The token budget ran out. */
+  'token_budget_exceeded',
+  /** Every agent of a fallback list failed. */
+  'all_fallbacks_failed',
+  /** A client cancelled it. */
+  'cancelled',
 ]);
 /** Why a conversation ended. */
 export type TerminalReason = z.infer<typeof TerminalReason>;
@@ -71,7 +83,7 @@ export type Waiting = z.infer<typeof Waiting>;
 /** What a conversation returns to its client when it ends — or stops to wait for the user. */
 export const ConversationResult = z.object({
   conversationId: z.string(),
-  status: z.enum(['completed', 'failed', 'awaiting_user']),
+  status: z.enum(['completed', 'failed', 'cancelled', 'awaiting_user']),
   reason: TerminalReason,
   /** The final answer, when there is one. */
   output: z.string().nullable(),
@@ -134,6 +146,15 @@ export const ConversationRecord = z.object({
   runStartSeq: z.number().int().min(0),
   /** For a group chat: its members and pattern (who may be targeted, and what after-work applies). */
   group: GroupSettings.nullable(),
+  /** The conversation's loop and budget limits beyond maxHops (resolved at start). */
+  limits: z.object({
+    maxVisitsPerAgent: z.number().int().nullable(),
+    maxPingPong: z.number().int().nullable(),
+    deadlineAt: z.number().nullable(),
+    maxTokens: z.number().int().nullable(),
+  }),
+  /** Failed attempts at the current step, while its fallbacks are tried (empty once a turn succeeds). */
+  failures: z.array(z.object({ agent: z.string(), error: ErrorJson })),
   createdAt: z.number().int(),
   updatedAt: z.number().int(),
 });
@@ -155,7 +176,7 @@ export function resultOfRecord(record: ConversationRecord): ConversationResult |
       waiting: record.waiting,
     };
   }
-  if ((record.status !== 'completed' && record.status !== 'failed') || record.terminalReason === null) return null;
+  if ((record.status !== 'completed' && record.status !== 'failed' && record.status !== 'cancelled') || record.terminalReason === null) return null;
   return {
     conversationId: record.conversationId,
     status: record.status,

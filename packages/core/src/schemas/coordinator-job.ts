@@ -1,10 +1,11 @@
 import { z } from 'zod';
+import { CancelCommand } from './cancel-command.js';
 import { ChildDoneCommand } from './child-done-command.js';
 import { StartCommand } from './start-command.js';
 import { TurnResult } from './turn-result.js';
 import { UserMessageCommand } from './user-message-command.js';
 
 /** Every job on the coordinator queue. */
-export const CoordinatorJob = z.discriminatedUnion('kind', [StartCommand, TurnResult, UserMessageCommand, ChildDoneCommand]);
+export const CoordinatorJob = z.discriminatedUnion('kind', [StartCommand, TurnResult, UserMessageCommand, ChildDoneCommand, CancelCommand]);
 /** Every job on the coordinator queue. */
 export type CoordinatorJob = z.infer<typeof CoordinatorJob>;

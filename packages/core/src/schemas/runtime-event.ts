@@ -116,6 +116,39 @@ export const ContextUpdatedEvent = z.object({
   agent: z.string(),
   patch: ContextVariables,
 });
+/** A router picked an agent (pool strategy, capability, health). */
+export const RoutingDecidedEvent = z.object({
+  ...base,
+  type: z.literal('routing.decided'),
+  router: z.string(),
+  strategy: z.string(),
+  agent: z.string(),
+  reason: z.string(),
+  details: z.record(z.string(), z.unknown()).optional(),
+});
+/** A failed step goes to the next agent of a fallback list. */
+export const FallbackEvent = z.object({
+  ...base,
+  type: z.literal('fallback'),
+  from: z.string(),
+  to: z.string(),
+  error: ErrorJson,
+  /** 1 for the first fallback of this step. */
+  attempt: z.number().int(),
+});
+/** Something the operator should know that does not stop the conversation (e.g. no live worker). */
+export const WarningEvent = z.object({
+  ...base,
+  type: z.literal('warning'),
+  message: z.string(),
+  details: z.record(z.string(), z.unknown()).optional(),
+});
+/** The conversation was cancelled. */
+export const ConversationCancelledEvent = z.object({
+  ...base,
+  type: z.literal('conversation.cancelled'),
+  result: ConversationResult,
+});
 /** Something went wrong; a terminal event follows if the conversation cannot continue. */
 export const ErrorEvent = z.object({
   ...base,
@@ -151,9 +184,13 @@ export const RuntimeEvent = z.discriminatedUnion('type', [
   NestedStartedEvent,
   NestedCompletedEvent,
   ContextUpdatedEvent,
+  RoutingDecidedEvent,
+  FallbackEvent,
+  WarningEvent,
   ErrorEvent,
   ConversationCompletedEvent,
   ConversationFailedEvent,
+  ConversationCancelledEvent,
 ]);
 /** Every event of a conversation's event log. */
 export type RuntimeEvent = z.infer<typeof RuntimeEvent>;
@@ -170,4 +207,5 @@ export type NewEvent = RuntimeEvent extends infer E ? (E extends RuntimeEvent ? 
 export const TERMINAL_EVENT_TYPES: ReadonlySet<RuntimeEventType> = new Set([
   'conversation.completed',
   'conversation.failed',
+  'conversation.cancelled',
 ]);

@@ -8,7 +8,7 @@ import { TokenUsage } from './usage.js';
 import { TurnTiming } from './turn-timing.js';
 
 /** Which kind of rule moved control. */
-export const HandoffSource = z.enum(['llm_condition', 'context_condition', 'tool', 'after_work', 'group_manager', 'user', 'nested_chat']);
+export const HandoffSource = z.enum(['llm_condition', 'context_condition', 'tool', 'after_work', 'group_manager', 'user', 'nested_chat', 'router', 'fallback', 'health']);
 /** Which kind of rule moved control. */
 export type HandoffSource = z.infer<typeof HandoffSource>;
 

@@ -15,7 +15,13 @@ import {
   toErrorJson,
   type ErrorJson,
   type NetworkDefinition,
+  type CancelCommand,
   type ChildDoneCommand,
+  type KeyLayout,
+  type NewEvent,
+  type TerminalReason,
+  TERMINAL_STATUSES,
+  messageText,
   type ConversationRecord,
   type StartCommand,
   type UserMessageCommand,
@@ -30,6 +36,8 @@ import { runEffects, type EffectDeps } from './effects.js';
 import { decideFailure } from './decide-failure.js';
 import { decideTurn } from './decide-turn.js';
 import { RecordCache } from './record-cache.js';
+import type { HealthView } from '../routing/health.js';
+import type { Routers } from '../routing/router.js';
 
 /** What the coordinator needs; the gateway wires it. */
 export interface CoordinatorDeps {
@@ -38,6 +46,11 @@ export interface CoordinatorDeps {
   events: EventLog;
   queues: QueueSet;
   logger: Logger;
+  /** The command connection (deadlines, cancellation announcements). */
+  redis: Redis;
+  keys: KeyLayout;
+  routers: Routers;
+  health: HealthView;
 }
 
 /** Options of the coordinator's BullMQ worker. */
@@ -87,6 +100,8 @@ export class Coordinator {
         return this.handleUserMessage(job);
       case 'child_done':
         return this.handleChildDone(job);
+      case 'cancel':
+        return this.handleCancel(job);
     }
   }
 
@@ -95,8 +110,9 @@ export class Coordinator {
   }
 
   /** Applies a decision; on success remembers the record and runs its effects. */
-  private async commit(decision: Decision): Promise<ApplyResult & { record?: ConversationRecord }> {
-    const applied = await this.deps.store.apply(decision.step);
+  private async commit(decision: Decision, extraEvents: NewEvent[] = []): Promise<ApplyResult & { record?: ConversationRecord }> {
+    const step = extraEvents.length > 0 ? { ...decision.step, events: [...extraEvents, ...decision.step.events] } : decision.step;
+    const applied = await this.deps.store.apply(step);
     if (applied.outcome !== ApplyOutcome.APPLIED || applied.version === null) {
       this.records.delete(decision.record.conversationId);
       return applied;
@@ -113,8 +129,12 @@ export class Coordinator {
       await runEffects(existing, this.effects);
       return 'redelivered';
     }
-    const applied = await this.commit(decideStart(this.deps.network, command));
-    if (applied.outcome === ApplyOutcome.APPLIED) return 'applied';
+    const routed = await this.route(command.entryAgent, null, command.conversationId, command.context, typeof command.input === 'string' ? command.input : undefined);
+    const applied = await this.commit(decideStart(this.deps.network, { ...command, entryAgent: routed.agent }), routed.events);
+    if (applied.outcome === ApplyOutcome.APPLIED) {
+      if (applied.record?.limits.deadlineAt) await this.deps.redis.zadd(this.deps.keys.deadlines, applied.record.limits.deadlineAt, command.conversationId);
+      return 'applied';
+    }
     const record = await this.deps.store.read(command.conversationId);
     if (record) await runEffects(record, this.effects);
     return 'redelivered';
@@ -147,7 +167,8 @@ export class Coordinator {
         { details: { expected: due, got: { hopId: turn.hopId, agent: turn.agent, seq: turn.seq } } }));
       return 'dead-lettered';
     }
-    const applied = await this.commit(decideTurn(network, record, turn));
+    const prepared = await this.prepareTurn(record, turn);
+    const applied = await this.commit(decideTurn(network, record, prepared.turn, Date.now(), prepared.events));
     switch (applied.outcome) {
       case ApplyOutcome.APPLIED:
         return 'applied';
@@ -163,6 +184,64 @@ export class Coordinator {
       default:
         throw new HandoffError(ErrorCode.INTERNAL, `Apply of ${turn.hopId} was ${applied.outcome}; retrying`, { retryable: true });
     }
+  }
+
+  /**
+   * Resolves what needs live facts before a turn is decided: a router target becomes the agent its
+   * strategy picks, and an agent with no live worker is routed around to its first fallback that
+   * has one. The events say what was decided and why.
+   */
+  private async prepareTurn(record: ConversationRecord, turn: TurnResult): Promise<{ turn: TurnResult; events: NewEvent[] }> {
+    const outcome = turn.outcome;
+    if (outcome.type !== 'handoff' || (outcome.target.type !== 'route' && outcome.target.type !== 'agent')) return { turn, events: [] };
+    const name = outcome.target.type === 'route' ? outcome.target.router : outcome.target.agent;
+    const text = await this.latestUserText(record.conversationId);
+    const routed = await this.route(name, turn.agent, record.conversationId, record.context, text);
+    if (routed.agent === name && routed.events.length === 0) return { turn, events: [] };
+    const source = outcome.target.type === 'route' ? ('router' as const) : ('health' as const);
+    return { turn: { ...turn, outcome: { ...outcome, target: { type: 'agent', agent: routed.agent }, source, reason: `${outcome.reason} (${routed.reason})` } }, events: routed.events };
+  }
+
+  /** Resolves a router or checks an agent's health; returns the agent to use. */
+  private async route(name: string, from: string | null, conversationId: string, context: ConversationRecord['context'], text: string | undefined): Promise<{ agent: string; reason: string; events: NewEvent[] }> {
+    const { routers, health, network } = this.deps;
+    const events: NewEvent[] = [];
+    let agent = name;
+    let reason = '';
+    if (routers.has(name)) {
+      try {
+        const decision = await routers.resolve(name, { from, conversationId, text: text ?? (await this.latestUserText(conversationId)), context });
+        events.push({ type: 'routing.decided', router: name, strategy: decision.strategy, agent: decision.agent, reason: decision.reason, ...(decision.details ? { details: decision.details } : {}) });
+        agent = decision.agent;
+        reason = `${name}: ${decision.reason}`;
+      } catch (error) {
+        // Leave the target as it is: the decision fails it with the router's error.
+        events.push({ type: 'warning', message: `router "${name}" could not pick: ${error instanceof Error ? error.message : String(error)}` });
+        return { agent: name, reason: 'routing failed', events };
+      }
+    }
+    if (network.agentNames.includes(agent) && (await health.liveWorkers(agent)) === 0) {
+      for (const fallback of network.agent(agent).fallbacks) {
+        if ((await health.liveWorkers(fallback)) > 0) {
+          events.push({ type: 'routing.decided', router: agent, strategy: 'health', agent: fallback, reason: `${agent} has no live worker; its fallback ${fallback} has`, details: { unavailable: agent } });
+          return { agent: fallback, reason: `${agent} has no live worker`, events };
+        }
+      }
+      events.push({ type: 'warning', message: `agent "${agent}" has no live worker; the hop waits on its queue until one starts`, details: { agent } });
+    }
+    return { agent, reason, events };
+  }
+
+  /** The text of the conversation's latest user message (what routers route on). */
+  private async latestUserText(conversationId: string): Promise<string> {
+    const tail = await this.deps.store.tail(conversationId, 20);
+    const last = [...tail].reverse().find((m) => m.role === 'user');
+    return last ? messageText(last) : '';
+  }
+
+  private async handleCancel(command: CancelCommand): Promise<CoordinatorJobOutcome> {
+    const ended = await this.endConversation(command.conversationId, { code: 'CANCELLED', message: command.reason ? `Cancelled: ${command.reason}` : 'Cancelled by the client.', retryable: false }, null, 'cancelled');
+    return ended ? 'applied' : 'ignored';
   }
 
   private async handleUserMessage(command: UserMessageCommand): Promise<CoordinatorJobOutcome> {
@@ -208,15 +287,36 @@ export class Coordinator {
    * @returns true when this call ended the conversation.
    */
   async failConversation(conversationId: string, error: ErrorJson, atSeq: number | null): Promise<boolean> {
+    return this.endConversation(conversationId, error, atSeq, 'error');
+  }
+
+  /**
+   * Ends a conversation that has not ended yet — failed, past its deadline, or cancelled: its
+   * pending hop is removed from its queue, workers running its turn are told to abort, and its
+   * nested chats end too. With `atSeq`, only a running conversation whose pending hop is `atSeq`.
+   * @returns true when this call ended it.
+   */
+  async endConversation(conversationId: string, error: ErrorJson, atSeq: number | null, reason: TerminalReason): Promise<boolean> {
     for (let attempt = 0; attempt < 5; attempt++) {
       this.records.delete(conversationId);
       const record = await this.deps.store.read(conversationId);
-      if (!record || record.status !== 'running') return false;
-      if (atSeq !== null && record.next?.seq !== atSeq) return false;
-      const applied = await this.commit(decideFailure(record, error));
-      if (applied.outcome === ApplyOutcome.APPLIED) return true;
+      if (!record || TERMINAL_STATUSES.has(record.status)) return false;
+      if (atSeq !== null && (record.status !== 'running' || record.next?.seq !== atSeq)) return false;
+      const applied = await this.commit(decideFailure(record, error, reason));
+      if (applied.outcome !== ApplyOutcome.APPLIED) continue;
+      await this.stopInFlight(record, error, reason);
+      return true;
     }
     throw new HandoffError(ErrorCode.INTERNAL, `Could not end conversation ${conversationId}: its record kept changing`, { retryable: true });
+  }
+
+  /** After a conversation ended from outside: drop its pending hop, abort its running turn, end its children. */
+  private async stopInFlight(record: ConversationRecord, error: ErrorJson, reason: TerminalReason): Promise<void> {
+    const { queues, redis, keys } = this.deps;
+    if (record.next) await queues.agent(record.next.agent).remove(record.next.hopId).catch(() => 0);
+    await redis.publish(keys.cancelChannel, record.conversationId);
+    await redis.zrem(keys.deadlines, record.conversationId);
+    if (record.waiting?.kind === 'child') await this.endConversation(record.waiting.childId, error, null, reason);
   }
 
   /**

@@ -3,6 +3,7 @@ import {
   ZERO_USAGE,
   hopId,
   type ContextVariables,
+  type ConversationLimits,
   type ConversationRecord,
   type Message,
   type NetworkDefinition,
@@ -29,6 +30,18 @@ export interface NewConversation {
   parent: ConversationRecord['parent'];
   depth: number;
   group: ConversationRecord['group'];
+  limits: ConversationRecord['limits'];
+}
+
+/** The conversation's loop and budget limits: its own, else the network's. */
+export function resolveLimits(network: NetworkDefinition, limits: ConversationLimits, createdAt: number): ConversationRecord['limits'] {
+  const merged = { ...network.limits, ...limits };
+  return {
+    maxVisitsPerAgent: merged.maxVisitsPerAgent ?? null,
+    maxPingPong: merged.maxPingPong ?? null,
+    deadlineAt: merged.deadlineMs === undefined ? null : createdAt + merged.deadlineMs,
+    maxTokens: merged.maxTokens ?? null,
+  };
 }
 
 /**
@@ -61,6 +74,8 @@ export function decideNewConversation(network: NetworkDefinition, start: NewConv
     depth: start.depth,
     runStartSeq: 0,
     group: start.group,
+    limits: start.limits,
+    failures: [],
     createdAt: start.createdAt,
     updatedAt: now,
   };
@@ -91,6 +106,7 @@ export function decideStart(network: NetworkDefinition, command: StartCommand, n
       parent: null,
       depth: 0,
       group: null,
+      limits: resolveLimits(network, command.limits, command.createdAt),
     },
     now,
   );

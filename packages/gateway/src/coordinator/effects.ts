@@ -39,6 +39,7 @@ async function ensureChild(parent: ConversationRecord, waiting: Extract<Waiting,
       parent: { conversationId: parent.conversationId, caller: waiting.caller },
       depth: parent.depth + 1,
       group: waiting.group,
+      limits: parent.limits,
     });
     const applied = await deps.store.apply(decision.step);
     child = applied.outcome === ApplyOutcome.APPLIED && applied.version !== null ? { ...decision.record, version: applied.version } : await deps.store.read(waiting.childId);

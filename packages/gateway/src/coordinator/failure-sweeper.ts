@@ -1,6 +1,7 @@
 import type { Queue } from 'bullmq';
 import type { Logger } from 'pino';
-import { COORDINATOR_QUEUE, DEFAULT_SWEEP_INTERVAL_MS, HopFailedError, type NetworkDefinition } from '@handoff/core';
+import type { Redis } from 'ioredis';
+import { COORDINATOR_QUEUE, DEFAULT_SWEEP_INTERVAL_MS, HopFailedError, SCHEMA_VERSION, hrNow, ZERO_USAGE, type ErrorJson, type KeyLayout, type NetworkDefinition, type TurnResult } from '@handoff/core';
 import { addDeadLetter, looseConversationId, type QueueSet } from '@handoff/redis';
 import type { Coordinator } from './coordinator.js';
 
@@ -29,6 +30,7 @@ export class FailureSweeper {
     private readonly queues: QueueSet,
     private readonly coordinator: Coordinator,
     private readonly logger: Logger,
+    private readonly deadlines: { redis: Redis; keys: KeyLayout },
     private readonly options: FailureSweeperOptions = {},
   ) {}
 
@@ -50,12 +52,24 @@ export class FailureSweeper {
     await this.running;
   }
 
-  /** One sweep over the coordinator queue and every agent queue. @returns how many jobs were moved. */
+  /** One sweep over the coordinator queue and every agent queue, then the deadlines. @returns how many jobs were moved. */
   async sweep(): Promise<number> {
+    await this.sweepDeadlines();
     let moved = 0;
     moved += await this.sweepQueue(this.queues.coordinator, COORDINATOR_QUEUE);
     for (const agent of this.network.agentNames) moved += await this.sweepQueue(this.queues.agent(agent), agent);
     return moved;
+  }
+
+  /** Ends conversations whose deadline has passed (their running turns are aborted). */
+  private async sweepDeadlines(): Promise<void> {
+    const { redis, keys } = this.deadlines;
+    const due = await redis.zrangebyscore(keys.deadlines, 0, Date.now(), 'LIMIT', 0, this.options.batch ?? 100);
+    for (const conversationId of due) {
+      const error = { code: 'DEADLINE_EXCEEDED' as const, message: 'The conversation ran past its deadline.', retryable: false };
+      await this.coordinator.endConversation(conversationId, error, null, 'deadline_exceeded');
+      await redis.zrem(keys.deadlines, conversationId);
+    }
   }
 
   private async sweepQueue(queue: Queue, label: string): Promise<number> {
@@ -67,11 +81,36 @@ export class FailureSweeper {
       // A hop job (seq = the hop) or a turn result (seq = the turn): the conversation is stuck if
       // it still waits for that hop. A start command that never got its first hop out: hop 1.
       const seq = typeof data?.seq === 'number' ? data.seq : label === COORDINATOR_QUEUE && data?.kind === 'start' ? 1 : null;
-      if (conversationId && seq !== null) await this.coordinator.failConversation(conversationId, error, seq);
+      const hop = (job.data as { hopId?: unknown } | undefined)?.hopId;
+      if (conversationId && seq !== null && label !== COORDINATOR_QUEUE && typeof hop === 'string') {
+        // A hop that failed for good is a failed turn: its agent's fallbacks get the step.
+        await this.coordinator.handle(failedTurn(conversationId, hop, seq, label, error));
+      } else if (conversationId && seq !== null) {
+        await this.coordinator.failConversation(conversationId, error, seq);
+      }
       await addDeadLetter(this.queues, { sourceQueue: queue.name, jobId: job.id, conversationId, error, payload: job.data });
       await job.remove();
       this.logger.warn({ queue: queue.name, jobId: job.id, conversationId, reason: job.failedReason }, 'failed job moved to the dead-letter queue');
     }
     return jobs.length;
   }
+}
+
+/** The failed turn a hop that failed for good stands for. */
+function failedTurn(conversationId: string, hopId: string, seq: number, agent: string, error: ErrorJson): TurnResult {
+  const now = hrNow();
+  return {
+    schemaVersion: SCHEMA_VERSION,
+    kind: 'turn',
+    conversationId,
+    hopId,
+    seq,
+    agent,
+    newMessages: [],
+    outcome: { type: 'failed', error },
+    usage: ZERO_USAGE,
+    attempt: 1,
+    workerId: 'gateway-sweeper',
+    timing: { queuedAt: now, startedAt: now, firstModelCallAt: null, lastModelReturnAt: null, modelMs: 0, finishedAt: now },
+  };
 }

@@ -10,6 +10,7 @@ import {
   type NewEvent,
   type GroupSettings,
   type Target,
+  type TerminalReason,
   type Waiting,
 } from '@handoff/core';
 import { mustResult, stableIndex } from './decision.js';
@@ -41,7 +42,7 @@ export function complete(record: ConversationRecord, output: string | null, even
 }
 
 /** Ends the conversation as failed. */
-export function fail(record: ConversationRecord, error: ErrorJson, events: NewEvent[], reason: 'error' | 'max_hops_exceeded' = 'error', agent?: string): Routed {
+export function fail(record: ConversationRecord, error: ErrorJson, events: NewEvent[], reason: TerminalReason = 'error', agent?: string): Routed {
   const failed: ConversationRecord = { ...record, status: 'failed', terminalReason: reason, error, next: null, waiting: null };
   return {
     record: failed,
@@ -68,6 +69,8 @@ export function continueWith(network: NetworkDefinition, record: ConversationRec
   if (seq - record.runStartSeq > record.maxHops) {
     return fail(record, new MaxHopsExceededError(record.maxHops, [...record.path, agent]).toJSON(), events, 'max_hops_exceeded', from.agent);
   }
+  const loop = loopLimitBreached(record, agent);
+  if (loop) return fail(record, loop.error, events, loop.reason, from.agent);
   const nextHop = hopId(record.conversationId, seq);
   const moved: ConversationRecord = {
     ...record,
@@ -133,7 +136,9 @@ export function routeTarget(network: NetworkDefinition, record: ConversationReco
       return { record: parked, events: [...events, { type: 'nested.started', childConversationId: waiting.childId, entry: spec.entry, caller: from.agent }], lifecycle: 'active' };
     }
     case 'group_manager':
-      return fail(record, { code: 'INTERNAL', message: 'A group-manager target reached the coordinator unresolved.', retryable: false }, events, 'error', from.agent);
+    case 'route':
+      // Resolved before deciding (the worker picks by group manager, the coordinator by router).
+      return fail(record, { code: 'ROUTING_FAILED', message: `A ${target.type} target reached the decision unresolved.`, retryable: false }, events, 'error', from.agent);
   }
 }
 
@@ -161,4 +166,33 @@ function childSpec(network: NetworkDefinition, target: Extract<Target, { type: '
   }
   const chat = target.chats[k]!;
   return { entry: chat.agent, ...(chat.message === undefined ? {} : { message: chat.message }), ...(chat.maxHops === undefined ? {} : { maxHops: chat.maxHops }), group: null };
+}
+
+/** Consecutive handoffs back and forth between the same two agents at the end of `path`. */
+export function pingPongLength(path: readonly string[]): number {
+  const n = path.length;
+  if (n < 2 || path[n - 1] === path[n - 2]) return 0;
+  let length = 1;
+  for (let i = n - 3; i >= 0 && path[i] === path[i + 2]; i--) length++;
+  return length;
+}
+
+/** The loop limit (visits per agent, ping-pong) that a hop to `agent` would break, if any. */
+function loopLimitBreached(record: ConversationRecord, agent: string): { reason: 'max_visits_exceeded' | 'ping_pong_detected'; error: ErrorJson } | undefined {
+  const { maxVisitsPerAgent, maxPingPong } = record.limits;
+  const path = [...record.path, agent];
+  if (maxVisitsPerAgent !== null) {
+    const visits = path.filter((a) => a === agent).length;
+    if (visits > maxVisitsPerAgent) {
+      return { reason: 'max_visits_exceeded', error: { code: 'MAX_VISITS_EXCEEDED', message: `Agent "${agent}" would take turn ${visits}; the limit is ${maxVisitsPerAgent} per conversation.`, retryable: false, details: { agent, visits, maxVisitsPerAgent } } };
+    }
+  }
+  if (maxPingPong !== null) {
+    const length = pingPongLength(path);
+    if (length > maxPingPong) {
+      const pair = [path[path.length - 2], agent];
+      return { reason: 'ping_pong_detected', error: { code: 'PING_PONG_DETECTED', message: `${pair[0]} and ${pair[1]} handed back and forth ${length} times in a row; the limit is ${maxPingPong}.`, retryable: false, details: { pair, handoffs: length, maxPingPong } } };
+    }
+  }
+  return undefined;
 }

@@ -1,0 +1,39 @@
+import type { Job } from 'bullmq';
+import { COORDINATOR_QUEUE, ErrorCode, HandoffError } from '@handoff/core';
+import type { DeadLetter, QueueSet } from './queues.js';
+
+/** A dead letter with its id in the dead-letter queue. */
+export interface StoredDeadLetter extends DeadLetter {
+  id: string;
+}
+
+/** The dead letters, newest first. */
+export async function listDeadLetters(queues: QueueSet, options: { offset?: number; limit?: number } = {}): Promise<StoredDeadLetter[]> {
+  const offset = options.offset ?? 0;
+  const jobs: Job[] = await queues.deadLetter.getJobs(['waiting'], offset, offset + (options.limit ?? 100) - 1, false);
+  return jobs.flatMap((job) => (job.id ? [{ id: job.id, ...(job.data as DeadLetter) }] : []));
+}
+
+/**
+ * Replays a dead letter: its payload goes back, untouched, onto the queue it came from — under
+ * its original job id, so a hop keeps its deterministic id — and the letter is removed. Use it
+ * after fixing what made the job fail (a deploy, a model endpoint back up).
+ * @returns the id of the job added again.
+ */
+export async function replayDeadLetter(queues: QueueSet, id: string): Promise<string> {
+  const job = await queues.deadLetter.getJob(id);
+  if (!job) throw new HandoffError(ErrorCode.VALIDATION_FAILED, `No dead letter with id "${id}".`, { details: { id } });
+  const letter = job.data as DeadLetter;
+  const target =
+    letter.sourceQueue === COORDINATOR_QUEUE
+      ? queues.coordinator
+      : letter.sourceQueue.startsWith('agent.')
+        ? queues.agent(letter.sourceQueue.slice('agent.'.length))
+        : undefined;
+  if (!target) throw new HandoffError(ErrorCode.VALIDATION_FAILED, `Dead letter "${id}" came from an unknown queue "${letter.sourceQueue}".`);
+  const existing = letter.jobId ? await target.getJob(letter.jobId) : undefined;
+  if (existing) await existing.remove();
+  const added = await target.add('replay', letter.payload, { ...(letter.jobId ? { jobId: letter.jobId } : {}), removeOnComplete: { count: 1_000 }, attempts: 5 });
+  await job.remove();
+  return added.id ?? '';
+}
