@@ -25,6 +25,8 @@ export interface InProcessOptions {
   network: (modelUrl: string) => NetworkDefinition;
   rules: ScriptRule[];
   label: string;
+  /** The agents the in-process workers serve. @defaultValue all */
+  agents?: string[];
 }
 
 /**
@@ -38,7 +40,7 @@ export async function startInProcess(options: InProcessOptions): Promise<InProce
   const network = options.network(model.url);
   const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
   const gateway = await startGateway({ network, redis: { url, prefix }, logger });
-  const workers = await startWorkers({ network, redis: { url, prefix }, logger, concurrency: 16 });
+  const workers = await startWorkers({ network, redis: { url, prefix }, logger, concurrency: 16, ...(options.agents ? { agents: options.agents } : {}) });
   await Promise.all([gateway.waitUntilReady(), workers.waitUntilReady()]);
   const client = createClient({ redis: { url, prefix } });
   const redis = new Redis(url);

@@ -12,7 +12,7 @@ import {
 } from '../dist/index.js';
 
 function req(body: Partial<ChatCompletionRequestBody>): RecordedRequest {
-  return { index: 0, receivedAt: 0, receivedAtHr: 0, answeredAtHr: undefined, headers: {}, body: { model: 'm', messages: [], ...body } };
+  return { index: 0, receivedAt: 0, receivedAtHr: 0, answeredAtHr: undefined, abortedAtHr: undefined, headers: {}, body: { model: 'm', messages: [], ...body } };
 }
 
 const conversation = req({

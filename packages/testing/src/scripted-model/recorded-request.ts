@@ -12,6 +12,8 @@ export interface RecordedRequest {
   readonly receivedAtHr: number;
   /** High-resolution wall-clock ms when the whole answer had been handed to the socket; undefined until then. */
   readonly answeredAtHr: number | undefined;
+  /** High-resolution wall-clock ms when the client went away before the answer was complete (it aborted). */
+  readonly abortedAtHr: number | undefined;
   /** Request headers, names lower-cased, repeated headers joined with `', '`. */
   readonly headers: Readonly<Record<string, string | undefined>>;
 }

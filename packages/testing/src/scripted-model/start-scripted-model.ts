@@ -162,6 +162,7 @@ class ScriptedModelServer implements ScriptedModel {
         receivedAt: Date.now(),
         receivedAtHr: hrNow(),
         answeredAtHr: undefined,
+        abortedAtHr: undefined,
         headers: flattenHeaders(req.headers),
       };
     } catch (err) {
@@ -171,6 +172,9 @@ class ScriptedModelServer implements ScriptedModel {
     }
     res.once('finish', () => {
       recorded.answeredAtHr = hrNow();
+    });
+    res.once('close', () => {
+      if (!res.writableFinished) recorded.abortedAtHr = hrNow();
     });
     this.#requests.push(recorded);
     this.#waiters.notify(this.#requests.length);
