@@ -1,6 +1,6 @@
 import type { Worker } from 'bullmq';
 import pino, { type Logger } from 'pino';
-import { DEFAULT_DRAIN_TIMEOUT_MS, type NetworkDefinition } from '@handoff/core';
+import { DEFAULT_DRAIN_TIMEOUT_MS, newInstanceId, type NetworkDefinition } from '@handoff/core';
 import {
   ConversationStore,
   EventLog,
@@ -69,6 +69,7 @@ export interface Gateway {
  */
 export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const config = resolveRedisConfig(options.redis);
+  const gatewayId = newInstanceId('gateway');
   const logger = options.logger ?? pino({ level: process.env.LOG_LEVEL ?? 'info', name: 'gateway' }, pino.destination(2));
   const commands = createRedisConnection(config.url, 'command', 'handoff-gateway');
   const blocking = createRedisConnection(config.url, 'blocking', 'handoff-coordinator');
@@ -90,6 +91,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const worker: Worker = coordinator.start({
     connection: blocking,
     prefix: config.prefix,
+    name: gatewayId,
     ...definedOnly({ concurrency: options.concurrency, lockDurationMs: options.lockDurationMs, stalledIntervalMs: options.stalledIntervalMs, maxStalledCount: options.maxStalledCount }),
   });
   const sweeper = new FailureSweeper(options.network, queues, coordinator, logger, { redis: commands, keys: config.keys }, definedOnly({ intervalMs: options.sweepIntervalMs }));

@@ -60,6 +60,8 @@ export interface CoordinatorOptions {
   prefix: string;
   /** Coordinator jobs processed at once by this process. @defaultValue 64 */
   concurrency?: number;
+  /** This gateway's id (BullMQ's worker name: jobs show which gateway processed them). */
+  name?: string;
   /** BullMQ lock of a coordinator job. @defaultValue 30 000 */
   lockDurationMs?: number;
   /** @defaultValue 30 000 */
@@ -346,6 +348,7 @@ export class Coordinator {
         connection: options.connection,
         prefix: options.prefix,
         concurrency: options.concurrency ?? 64,
+        ...(options.name === undefined ? {} : { name: options.name }),
         maxStalledCount: options.maxStalledCount ?? DEFAULT_MAX_STALLED_COUNT,
         ...(options.lockDurationMs === undefined ? {} : { lockDuration: options.lockDurationMs }),
         ...(options.stalledIntervalMs === undefined ? {} : { stalledInterval: options.stalledIntervalMs }),

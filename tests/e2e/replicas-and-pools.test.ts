@@ -1,0 +1,71 @@
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createClient, type HandoffClient } from '@handoff/client';
+import { COORDINATOR_QUEUE, hopId } from '@handoff/core';
+import { startScriptedModel, systemText, type ManagedProcess, type ScriptedModel } from '@handoff/testing';
+import { redisUrl, uniquePrefix } from '../support/env.js';
+import { startHandoff } from '../support/processes.js';
+
+const NETWORK = 'tests/e2e/networks/pool.ts';
+
+/** Scaling out: replicas of one agent share its queue; a pool spreads work evenly across gateways. */
+describe('replicas and pools across processes', () => {
+  const prefix = uniquePrefix('replicas');
+  let model: ScriptedModel;
+  let processes: ManagedProcess[] = [];
+  let soloWorkers: ManagedProcess[] = [];
+  let client: HandoffClient;
+  let redis: Redis;
+
+  beforeAll(async () => {
+    model = await startScriptedModel({ rules: [{ reply: (req) => ({ content: `${/You are (\w+)\./.exec(systemText(req) ?? '')?.[1]} done`, delayMs: 100 }) }] });
+    const env = { REDIS_URL: redisUrl(), HANDOFF_PREFIX: prefix, OPENAI_BASE_URL: model.url, OPENAI_API_KEY: 'test' };
+    const fast = ['--lock-duration', '1500', '--stalled-interval', '500'];
+    soloWorkers = await Promise.all([1, 2, 3].map((i) => startHandoff(`solo ${i}`, ['worker', '--network', NETWORK, '--agents', 'Solo', '--concurrency', '8', ...fast], env)));
+    processes = [
+      ...soloWorkers,
+      ...(await Promise.all([
+        startHandoff('gateway 1', ['gateway', '--network', NETWORK, ...fast], env),
+        startHandoff('gateway 2', ['gateway', '--network', NETWORK, ...fast], env),
+        startHandoff('pool worker', ['worker', '--network', NETWORK, '--agents', 'W1,W2,W3'], env),
+      ])),
+    ];
+    client = createClient({ redis: { url: redisUrl(), prefix } });
+    redis = new Redis(redisUrl());
+  }, 60_000);
+
+  afterAll(async () => {
+    await client?.close();
+    redis?.disconnect();
+    await Promise.all(processes.map((p) => p.stop()));
+    await model?.close();
+  });
+
+  it('shares one agent across 3 worker processes, all busy, and survives losing one', async () => {
+    const conversations = await Promise.all(Array.from({ length: 60 }, (_, i) => client.start({ agent: 'Solo', input: `job ${i}` })));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    soloWorkers[0]!.kill('SIGKILL');
+    const results = await Promise.all(conversations.map((c) => c.result({ timeoutMs: 30_000 })));
+    expect(results.every((r) => r.status === 'completed' && r.output === 'Solo done')).toBe(true);
+    const coordinator = new Queue(COORDINATOR_QUEUE, { connection: redis, prefix });
+    const turns = await Promise.all(conversations.map((c) => coordinator.getJob(`${hopId(c.id, 1)}.turn`)));
+    await coordinator.close();
+    const perWorker = new Map<string, number>();
+    for (const turn of turns) perWorker.set(turn?.data.workerId, (perWorker.get(turn?.data.workerId) ?? 0) + 1);
+    expect(perWorker.size).toBe(3); // every replica got work (the killed one before it died)
+  }, 60_000);
+
+  it('round robin over 3 agents from 2 gateway replicas: 30 conversations split 10/10/10', async () => {
+    const conversations = await Promise.all(Array.from({ length: 30 }, (_, i) => client.start({ agent: 'pool', input: `pooled ${i}` })));
+    const results = await Promise.all(conversations.map((c) => c.result({ timeoutMs: 30_000 })));
+    const counts = ['W1', 'W2', 'W3'].map((agent) => results.filter((r) => r.agent === agent).length);
+    for (const count of counts) expect(Math.abs(count - 10)).toBeLessThanOrEqual(1);
+    expect(counts.reduce((a, b) => a + b, 0)).toBe(30);
+    // Both gateways took start commands.
+    const coordinator = new Queue(COORDINATOR_QUEUE, { connection: redis, prefix });
+    const starts = await Promise.all(conversations.map((c) => coordinator.getJob(`${c.id}.start`)));
+    await coordinator.close();
+    expect(new Set(starts.map((s) => s?.processedBy)).size).toBe(2);
+  }, 60_000);
+});
