@@ -43,17 +43,19 @@ describe('replicas and pools across processes', () => {
   });
 
   it('shares one agent across 3 worker processes, all busy, and survives losing one', async () => {
+    const callers = () => new Set(model.requests.map((r) => r.headers['x-handoff-worker']));
     const conversations = await Promise.all(Array.from({ length: 60 }, (_, i) => client.start({ agent: 'Solo', input: `job ${i}` })));
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // Every replica takes turns (the model sees which worker calls)...
+    for (let i = 0; i < 100 && callers().size < 3; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(callers().size).toBe(3);
+    // ... and losing one of them mid-run does not stop the conversations.
     soloWorkers[0]!.kill('SIGKILL');
     const results = await Promise.all(conversations.map((c) => c.result({ timeoutMs: 30_000 })));
     expect(results.every((r) => r.status === 'completed' && r.output === 'Solo done')).toBe(true);
     const coordinator = new Queue(COORDINATOR_QUEUE, { connection: redis, prefix });
     const turns = await Promise.all(conversations.map((c) => coordinator.getJob(`${hopId(c.id, 1)}.turn`)));
     await coordinator.close();
-    const perWorker = new Map<string, number>();
-    for (const turn of turns) perWorker.set(turn?.data.workerId, (perWorker.get(turn?.data.workerId) ?? 0) + 1);
-    expect(perWorker.size).toBe(3); // every replica got work (the killed one before it died)
+    expect(new Set(turns.map((t) => t?.data.workerId)).size).toBeGreaterThanOrEqual(2);
   }, 60_000);
 
   it('round robin over 3 agents from 2 gateway replicas: 30 conversations split 10/10/10', async () => {

@@ -71,7 +71,7 @@ export async function startWorkers(options: WorkerProcessOptions): Promise<Worke
   const store = new ConversationStore(commands, config.keys);
   const events = new EventLog(commands, config.keys);
   const queues = new QueueSet(commands, config.prefix);
-  const clients = new ModelClients();
+  const clients = new ModelClients(workerId);
   const historyCache = new HistoryCache(options.historyCache);
 
   const handlers = new Map<string, AgentWorker>();

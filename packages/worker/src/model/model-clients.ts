@@ -10,6 +10,9 @@ export class ModelClients {
   private readonly clients = new Map<string, OpenAI>();
   private readonly bySettings = new WeakMap<ResolvedModelSettings, OpenAI>();
 
+  /** @param workerId - sent as the `x-handoff-worker` header, so endpoint logs show which worker called. */
+  constructor(private readonly workerId?: string) {}
+
   /** The client for an agent's resolved model settings. */
   for(settings: ResolvedModelSettings): OpenAI {
     const known = this.bySettings.get(settings);
@@ -23,6 +26,7 @@ export class ModelClients {
         apiKey: settings.apiKey ?? process.env.OPENAI_API_KEY ?? 'unset',
         maxRetries: settings.maxRetries,
         timeout: settings.timeoutMs,
+        ...(this.workerId ? { defaultHeaders: { 'x-handoff-worker': this.workerId } } : {}),
       });
       this.clients.set(key, client);
     }
