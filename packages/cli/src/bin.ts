@@ -23,7 +23,14 @@ common(program.command('worker').description('run agents of the network as worke
   .option('-a, --agents <names>', 'comma-separated agents to serve (default: all)')
   .action(async (options: Record<string, unknown>) => (await import('./commands/worker.js')).workerCommand(options));
 
-common(program.command('gateway').description('run the coordinator of the network')).action(async (options: Record<string, unknown>) => (await import('./commands/gateway.js')).gatewayCommand(options));
+common(program.command('gateway').description('run the coordinator of the network, and its HTTP API with --http-port'))
+  .option('--http-port <port>', 'serve the HTTP API on this port ($HANDOFF_HTTP_PORT; 0 picks a free one)')
+  .option('--http-host <host>', 'address to listen on (default 0.0.0.0)')
+  .option('--api-keys <keys>', 'comma-separated bearer tokens the HTTP API accepts ($HANDOFF_API_KEYS)')
+  .option('--no-auth', 'turn HTTP authentication off, for local use only ($HANDOFF_AUTH=off)')
+  .option('--cors-origin <origins>', 'comma-separated origins allowed by CORS ($HANDOFF_CORS_ORIGINS)')
+  .option('--retention <seconds>', 'how long finished conversations are kept ($HANDOFF_RETENTION_SECONDS; default 7 days)')
+  .action(async (options: Record<string, unknown>) => (await import('./commands/gateway.js')).gatewayCommand(options));
 
 program.parseAsync().catch((error: unknown) => {
   if (isHandoffError(error)) {

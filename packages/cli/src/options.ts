@@ -12,6 +12,18 @@ export const RunFlags = z.object({
   maxStalledCount: z.coerce.number().int().min(0).max(1_000).optional(),
   drainTimeout: z.coerce.number().int().min(0).max(3_600_000).optional(),
   allowEviction: z.boolean().optional(),
+  httpPort: z.coerce.number().int().min(0).max(65_535).optional(),
+  httpHost: z.string().min(1).optional(),
+  apiKeys: z
+    .string()
+    .transform((list) => list.split(',').map((k) => k.trim()).filter(Boolean))
+    .optional(),
+  auth: z.boolean().optional(),
+  corsOrigin: z
+    .string()
+    .transform((list) => list.split(',').map((o) => o.trim()).filter(Boolean))
+    .optional(),
+  retention: z.coerce.number().int().min(60).max(365 * 24 * 3600).optional(),
   agents: z
     .string()
     .transform((list) => list.split(',').map((a) => a.trim()).filter(Boolean))
@@ -37,6 +49,11 @@ function flagsFromEnvironment(): Record<string, unknown> {
     ['maxStalledCount', env.HANDOFF_MAX_STALLED_COUNT],
     ['drainTimeout', env.HANDOFF_DRAIN_TIMEOUT_MS],
     ['allowEviction', env.HANDOFF_ALLOW_EVICTION === undefined ? undefined : ['1', 'true', 'yes'].includes(env.HANDOFF_ALLOW_EVICTION)],
+    ['httpPort', env.HANDOFF_HTTP_PORT],
+    ['apiKeys', env.HANDOFF_API_KEYS],
+    ['auth', env.HANDOFF_AUTH === undefined ? undefined : !['0', 'off', 'false', 'no'].includes(env.HANDOFF_AUTH)],
+    ['corsOrigin', env.HANDOFF_CORS_ORIGINS],
+    ['retention', env.HANDOFF_RETENTION_SECONDS],
   ];
   return Object.fromEntries(entries.filter(([, value]) => value !== undefined));
 }

@@ -24,7 +24,8 @@ import {
   type RedisConfig,
   type ResolvedRedisConfig,
 } from '@handoff/redis';
-import { ConversationHandle } from './conversation-handle.js';
+import { RedisConversationHandle } from './conversation-handle.js';
+import type { HandoffClient } from './handle.js';
 import { StartRequest } from './start-request.js';
 
 /** Options of {@link createClient}. */
@@ -33,26 +34,13 @@ export interface ClientOptions {
   redis?: RedisConfig;
 }
 
-/** A client of a Handoff deployment, straight over Redis. */
-export interface HandoffClient {
-  /**
-   * Starts a conversation and returns its handle at once.
-   * @throws {@link ValidationError} for malformed input, {@link UnknownAgentError} for an entry
-   * agent the network does not have, {@link NetworkNotRegisteredError} when no gateway runs.
-   */
-  start(request: StartRequest): Promise<ConversationHandle>;
-  /**
-   * Cancels a conversation: its running turn is aborted (through to the model call), its pending
-   * hop is removed, its nested chats end, and it ends `cancelled`. Cancelling an ended conversation
-   * does nothing.
-   */
-  cancel(conversationId: string, reason?: string): Promise<void>;
-  /** A handle on an existing conversation. */
-  conversation(conversationId: string): ConversationHandle;
+/** A client straight over Redis: {@link HandoffClient}, plus the registered network. */
+export interface RedisHandoffClient extends HandoffClient {
+  conversation(conversationId: string): RedisConversationHandle;
+  getHandle(conversationId: string): RedisConversationHandle;
+  start(request: StartRequest): Promise<RedisConversationHandle>;
   /** The network the gateway registered. @throws {@link NetworkNotRegisteredError} */
   network(): Promise<NetworkRegistration>;
-  /** Closes the client's connections. */
-  close(): Promise<void>;
 }
 
 /**
@@ -67,7 +55,7 @@ export interface HandoffClient {
  * console.log(result.agent, result.output, result.path);
  * ```
  */
-export function createClient(options: ClientOptions = {}): HandoffClient {
+export function createClient(options: ClientOptions = {}): RedisHandoffClient {
   const config: ResolvedRedisConfig = resolveRedisConfig(options.redis);
   const redis: Redis = createRedisConnection(config.url, 'command', 'handoff-client');
   const store = new ConversationStore(redis, config.keys);
@@ -82,7 +70,7 @@ export function createClient(options: ClientOptions = {}): HandoffClient {
   const enqueueMessage = async (command: UserMessageCommand) => {
     await queues.coordinator.add('user_message', command, { ...HOP_JOB_OPTIONS, jobId: `${command.conversationId}.msg.v${command.expectedVersion}` });
   };
-  const handle = (conversationId: string): ConversationHandle => new ConversationHandle(conversationId, redis, config.keys, store, startPending(conversationId), enqueueMessage, (id, reason) => client.cancel(id, reason));
+  const handle = (conversationId: string): RedisConversationHandle => new RedisConversationHandle(conversationId, redis, config.keys, store, startPending(conversationId), enqueueMessage, (id, reason) => client.cancel(id, reason));
 
   const network = async (): Promise<NetworkRegistration> => {
     const registration = await readNetworkRegistration(redis, config.keys);
@@ -90,7 +78,7 @@ export function createClient(options: ClientOptions = {}): HandoffClient {
     return registration;
   };
 
-  const client: HandoffClient = {
+  const client: RedisHandoffClient = {
     async start(request) {
       const parsed = parseBoundary(StartRequest, request, 'Start request');
       assertPayloadSize(parsed, MAX_COORDINATOR_JOB_BYTES, 'Start request');
@@ -119,6 +107,7 @@ export function createClient(options: ClientOptions = {}): HandoffClient {
       return handle(conversationId);
     },
     conversation: handle,
+    getHandle: handle,
     async cancel(conversationId, reason) {
       const command: CancelCommand = parseBoundary(
         CancelCommand,

@@ -15,20 +15,7 @@ import {
   type StoredEvent,
 } from '@handoff/core';
 import { ConversationStore, EventLog, quietErrors } from '@handoff/redis';
-
-/** Options of {@link ConversationHandle.events}. */
-export interface EventsOptions {
-  /** Resume after this event id (from a previous iteration); from the start by default. */
-  after?: string;
-  /** Stop waiting after this long without the conversation ending. @defaultValue no limit */
-  timeoutMs?: number;
-}
-
-/** Options of {@link ConversationHandle.result}. */
-export interface ResultOptions {
-  /** Give up waiting after this long (the conversation goes on). @defaultValue 5 minutes */
-  timeoutMs?: number;
-}
+import type { ConversationHandle, EventsOptions, ResultOptions } from './handle.js';
 
 const POLL_BLOCK_MS = 1_000;
 
@@ -36,7 +23,7 @@ const POLL_BLOCK_MS = 1_000;
  * A handle on one conversation: its id, its status, its events as they happen, and its result.
  * Any number of handles, in any processes, may watch the same conversation.
  */
-export class ConversationHandle {
+export class RedisConversationHandle implements ConversationHandle {
   constructor(
     /** The conversation id. */
     readonly id: string,
@@ -65,6 +52,11 @@ export class ConversationHandle {
    * @throws {@link ConversationNotWaitingError} while the conversation runs, or when it failed.
    */
   async send(message: string | Message, options: { agent?: string } = {}): Promise<void> {
+    await this.sendForVersion(message, options);
+  }
+
+  /** Like {@link RedisConversationHandle.send}, and returns the record version the message answers. */
+  async sendForVersion(message: string | Message, options: { agent?: string } = {}): Promise<number> {
     const record = await this.currentRecord();
     if (!record || (record.status !== 'awaiting_user' && record.status !== 'completed')) {
       throw new ConversationNotWaitingError(this.id, record?.status ?? 'starting');
@@ -84,6 +76,7 @@ export class ConversationHandle {
     );
     await this.enqueueMessage(command);
     this.sentAtVersion = record.version;
+    return record.version;
   }
 
   /**
@@ -100,11 +93,23 @@ export class ConversationHandle {
     throw new ConversationNotFoundError(this.id);
   }
 
-  /** The conversation record now. @throws {@link ConversationNotFoundError} */
+  /**
+   * The conversation record now (a superset of the view HTTP clients get). Right after a start,
+   * it waits briefly for the coordinator to create the record.
+   * @throws {@link ConversationNotFoundError}
+   */
   async status(): Promise<ConversationRecord> {
-    const record = await this.store.read(this.id);
-    if (!record) throw new ConversationNotFoundError(this.id);
-    return record;
+    for (let waited = 0; ; waited += 25) {
+      const record = await this.currentRecord();
+      if (record) return record;
+      if (waited >= 5_000) throw new ConversationNotFoundError(this.id);
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+  }
+
+  /** Throws {@link ConversationNotFoundError} unless the conversation exists or its start is queued. */
+  async assertExists(): Promise<void> {
+    await this.currentRecord();
   }
 
   /**
@@ -115,6 +120,7 @@ export class ConversationHandle {
    */
   async result(options: ResultOptions = {}): Promise<ConversationResult> {
     const timeoutMs = options.timeoutMs ?? 300_000;
+    if (options.afterVersion !== undefined) this.sentAtVersion = Math.max(this.sentAtVersion, options.afterVersion);
     const deadline = Date.now() + timeoutMs;
     let blocking: Redis | undefined;
     try {

@@ -12,7 +12,11 @@ import {
   type RedisConfig,
 } from '@handoff/redis';
 import { Coordinator } from './coordinator/coordinator.js';
+import { createClient, type RedisHandoffClient } from '@handoff/client';
 import { FailureSweeper } from './coordinator/failure-sweeper.js';
+import { createHttpApp, type HttpOptions } from './http/app.js';
+import { GatewayMetrics } from './http/metrics.js';
+import { listen, type HttpServer } from './http/server.js';
 import { HealthView } from './routing/health.js';
 import { Routers } from './routing/router.js';
 
@@ -43,6 +47,8 @@ export interface GatewayOptions {
   sweepIntervalMs?: number;
   /** Run even if Redis may evict keys (its maxmemory-policy is not noeviction); only warns. */
   allowEviction?: boolean;
+  /** Serve the HTTP API (conversations, SSE events, chat completions, metrics) on a port. */
+  http?: HttpOptions;
 }
 
 /** A running gateway. */
@@ -50,6 +56,10 @@ export interface Gateway {
   readonly coordinator: Coordinator;
   /** Moves jobs that failed for good to the dead-letter queue and ends their conversations. */
   readonly sweeper: FailureSweeper;
+  /** The HTTP server, when `http` was given. */
+  readonly http: HttpServer | undefined;
+  /** The gateway's Prometheus metrics. */
+  readonly metrics: GatewayMetrics;
   /** Resolves once the coordinator's worker is connected and consuming. */
   waitUntilReady(): Promise<void>;
   /** Stops taking jobs, lets running ones finish, and closes connections. Idempotent. */
@@ -87,7 +97,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
 
   const health = new HealthView(commands, config.keys);
   const routers = new Routers(options.network, commands, config.keys, queues, health);
-  const coordinator = new Coordinator({ network: options.network, store, events, queues, logger, redis: commands, keys: config.keys, routers, health });
+  const metrics = new GatewayMetrics();
+  const coordinator = new Coordinator({ network: options.network, store, events, queues, logger, redis: commands, keys: config.keys, routers, health, observer: metrics });
   const worker: Worker = coordinator.start({
     connection: blocking,
     prefix: config.prefix,
@@ -96,15 +107,27 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   });
   const sweeper = new FailureSweeper(options.network, queues, coordinator, logger, { redis: commands, keys: config.keys }, definedOnly({ intervalMs: options.sweepIntervalMs }));
   sweeper.start();
+  let http: HttpServer | undefined;
+  let client: RedisHandoffClient | undefined;
+  if (options.http) {
+    client = createClient({ redis: { url: config.url, prefix: config.prefix } });
+    const app = createHttpApp({ network: options.network, client, queues, health, metrics, redis: commands, coordinatorRunning: () => worker.isRunning() }, options.http);
+    http = await listen(app, options.http.port, options.http.host);
+    logger.info({ port: http.port }, 'http listening');
+  }
   logger.info({ network: options.network.name, agents: options.network.agentNames, prefix: config.prefix }, 'gateway started');
 
   let closing: Promise<void> | undefined;
   return {
     coordinator,
     sweeper,
+    http,
+    metrics,
     waitUntilReady: () => worker.waitUntilReady().then(() => undefined),
     close() {
       closing ??= (async () => {
+        await http?.close();
+        await client?.close();
         await sweeper.stop();
         const drainTimeoutMs = options.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS;
         const closed = worker.close();

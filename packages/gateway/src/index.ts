@@ -24,3 +24,8 @@ export { roundRobin, leastLoaded, randomPick, weighted, poolStrategy, capability
 export { decideUserMessage } from './coordinator/decide-user-message.js';
 export { decideChildDone } from './coordinator/decide-child-done.js';
 export { routeTarget, continueWith, pingPongLength } from './coordinator/route-target.js';
+export { createHttpApp, type HttpOptions, type HttpDeps } from './http/app.js';
+export { GatewayMetrics } from './http/metrics.js';
+export { listen, type HttpServer } from './http/server.js';
+export { statusOf } from './http/error-status.js';
+export type { CoordinatorObserver } from './coordinator/coordinator.js';

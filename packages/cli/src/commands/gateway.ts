@@ -6,7 +6,9 @@ import { closeOnSignals } from '../shutdown.js';
 
 /** `handoff gateway`: runs the coordinator of a network until SIGTERM/SIGINT. */
 export async function gatewayCommand(raw: Record<string, unknown>): Promise<void> {
-  const flags = parseFlags(raw);
+  // Commander sets auth to true unless --no-auth: only an explicit false counts as a flag.
+  const { auth, ...rest } = raw;
+  const flags = parseFlags(auth === false ? { ...rest, auth } : rest);
   const network = await loadNetwork(flags.network);
   const logger = createLogger('gateway');
   const gateway = await startGateway({
@@ -14,6 +16,18 @@ export async function gatewayCommand(raw: Record<string, unknown>): Promise<void
     logger,
     redis: redisConfigFromFlags(flags),
     ...durabilityFromFlags(flags),
+    ...(flags.retention === undefined ? {} : { retentionSeconds: flags.retention }),
+    ...(flags.httpPort === undefined
+      ? {}
+      : {
+          http: {
+            port: flags.httpPort,
+            ...(flags.httpHost ? { host: flags.httpHost } : {}),
+            ...(flags.apiKeys ? { apiKeys: flags.apiKeys } : {}),
+            ...(flags.auth === undefined ? {} : { auth: flags.auth }),
+            ...(flags.corsOrigin ? { corsOrigins: flags.corsOrigin } : {}),
+          },
+        }),
     ...(flags.concurrency ? { concurrency: flags.concurrency } : {}),
   });
   await gateway.waitUntilReady();

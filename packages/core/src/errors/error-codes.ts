@@ -51,6 +51,10 @@ export const ErrorCode = {
   CONVERSATION_NOT_FOUND: 'CONVERSATION_NOT_FOUND',
   /** A caller-side wait ran out of time. The conversation itself may still be running. */
   TIMEOUT: 'TIMEOUT',
+  /** An HTTP request without a valid bearer token. */
+  UNAUTHORIZED: 'UNAUTHORIZED',
+  /** No such HTTP route. */
+  NOT_FOUND: 'NOT_FOUND',
   /** A bug or an unexpected state inside the runtime. */
   INTERNAL: 'INTERNAL',
   /** A context-condition expression is malformed, or failed to evaluate (e.g. `3 > "a"`). */

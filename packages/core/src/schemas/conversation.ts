@@ -189,3 +189,30 @@ export function resultOfRecord(record: ConversationRecord): ConversationResult |
     ...(record.error === null ? {} : { error: record.error }),
   };
 }
+
+/** What clients are shown of a conversation (the record without the coordinator's internals). */
+export const ConversationView = z.object({
+  conversationId: z.string(),
+  network: z.string(),
+  status: ConversationStatus,
+  entryAgent: z.string(),
+  currentAgent: z.string().nullable(),
+  path: z.array(z.string()),
+  context: ContextVariables,
+  output: z.string().nullable(),
+  terminalReason: TerminalReason.nullable(),
+  error: ErrorJson.nullable(),
+  waiting: Waiting.nullable(),
+  usage: TokenUsage,
+  parent: z.object({ conversationId: z.string(), caller: z.string() }).nullable(),
+  createdAt: z.number().int(),
+  updatedAt: z.number().int(),
+});
+/** What clients are shown of a conversation. */
+export type ConversationView = z.infer<typeof ConversationView>;
+
+/** The client view of a record. */
+export function viewOfRecord(record: ConversationRecord): ConversationView {
+  const { conversationId, network, status, entryAgent, currentAgent, path, context, output, terminalReason, error, waiting, usage, parent, createdAt, updatedAt } = record;
+  return { conversationId, network, status, entryAgent, currentAgent, path, context, output, terminalReason, error, waiting, usage, parent, createdAt, updatedAt };
+}

@@ -51,6 +51,13 @@ export interface CoordinatorDeps {
   keys: KeyLayout;
   routers: Routers;
   health: HealthView;
+  /** Told about every applied step (metrics). */
+  observer?: CoordinatorObserver;
+}
+
+/** Something that wants to know every step the coordinator applied, e.g. metrics. */
+export interface CoordinatorObserver {
+  stepApplied(events: readonly NewEvent[]): void;
 }
 
 /** Options of the coordinator's BullMQ worker. */
@@ -121,6 +128,7 @@ export class Coordinator {
     }
     const record = { ...decision.record, version: applied.version };
     this.records.set(record);
+    this.deps.observer?.stepApplied(step.events);
     await runEffects(record, this.effects);
     return { ...applied, record };
   }

@@ -1,0 +1,60 @@
+import type { ConversationResult, ConversationView, Message, StoredEvent } from '@handoff/core';
+import type { StartRequest } from './start-request.js';
+
+/** Options of {@link ConversationHandle.events}. */
+export interface EventsOptions {
+  /** Resume after this event id (from a previous iteration); from the start by default. */
+  after?: string;
+  /** Stop waiting after this long without the conversation ending. @defaultValue no limit */
+  timeoutMs?: number;
+}
+
+/** Options of {@link ConversationHandle.result}. */
+export interface ResultOptions {
+  /** Give up waiting after this long (the conversation goes on). @defaultValue 5 minutes */
+  timeoutMs?: number;
+  /** Wait for a stop of a record version after this one (after a message sent for that version). */
+  afterVersion?: number;
+}
+
+/**
+ * A handle on one conversation, the same over Redis and over HTTP: its status, its events as
+ * they happen (replayable from the start, resumable after an event id), its result, the user's
+ * next message, and cancellation. Any number of handles, in any processes, may watch one
+ * conversation.
+ */
+export interface ConversationHandle {
+  readonly id: string;
+  /** The conversation now. @throws CONVERSATION_NOT_FOUND */
+  status(): Promise<ConversationView>;
+  /**
+   * Waits for the conversation to stop — completed, failed, cancelled, or awaiting the user — and
+   * returns how. @throws TIMEOUT when it has not stopped within `timeoutMs`.
+   */
+  result(options?: ResultOptions): Promise<ConversationResult>;
+  /** Its events in order, from the start (or after `options.after`); ends after the terminal event. */
+  events(options?: EventsOptions): AsyncGenerator<StoredEvent, void, undefined>;
+  /** Sends the user's next message (`agent` picks who continues after an ask-user). */
+  send(message: string | Message, options?: { agent?: string }): Promise<void>;
+  /** Cancels it. */
+  cancel(reason?: string): Promise<void>;
+}
+
+/** A client of a Handoff deployment, over Redis ({@link createClient}) or HTTP ({@link createHttpClient}). */
+export interface HandoffClient {
+  /**
+   * Starts a conversation and returns its handle at once.
+   * @throws VALIDATION_FAILED for malformed input, UNKNOWN_AGENT for an entry agent the network does
+   * not have, OVERLOADED when the agent's queue is over its limit, NETWORK_NOT_REGISTERED when no
+   * gateway runs.
+   */
+  start(request: StartRequest): Promise<ConversationHandle>;
+  /** A handle on an existing conversation (from this process or any other). */
+  conversation(conversationId: string): ConversationHandle;
+  /** The same as {@link HandoffClient.conversation}: re-attach to a conversation by id. */
+  getHandle(conversationId: string): ConversationHandle;
+  /** Cancels a conversation. */
+  cancel(conversationId: string, reason?: string): Promise<void>;
+  /** Closes the client's connections. */
+  close(): Promise<void>;
+}

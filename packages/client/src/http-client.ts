@@ -1,0 +1,164 @@
+import { createParser } from 'eventsource-parser';
+import {
+  ConversationResult,
+  ConversationView,
+  ErrorCode,
+  ErrorJson,
+  HandoffError,
+  RuntimeEvent,
+  TimeoutError,
+  TERMINAL_EVENT_TYPES,
+  type Message,
+  type StoredEvent,
+} from '@handoff/core';
+import type { ConversationHandle, EventsOptions, HandoffClient, ResultOptions } from './handle.js';
+import type { StartRequest } from './start-request.js';
+
+/** Options of {@link createHttpClient}. */
+export interface HttpClientOptions {
+  /** The gateway's base URL, e.g. `http://localhost:8080`. */
+  baseUrl: string;
+  /** A bearer token the gateway accepts. */
+  apiKey?: string;
+  /** The fetch to use. @defaultValue the global fetch */
+  fetch?: typeof fetch;
+}
+
+/** Calls the gateway: JSON in and out, errors rebuilt from the `{ error: { code, message, details } }` body. */
+class GatewayHttp {
+  constructor(private readonly options: HttpClientOptions) {}
+
+  headers(extra: Record<string, string> = {}): Record<string, string> {
+    return { ...(this.options.apiKey ? { authorization: `Bearer ${this.options.apiKey}` } : {}), ...extra };
+  }
+
+  url(path: string): string {
+    return `${this.options.baseUrl.replace(/\/$/, '')}${path}`;
+  }
+
+  async raw(path: string, init: RequestInit = {}): Promise<Response> {
+    const response = await (this.options.fetch ?? fetch)(this.url(path), { ...init, headers: this.headers((init.headers as Record<string, string>) ?? {}) });
+    if (!response.ok) throw await errorOf(response);
+    return response;
+  }
+
+  async json<T>(path: string, init: RequestInit = {}, body?: unknown): Promise<T> {
+    const response = await this.raw(path, {
+      ...init,
+      ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
+    });
+    return (await response.json()) as T;
+  }
+}
+
+async function errorOf(response: Response): Promise<HandoffError> {
+  const text = await response.text();
+  try {
+    const error = ErrorJson.parse((JSON.parse(text) as { error?: unknown }).error);
+    return HandoffError.fromJSON(error);
+  } catch {
+    return new HandoffError(ErrorCode.INTERNAL, `The gateway answered HTTP ${response.status}: ${text.slice(0, 300)}`, { details: { status: response.status } });
+  }
+}
+
+/** A {@link ConversationHandle} over the gateway's HTTP API. */
+export class HttpConversationHandle implements ConversationHandle {
+  private afterVersion: number | undefined;
+
+  constructor(
+    readonly id: string,
+    private readonly http: GatewayHttp,
+  ) {}
+
+  async status(): Promise<ConversationView> {
+    return ConversationView.parse(await this.http.json(`/v1/conversations/${encodeURIComponent(this.id)}`));
+  }
+
+  async result(options: ResultOptions = {}): Promise<ConversationResult> {
+    const timeoutMs = options.timeoutMs ?? 300_000;
+    const deadline = Date.now() + timeoutMs;
+    const afterVersion = options.afterVersion ?? this.afterVersion;
+    for (;;) {
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) throw new TimeoutError(`Conversation ${this.id}`, timeoutMs);
+      const query = new URLSearchParams({ waitMs: String(Math.min(remaining, 25_000)), ...(afterVersion === undefined ? {} : { afterVersion: String(afterVersion) }) });
+      try {
+        return ConversationResult.parse(await this.http.json(`/v1/conversations/${encodeURIComponent(this.id)}/result?${query}`));
+      } catch (error) {
+        // The server's wait ran out before ours: ask again.
+        if (!(error instanceof HandoffError) || error.code !== ErrorCode.TIMEOUT) throw error;
+      }
+    }
+  }
+
+  async *events(options: EventsOptions = {}): AsyncGenerator<StoredEvent, void, undefined> {
+    const controller = new AbortController();
+    const timer = options.timeoutMs === undefined ? undefined : setTimeout(() => controller.abort(), options.timeoutMs);
+    try {
+      const response = await this.http.raw(`/v1/conversations/${encodeURIComponent(this.id)}/events`, {
+        headers: { accept: 'text/event-stream', ...(options.after ? { 'last-event-id': options.after } : {}) },
+        signal: controller.signal,
+      });
+      if (!response.body) return;
+      const queue: StoredEvent[] = [];
+      const parser = createParser({
+        onEvent: (message) => {
+          if (!message.id || !message.data) return;
+          queue.push({ ...RuntimeEvent.parse(JSON.parse(message.data)), id: message.id });
+        },
+      });
+      const decoder = new TextDecoder();
+      for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+        parser.feed(decoder.decode(chunk, { stream: true }));
+        while (queue.length > 0) {
+          const event = queue.shift()!;
+          yield event;
+          if (TERMINAL_EVENT_TYPES.has(event.type)) return;
+        }
+      }
+    } catch (error) {
+      if (controller.signal.aborted && options.timeoutMs !== undefined) throw new TimeoutError(`Events of conversation ${this.id}`, options.timeoutMs);
+      throw error;
+    } finally {
+      clearTimeout(timer);
+      controller.abort();
+    }
+  }
+
+  async send(message: string | Message, options: { agent?: string } = {}): Promise<void> {
+    const accepted = await this.http.json<{ afterVersion: number }>(`/v1/conversations/${encodeURIComponent(this.id)}/messages`, { method: 'POST' }, { message, ...options });
+    this.afterVersion = accepted.afterVersion;
+  }
+
+  async cancel(reason?: string): Promise<void> {
+    await this.http.json(`/v1/conversations/${encodeURIComponent(this.id)}/cancel`, { method: 'POST' }, reason === undefined ? {} : { reason });
+  }
+}
+
+/**
+ * A client over the gateway's HTTP API, for processes that do not reach the Redis: the same
+ * {@link HandoffClient} as {@link createClient}.
+ *
+ * @example
+ * ```ts
+ * const client = createHttpClient({ baseUrl: 'http://gateway:8080', apiKey: process.env.HANDOFF_API_KEY });
+ * const conversation = await client.start({ agent: 'CustomerService', input: 'My invoice is wrong' });
+ * for await (const event of conversation.events()) console.log(event.type);
+ * ```
+ */
+export function createHttpClient(options: HttpClientOptions): HandoffClient {
+  const http = new GatewayHttp(options);
+  const handle = (conversationId: string) => new HttpConversationHandle(conversationId, http);
+  return {
+    async start(request: StartRequest) {
+      const started = await http.json<{ conversationId: string }>('/v1/conversations', { method: 'POST' }, request);
+      return handle(started.conversationId);
+    },
+    conversation: handle,
+    getHandle: handle,
+    async cancel(conversationId, reason) {
+      await handle(conversationId).cancel(reason);
+    },
+    async close() {},
+  };
+}

@@ -1,0 +1,100 @@
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { cors } from 'hono/cors';
+import type { Redis } from 'ioredis';
+import { ErrorCode, HandoffError, PayloadTooLargeError, isHandoffError, toErrorJson, type NetworkDefinition } from '@handoff/core';
+import type { RedisHandoffClient } from '@handoff/client';
+import type { QueueSet } from '@handoff/redis';
+import type { HealthView } from '../routing/health.js';
+import { bearerAuth } from './auth.js';
+import { chatCompletionRoutes } from './chat-completions.js';
+import { conversationRoutes } from './conversation-routes.js';
+import { statusOf } from './error-status.js';
+import type { GatewayMetrics } from './metrics.js';
+
+/** HTTP settings of the gateway. */
+export interface HttpOptions {
+  /** Port to listen on (0: any free one). */
+  port: number;
+  /** @defaultValue '0.0.0.0' */
+  host?: string;
+  /** Bearer tokens accepted on /v1. Required unless `auth` is false. */
+  apiKeys?: readonly string[];
+  /** Turn authentication off — for local use only, and only when said explicitly. @defaultValue true */
+  auth?: boolean;
+  /** Origins allowed by CORS. @defaultValue none */
+  corsOrigins?: readonly string[];
+  /** Largest request body, in bytes. @defaultValue 4 MiB */
+  bodyLimitBytes?: number;
+}
+
+/** What the HTTP API is built on. */
+export interface HttpDeps {
+  network: NetworkDefinition;
+  client: RedisHandoffClient;
+  queues: QueueSet;
+  health: HealthView;
+  metrics: GatewayMetrics;
+  redis: Redis;
+  /** True while the coordinator consumes its queue. */
+  coordinatorRunning: () => boolean;
+}
+
+/**
+ * The gateway's HTTP API: conversations (start, read, result, SSE events, messages, cancel), agents,
+ * an OpenAI-compatible chat completions endpoint, health, readiness and Prometheus metrics. One
+ * error handler maps error codes to statuses with a `{ error: { code, message, details } }` body.
+ */
+export function createHttpApp(deps: HttpDeps, options: HttpOptions): Hono {
+  const auth = options.auth ?? true;
+  const keys = options.apiKeys ?? [];
+  if (auth && keys.length === 0) {
+    throw new HandoffError(ErrorCode.INVALID_DEFINITION, 'The HTTP API needs API keys (--api-keys or HANDOFF_API_KEYS), or authentication turned off explicitly (--no-auth) for local use.');
+  }
+  const limit = options.bodyLimitBytes ?? 4 * 1024 * 1024;
+  const app = new Hono();
+
+  app.onError((error, c) => {
+    const json = isHandoffError(error) ? error.toJSON() : toErrorJson(error);
+    const { retryable: _retryable, ...body } = json;
+    return c.json({ error: { ...body, details: json.details ?? {} } }, statusOf(json.code) as 400);
+  });
+  app.notFound((c) => c.json({ error: { code: ErrorCode.NOT_FOUND, message: `No route ${c.req.method} ${c.req.path}.`, details: {} } }, 404));
+  if (options.corsOrigins?.length) app.use('*', cors({ origin: [...options.corsOrigins], allowHeaders: ['authorization', 'content-type', 'last-event-id'], exposeHeaders: ['x-handoff-conversation-id'] }));
+
+  app.get('/healthz', (c) => c.json({ ok: true }));
+  app.get('/readyz', async (c) => {
+    const redisOk = await deps.redis.ping().then(() => true, () => false);
+    const ready = redisOk && deps.coordinatorRunning();
+    return c.json({ ready, redis: redisOk, coordinator: deps.coordinatorRunning() }, ready ? 200 : 503);
+  });
+  app.get('/metrics', async (c) => c.text(await deps.metrics.text(), 200, { 'content-type': deps.metrics.registry.contentType }));
+
+  const v1 = new Hono();
+  v1.use('*', bodyLimit({ maxSize: limit, onError: () => { throw new PayloadTooLargeError('The request body', limit + 1, limit); } }));
+  if (auth) v1.use('*', bearerAuth(keys));
+  v1.route('/conversations', conversationRoutes(deps.client));
+  v1.route('/chat', chatCompletionRoutes(deps.client));
+  v1.get('/agents', async (c) => {
+    const agents = await Promise.all(
+      deps.network.agentNames.map(async (name) => {
+        const counts = await deps.queues.agent(name).getJobCounts('waiting', 'prioritized', 'active', 'delayed');
+        const agent = deps.network.agent(name);
+        return {
+          name,
+          description: agent.description,
+          handoffs: agent.handoffs.map((h) => h.toolName),
+          liveWorkers: await deps.health.liveWorkers(name),
+          waiting: (counts.waiting ?? 0) + (counts.prioritized ?? 0) + (counts.delayed ?? 0),
+          active: counts.active ?? 0,
+        };
+      }),
+    );
+    return c.json({ network: deps.network.name, entry: deps.network.entry, agents, routers: Object.keys(deps.network.routers) });
+  });
+  v1.get('/models', (c) =>
+    c.json({ object: 'list', data: [...deps.network.agentNames, ...Object.keys(deps.network.routers)].map((id) => ({ id, object: 'model', created: 0, owned_by: deps.network.name })) }),
+  );
+  app.route('/v1', v1);
+  return app;
+}

@@ -1,0 +1,66 @@
+import { Hono } from 'hono';
+import { streamSSE } from 'hono/streaming';
+import { z } from 'zod';
+import { Message, parseBoundary, viewOfRecord } from '@handoff/core';
+import type { RedisHandoffClient } from '@handoff/client';
+import { jsonBody } from './json-body.js';
+
+const MessageRequest = z.object({ message: z.union([z.string().min(1), Message]), agent: z.string().min(1).optional() });
+const CancelRequest = z.object({ reason: z.string().max(1_000).optional() });
+const KEEPALIVE_MS = 15_000;
+
+/** `/v1/conversations`: start, read, wait for, stream, answer and cancel conversations. */
+export function conversationRoutes(client: RedisHandoffClient): Hono {
+  const app = new Hono();
+
+  app.post('/', async (c) => {
+    const handle = await client.start((await jsonBody(c)) as Parameters<RedisHandoffClient['start']>[0]);
+    return c.json({ conversationId: handle.id }, 201);
+  });
+
+  app.get('/:id', async (c) => c.json(viewOfRecord(await client.conversation(c.req.param('id')).status())));
+
+  app.get('/:id/result', async (c) => {
+    const waitMs = Math.min(Math.max(Number(c.req.query('waitMs') ?? 25_000) || 0, 0), 60_000);
+    const afterVersion = c.req.query('afterVersion');
+    const result = await client.conversation(c.req.param('id')).result({ timeoutMs: waitMs, ...(afterVersion === undefined ? {} : { afterVersion: Number(afterVersion) }) });
+    return c.json(result);
+  });
+
+  app.get('/:id/events', async (c) => {
+    const handle = client.conversation(c.req.param('id'));
+    await handle.assertExists(); // 404 before the stream starts
+    const after = c.req.header('last-event-id') ?? c.req.query('after');
+    return streamSSE(c, async (stream) => {
+      const keepalive = setInterval(() => void stream.write(': keepalive\n\n'), KEEPALIVE_MS);
+      const abort = new AbortController();
+      stream.onAbort(() => abort.abort());
+      try {
+        const events = handle.events(after ? { after } : {});
+        for await (const event of events) {
+          if (abort.signal.aborted) break;
+          const { id, ...payload } = event;
+          await stream.writeSSE({ id, event: event.type, data: JSON.stringify(payload) });
+        }
+      } finally {
+        clearInterval(keepalive);
+      }
+    });
+  });
+
+  app.post('/:id/messages', async (c) => {
+    const body = parseBoundary(MessageRequest, await jsonBody(c), 'Message request');
+    const afterVersion = await client.conversation(c.req.param('id')).sendForVersion(body.message, body.agent === undefined ? {} : { agent: body.agent });
+    return c.json({ conversationId: c.req.param('id'), afterVersion }, 202);
+  });
+
+  app.post('/:id/cancel', async (c) => {
+    const body = parseBoundary(CancelRequest, await jsonBody(c), 'Cancel request');
+    const handle = client.conversation(c.req.param('id'));
+    await handle.assertExists();
+    await handle.cancel(body.reason);
+    return c.json({ conversationId: handle.id, cancelling: true }, 202);
+  });
+
+  return app;
+}

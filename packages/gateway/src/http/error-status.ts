@@ -1,0 +1,24 @@
+import { ErrorCode, type ErrorCode as Code } from '@handoff/core';
+
+/** The HTTP status of each error code; codes not listed are 500. */
+const STATUS: Partial<Record<Code, number>> = {
+  [ErrorCode.VALIDATION_FAILED]: 400,
+  [ErrorCode.UNSUPPORTED_SCHEMA_VERSION]: 400,
+  [ErrorCode.INVALID_EXPRESSION]: 400,
+  [ErrorCode.INVALID_DEFINITION]: 400,
+  [ErrorCode.UNAUTHORIZED]: 401,
+  [ErrorCode.UNKNOWN_AGENT]: 404,
+  [ErrorCode.CONVERSATION_NOT_FOUND]: 404,
+  [ErrorCode.NOT_FOUND]: 404,
+  [ErrorCode.TIMEOUT]: 408,
+  [ErrorCode.CONVERSATION_NOT_WAITING]: 409,
+  [ErrorCode.PAYLOAD_TOO_LARGE]: 413,
+  [ErrorCode.OVERLOADED]: 429,
+  [ErrorCode.MODEL_UNAVAILABLE]: 502,
+  [ErrorCode.NETWORK_NOT_REGISTERED]: 503,
+};
+
+/** The HTTP status for an error code. */
+export function statusOf(code: Code): number {
+  return STATUS[code] ?? 500;
+}
