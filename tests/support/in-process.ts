@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import { createClient, type HandoffClient } from '@handoff/client';
+import { createClient, type RedisHandoffClient } from '@handoff/client';
 import type { NetworkDefinition } from '@handoff/core';
 import { startGateway, type Gateway } from '@handoff/gateway';
 import { startScriptedModel, type ScriptRule, type ScriptedModel } from '@handoff/testing';
@@ -15,7 +15,7 @@ export interface InProcessRuntime {
   model: ScriptedModel;
   gateway: Gateway;
   workers: WorkerGroup;
-  client: HandoffClient;
+  client: RedisHandoffClient;
   close(): Promise<void>;
 }
 

@@ -1,5 +1,7 @@
+import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import {
+  ApprovalCommand,
   CancelCommand,
   MAX_COORDINATOR_JOB_BYTES,
   OverloadedError,
@@ -70,7 +72,12 @@ export function createClient(options: ClientOptions = {}): RedisHandoffClient {
   const enqueueMessage = async (command: UserMessageCommand) => {
     await queues.coordinator.add('user_message', command, { ...HOP_JOB_OPTIONS, jobId: `${command.conversationId}.msg.v${command.expectedVersion}` });
   };
-  const handle = (conversationId: string): RedisConversationHandle => new RedisConversationHandle(conversationId, redis, config.keys, store, startPending(conversationId), enqueueMessage, (id, reason) => client.cancel(id, reason));
+  const enqueueApproval = async (command: ApprovalCommand, version: number) => {
+    const calls = command.decisions.map((d) => d.toolCallId).sort().join(',');
+    await queues.coordinator.add('approval', command, { ...HOP_JOB_OPTIONS, jobId: `${command.conversationId}.approval.v${version}.${createHash('sha1').update(calls).digest('hex').slice(0, 12)}` });
+  };
+  const handle = (conversationId: string): RedisConversationHandle =>
+    new RedisConversationHandle(conversationId, redis, config.keys, store, startPending(conversationId), enqueueMessage, (id, reason) => client.cancel(id, reason), enqueueApproval);
 
   const network = async (): Promise<NetworkRegistration> => {
     const registration = await readNetworkRegistration(redis, config.keys);

@@ -2,6 +2,9 @@ import type { Redis } from 'ioredis';
 import {
   ConversationNotFoundError,
   ConversationNotWaitingError,
+  ApprovalCommand,
+  ErrorCode,
+  HandoffError,
   SCHEMA_VERSION,
   UserMessageCommand,
   parseBoundary,
@@ -15,7 +18,7 @@ import {
   type StoredEvent,
 } from '@handoff/core';
 import { ConversationStore, EventLog, quietErrors } from '@handoff/redis';
-import type { ConversationHandle, EventsOptions, ResultOptions } from './handle.js';
+import type { ApprovalOptions, ConversationHandle, EventsOptions, ResultOptions } from './handle.js';
 
 const POLL_BLOCK_MS = 1_000;
 
@@ -35,7 +38,44 @@ export class RedisConversationHandle implements ConversationHandle {
     /** Queues a user message command (the client owns the queue). */
     private readonly enqueueMessage: (command: UserMessageCommand) => Promise<void>,
     private readonly cancelConversation: (conversationId: string, reason?: string) => Promise<void>,
+    private readonly enqueueApproval: (command: ApprovalCommand, version: number) => Promise<void>,
   ) {}
+
+  approve(options: ApprovalOptions = {}): Promise<void> {
+    return this.decide(true, options).then(() => undefined);
+  }
+
+  reject(options: ApprovalOptions = {}): Promise<void> {
+    return this.decide(false, options).then(() => undefined);
+  }
+
+  /** Approves or rejects pending tool calls; returns the record version the decision answers. */
+  async decide(approved: boolean, options: ApprovalOptions = {}): Promise<number> {
+    const record = await this.currentRecord();
+    const waiting = record?.waiting;
+    if (!record || record.status !== 'awaiting_user' || waiting?.kind !== 'approval') {
+      throw new ConversationNotWaitingError(this.id, record ? `${record.status} and waits for no approval` : 'starting');
+    }
+    const pending = waiting.calls.filter((c) => !waiting.decisions[c.toolCallId]);
+    const calls = options.toolCallId === undefined ? pending : pending.filter((c) => c.toolCallId === options.toolCallId);
+    if (calls.length === 0) {
+      throw new HandoffError(ErrorCode.VALIDATION_FAILED, `No pending tool call ${options.toolCallId ?? ''} to decide; pending: ${pending.map((c) => c.toolCallId).join(', ') || 'none'}.`);
+    }
+    const command = parseBoundary(
+      ApprovalCommand,
+      {
+        schemaVersion: SCHEMA_VERSION,
+        kind: 'approval',
+        conversationId: this.id,
+        decisions: calls.map((c) => ({ toolCallId: c.toolCallId, approved, ...(options.reason === undefined ? {} : { reason: options.reason }) })),
+        createdAt: Date.now(),
+      },
+      'Approval',
+    );
+    await this.enqueueApproval(command, record.version);
+    this.sentAtVersion = record.version;
+    return record.version;
+  }
 
   /** Cancels the conversation (see {@link HandoffClient.cancel}). */
   cancel(reason?: string): Promise<void> {

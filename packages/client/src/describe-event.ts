@@ -28,6 +28,10 @@ export function describeEvent(event: RuntimeEvent): string {
       return `↳ ${event.caller} started a nested chat with ${event.entry} (${event.childConversationId})`;
     case 'nested.completed':
       return `↲ nested chat ${event.childConversationId} ${event.status}: ${event.summary}`;
+    case 'approval.requested':
+      return `? ${event.agent} asks to run ${event.name}(${event.arguments}) — approve or reject ${event.toolCallId}`;
+    case 'approval.decided':
+      return `${event.approved ? '✓ approved' : '✗ rejected'} ${event.toolCallId}${event.reason ? `: ${event.reason}` : ''}`;
     case 'routing.decided':
       return `⤳ ${event.router} (${event.strategy}) picked ${event.agent}: ${event.reason}`;
     case 'fallback':

@@ -38,6 +38,19 @@ export interface ConversationHandle {
   send(message: string | Message, options?: { agent?: string }): Promise<void>;
   /** Cancels it. */
   cancel(reason?: string): Promise<void>;
+  /**
+   * Approves tool calls the conversation waits on (`awaiting_user` with `waiting.kind` approval):
+   * one by `toolCallId`, or all of them. The agent resumes once every call is decided.
+   */
+  approve(options?: ApprovalOptions): Promise<void>;
+  /** Rejects tool calls the conversation waits on; the model is told, with the reason. */
+  reject(options?: ApprovalOptions): Promise<void>;
+}
+
+/** Which call to approve or reject (all pending ones by default), and why. */
+export interface ApprovalOptions {
+  toolCallId?: string;
+  reason?: string;
 }
 
 /** A client of a Handoff deployment, over Redis ({@link createClient}) or HTTP ({@link createHttpClient}). */

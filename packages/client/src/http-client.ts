@@ -11,7 +11,7 @@ import {
   type Message,
   type StoredEvent,
 } from '@handoff/core';
-import type { ConversationHandle, EventsOptions, HandoffClient, ResultOptions } from './handle.js';
+import type { ApprovalOptions, ConversationHandle, EventsOptions, HandoffClient, ResultOptions } from './handle.js';
 import type { StartRequest } from './start-request.js';
 
 /** Options of {@link createHttpClient}. */
@@ -127,6 +127,19 @@ export class HttpConversationHandle implements ConversationHandle {
 
   async send(message: string | Message, options: { agent?: string } = {}): Promise<void> {
     const accepted = await this.http.json<{ afterVersion: number }>(`/v1/conversations/${encodeURIComponent(this.id)}/messages`, { method: 'POST' }, { message, ...options });
+    this.afterVersion = accepted.afterVersion;
+  }
+
+  async approve(options: ApprovalOptions = {}): Promise<void> {
+    await this.decide(true, options);
+  }
+
+  async reject(options: ApprovalOptions = {}): Promise<void> {
+    await this.decide(false, options);
+  }
+
+  private async decide(approved: boolean, options: ApprovalOptions): Promise<void> {
+    const accepted = await this.http.json<{ afterVersion: number }>(`/v1/conversations/${encodeURIComponent(this.id)}/approvals`, { method: 'POST' }, { approved, ...options });
     this.afterVersion = accepted.afterVersion;
   }
 

@@ -13,7 +13,7 @@
  */
 export { createClient, type ClientOptions, type RedisHandoffClient } from './client.js';
 export { RedisConversationHandle } from './conversation-handle.js';
-export type { ConversationHandle, EventsOptions, HandoffClient, ResultOptions } from './handle.js';
+export type { ApprovalOptions, ConversationHandle, EventsOptions, HandoffClient, ResultOptions } from './handle.js';
 export { createHttpClient, HttpConversationHandle, type HttpClientOptions } from './http-client.js';
 export { StartRequest } from './start-request.js';
 export { describeEvent } from './describe-event.js';

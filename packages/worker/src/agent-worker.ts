@@ -26,6 +26,7 @@ import {
 } from '@handoff/core';
 import { HOP_JOB_OPTIONS, addDeadLetter, looseConversationId, type ConversationStore, type EventLog, type QueueSet } from '@handoff/redis';
 import type { HistoryCache } from './history-cache.js';
+import type { TurnTool } from './turn/turn-tools.js';
 import type { ModelClients } from './model/model-clients.js';
 import { runTurn, type TurnRun } from './turn/run-turn.js';
 import { TurnEvents } from './turn/turn-events.js';
@@ -39,6 +40,8 @@ export interface AgentWorkerDeps {
   queues: QueueSet;
   clients: ModelClients;
   historyCache: HistoryCache;
+  /** The agent's function and MCP tools. */
+  tools: readonly TurnTool[];
   logger: Logger;
   workerId: string;
 }
@@ -125,7 +128,17 @@ export class AgentWorker {
     const stop = this.track(envelope.conversationId, cancel);
     let run: TurnRun;
     try {
-      run = await runTurn({ network, agent, envelope, history, client: clients.for(agent.resolvedModel), events: turnEvents, signal: turnSignal });
+      run = await runTurn({
+        network,
+        agent,
+        envelope,
+        history,
+        client: clients.for(agent.resolvedModel),
+        events: turnEvents,
+        tools: this.deps.tools,
+        logger: logger.child({ conversationId: envelope.conversationId, hopId: envelope.hopId }),
+        signal: turnSignal,
+      });
     } catch (error) {
       if (cancel.signal.aborted) {
         await turnEvents.drain();

@@ -1,6 +1,8 @@
 import type { Worker } from 'bullmq';
 import pino, { type Logger } from 'pino';
-import { DEFAULT_DRAIN_TIMEOUT_MS, UnknownAgentError, newInstanceId, type NetworkDefinition } from '@handoff/core';
+import { DEFAULT_DRAIN_TIMEOUT_MS, DefinitionError, UnknownAgentError, newInstanceId, type NetworkDefinition } from '@handoff/core';
+import { McpConnections } from './mcp/mcp-connections.js';
+import { functionTurnTool, mcpTurnTool, type TurnTool } from './turn/turn-tools.js';
 import { ConversationStore, EventLog, QueueSet, checkEvictionPolicy, createRedisConnection, quietErrors, resolveRedisConfig, type RedisConfig } from '@handoff/redis';
 
 /** How often a worker process says it is alive, per agent it serves. */
@@ -74,10 +76,31 @@ export async function startWorkers(options: WorkerProcessOptions): Promise<Worke
   const clients = new ModelClients(workerId);
   const historyCache = new HistoryCache(options.historyCache);
 
+  // Every served agent's MCP servers are started (or connected) once, before any job is taken.
+  const mcp = new McpConnections(logger);
+  try {
+    for (const agent of agents) await mcp.prepare(agent, network.agent(agent).mcpServers);
+  } catch (error) {
+    await mcp.close();
+    commands.disconnect();
+    blocking.disconnect();
+    throw error;
+  }
+  const toolsOf = (agent: string): TurnTool[] => {
+    const definition = network.agent(agent);
+    const tools = [...definition.tools.map(functionTurnTool), ...mcp.toolsOf(agent).map((tool) => mcpTurnTool(mcp, agent, tool))];
+    const names = new Set(definition.handoffs.map((h) => h.toolName));
+    for (const tool of tools) {
+      if (names.has(tool.name)) throw new DefinitionError(`Agent "${agent}": two tools are named "${tool.name}" (check its MCP servers' tools against its function and transfer tools).`);
+      names.add(tool.name);
+    }
+    return tools;
+  };
+
   const handlers = new Map<string, AgentWorker>();
   const workers: Worker[] = [];
   for (const agent of agents) {
-    const handler = new AgentWorker({ network, agent, store, events, queues, clients, historyCache, logger: logger.child({ agent }), workerId });
+    const handler = new AgentWorker({ network, agent, store, events, queues, clients, historyCache, tools: toolsOf(agent), logger: logger.child({ agent }), workerId });
     handlers.set(agent, handler);
     workers.push(handler.start({ ...options, connection: blocking, prefix: config.prefix }));
   }
@@ -112,6 +135,7 @@ export async function startWorkers(options: WorkerProcessOptions): Promise<Worke
         clearInterval(heartbeat);
         await Promise.all(agents.map((agent) => commands.zrem(config.keys.workers(agent), workerId))).catch(() => undefined);
         subscriber.disconnect();
+        await mcp.close();
         await queues.close();
         await Promise.allSettled([commands.quit(), blocking.quit()]);
         logger.info('workers stopped');

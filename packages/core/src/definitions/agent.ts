@@ -3,6 +3,7 @@ import { DEFAULT_MAX_TOOL_ROUNDS } from '../constants.js';
 import { DefinitionError } from '../errors/index.js';
 import type { ContextVariables } from '../schemas/json.js';
 import { formatIssues } from '../validation.js';
+import { McpServerSpec } from './mcp.js';
 import { ModelSettings } from './model-settings.js';
 import { Target, toTarget, type TargetSpec } from './targets.js';
 import type { FunctionTool } from './tools.js';
@@ -87,6 +88,8 @@ export const AgentConfig = z.object({
   contextConditions: z.array(ContextConditionSpec).default([]),
   /** Rules after a turn without a handoff, in order (the network's default follows). A single target means "always". */
   afterWork: z.union([TargetSpecSchema, z.array(AfterWorkSpec)]).optional(),
+  /** MCP servers whose tools the agent may call (connected by each worker process that serves it). */
+  mcpServers: z.array(McpServerSpec).default([]),
   /** Function tools (see defineTool). */
   tools: z.array(z.custom<FunctionTool>((v) => (v as FunctionTool | undefined)?.kind === 'function_tool', 'must be made with defineTool')).default([]),
   /** Most model calls in one turn (tool rounds and retries of invalid tool calls). */
@@ -132,6 +135,7 @@ export interface AgentDefinition {
   readonly contextConditions: readonly ResolvedRule[];
   readonly afterWork: readonly ResolvedRule[];
   readonly tools: readonly FunctionTool[];
+  readonly mcpServers: readonly McpServerSpec[];
   readonly maxToolRounds: number;
   readonly fallbacks: readonly string[];
   readonly turnTimeoutMs: number;
@@ -189,6 +193,7 @@ export function defineAgent(config: AgentConfig): AgentDefinition {
     contextConditions: Object.freeze(c.contextConditions.map((r) => rule(r as { target: TargetSpec; condition: string }))),
     afterWork: Object.freeze(afterWork),
     tools: Object.freeze([...c.tools]),
+    mcpServers: Object.freeze([...c.mcpServers]),
     maxToolRounds: c.maxToolRounds,
     fallbacks: Object.freeze([...c.fallbacks]),
     turnTimeoutMs: c.turnTimeoutMs,

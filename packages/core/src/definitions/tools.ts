@@ -36,6 +36,8 @@ export interface ToolContext {
   setContext(patch: ContextVariables): void;
   /** Aborted when the turn is cancelled or the worker shuts down past its drain timeout. */
   readonly signal: AbortSignal;
+  /** A logger tagged with the conversation, hop and agent. */
+  readonly logger: { info(obj: object, msg?: string): void; warn(obj: object, msg?: string): void; error(obj: object, msg?: string): void };
 }
 
 /** What a tool handler may return: text, any JSON value (sent as JSON), or a {@link ReplyResult}. */
@@ -51,6 +53,10 @@ export interface FunctionTool<Args extends z.ZodObject = z.ZodObject> {
   readonly handler: (args: z.output<Args>, context: ToolContext) => ToolOutput | Promise<ToolOutput>;
   /** Longest a call may take. @defaultValue 60 000 */
   readonly timeoutMs: number;
+  /** Run alone: calls before it finish first, calls after it wait for it. @defaultValue false (concurrent) */
+  readonly sequential: boolean;
+  /** A person must approve each call (the conversation pauses until they do). @defaultValue false */
+  readonly needsApproval: boolean | ((args: Record<string, unknown>, context: Readonly<ContextVariables>) => boolean);
 }
 
 const ToolName = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, "_" or "-"');
@@ -74,9 +80,11 @@ export function defineTool<Args extends z.ZodObject>(tool: {
   parameters: Args;
   handler: (args: z.output<Args>, context: ToolContext) => ToolOutput | Promise<ToolOutput>;
   timeoutMs?: number;
+  sequential?: boolean;
+  needsApproval?: FunctionTool['needsApproval'];
 }): FunctionTool<Args> {
   const name = ToolName.safeParse(tool.name);
   if (!name.success) throw new DefinitionError(`Tool "${tool.name}": name ${name.error.issues[0]?.message ?? 'is invalid'}`);
   if (typeof tool.handler !== 'function') throw new DefinitionError(`Tool "${tool.name}": handler must be a function`);
-  return Object.freeze({ kind: 'function_tool', timeoutMs: 60_000, ...tool }) as FunctionTool<Args>;
+  return Object.freeze({ kind: 'function_tool', timeoutMs: 60_000, sequential: false, needsApproval: false, ...tool }) as FunctionTool<Args>;
 }

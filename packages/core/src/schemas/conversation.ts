@@ -58,6 +58,14 @@ export const Waiting = z.discriminatedUnion('kind', [
     question: z.string().optional(),
     choices: z.array(z.string()).optional(),
   }),
+  /** A person's approval of tool calls the agent made (status awaiting_user). */
+  z.object({
+    kind: z.literal('approval'),
+    agent: z.string(),
+    calls: z.array(z.object({ toolCallId: z.string(), name: z.string(), arguments: z.string() })),
+    /** Decisions so far, by tool call id; the agent resumes when every call has one. */
+    decisions: z.record(z.string(), z.object({ approved: z.boolean(), reason: z.string().optional() })),
+  }),
   /** A nested or group chat running as a child conversation. */
   z.object({
     kind: z.literal('child'),
@@ -109,6 +117,8 @@ export const PendingHop = z.object({
   parentHopId: z.string().nullable(),
   reason: z.string(),
   args: z.record(z.string(), z.unknown()).optional(),
+  /** Approvals the agent resumes with. */
+  resume: z.object({ approvals: z.record(z.string(), z.object({ approved: z.boolean(), reason: z.string().optional() })) }).optional(),
 });
 /** The next hop the coordinator decided on. */
 export type PendingHop = z.infer<typeof PendingHop>;
@@ -163,7 +173,7 @@ export type ConversationRecord = z.infer<typeof ConversationRecord>;
 
 /** The result a terminal record represents, or null while the conversation runs. */
 export function resultOfRecord(record: ConversationRecord): ConversationResult | null {
-  if (record.status === 'awaiting_user' && record.waiting?.kind === 'user') {
+  if (record.status === 'awaiting_user' && (record.waiting?.kind === 'user' || record.waiting?.kind === 'approval')) {
     return {
       conversationId: record.conversationId,
       status: 'awaiting_user',

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ApprovalCommand } from './approval-command.js';
 import { CancelCommand } from './cancel-command.js';
 import { ChildDoneCommand } from './child-done-command.js';
 import { StartCommand } from './start-command.js';
@@ -6,6 +7,6 @@ import { TurnResult } from './turn-result.js';
 import { UserMessageCommand } from './user-message-command.js';
 
 /** Every job on the coordinator queue. */
-export const CoordinatorJob = z.discriminatedUnion('kind', [StartCommand, TurnResult, UserMessageCommand, ChildDoneCommand, CancelCommand]);
+export const CoordinatorJob = z.discriminatedUnion('kind', [StartCommand, TurnResult, UserMessageCommand, ChildDoneCommand, CancelCommand, ApprovalCommand]);
 /** Every job on the coordinator queue. */
 export type CoordinatorJob = z.infer<typeof CoordinatorJob>;

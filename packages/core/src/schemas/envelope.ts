@@ -50,6 +50,8 @@ export const Envelope = z.object({
   returnStack: z.array(z.object({ agent: z.string(), hopId: z.string() })),
   /** When this conversation is a group chat: its members and pattern (after-work and targets follow them). */
   group: z.object({ members: z.array(z.string()), pattern: z.enum(['default', 'auto', 'round_robin', 'random', 'manual']) }).optional(),
+  /** Set when the turn resumes after approvals: the decision for each pending tool call of the last assistant message. */
+  resume: z.object({ approvals: z.record(z.string(), z.object({ approved: z.boolean(), reason: z.string().optional() })) }).optional(),
   /** W3C traceparent of the conversation's trace, when tracing is on. */
   traceparent: z.string().optional(),
   /** When the coordinator published this hop (high-resolution Unix ms, see hrNow). */

@@ -60,7 +60,7 @@ export const AgentCompletedEvent = z.object({
   agent: z.string(),
   hopId: z.string(),
   seq: z.number().int(),
-  outcome: z.enum(['handoff', 'final', 'failed']),
+  outcome: z.enum(['handoff', 'final', 'failed', 'approval']),
   /** Queue wait, model time and the rest, for this hop. */
   timing: TurnTiming.optional(),
 });
@@ -115,6 +115,23 @@ export const ContextUpdatedEvent = z.object({
   type: z.literal('context.updated'),
   agent: z.string(),
   patch: ContextVariables,
+});
+/** A tool call waits for a person's approval. */
+export const ApprovalRequestedEvent = z.object({
+  ...base,
+  type: z.literal('approval.requested'),
+  agent: z.string(),
+  toolCallId: z.string(),
+  name: z.string(),
+  arguments: z.string(),
+});
+/** A person approved or rejected a tool call. */
+export const ApprovalDecidedEvent = z.object({
+  ...base,
+  type: z.literal('approval.decided'),
+  toolCallId: z.string(),
+  approved: z.boolean(),
+  reason: z.string().optional(),
 });
 /** A router picked an agent (pool strategy, capability, health). */
 export const RoutingDecidedEvent = z.object({
@@ -185,6 +202,8 @@ export const RuntimeEvent = z.discriminatedUnion('type', [
   NestedCompletedEvent,
   ContextUpdatedEvent,
   RoutingDecidedEvent,
+  ApprovalRequestedEvent,
+  ApprovalDecidedEvent,
   FallbackEvent,
   WarningEvent,
   ErrorEvent,

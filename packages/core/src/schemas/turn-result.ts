@@ -25,6 +25,11 @@ export const TurnOutcome = z.discriminatedUnion('type', [
     /** The agent's last answer in this turn, if it gave one (the output if the target ends the conversation). */
     output: z.string().optional(),
   }),
+  /** Tool calls that need a person's approval: the conversation pauses until they decide. */
+  z.object({
+    type: z.literal('approval'),
+    calls: z.array(z.object({ toolCallId: z.string(), name: z.string(), arguments: z.string() })).min(1),
+  }),
   /** The model answered without handing off. */
   z.object({ type: z.literal('final'), output: z.string() }),
   /** The turn could not complete. */

@@ -15,6 +15,7 @@ import {
   toErrorJson,
   type ErrorJson,
   type NetworkDefinition,
+  type ApprovalCommand,
   type CancelCommand,
   type ChildDoneCommand,
   type KeyLayout,
@@ -28,6 +29,7 @@ import {
   type TurnResult,
 } from '@handoff/core';
 import { ApplyOutcome, addDeadLetter, type ApplyResult, looseConversationId, type ConversationStore, type EventLog, type QueueSet } from '@handoff/redis';
+import { decideApproval } from './decide-approval.js';
 import { decideChildDone } from './decide-child-done.js';
 import { decideStart } from './decide-start.js';
 import { decideUserMessage } from './decide-user-message.js';
@@ -111,6 +113,8 @@ export class Coordinator {
         return this.handleChildDone(job);
       case 'cancel':
         return this.handleCancel(job);
+      case 'approval':
+        return this.handleApproval(job);
     }
   }
 
@@ -247,6 +251,25 @@ export class Coordinator {
     const tail = await this.deps.store.tail(conversationId, 20);
     const last = [...tail].reverse().find((m) => m.role === 'user');
     return last ? messageText(last) : '';
+  }
+
+  private async handleApproval(command: ApprovalCommand): Promise<CoordinatorJobOutcome> {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const record = await this.deps.store.read(command.conversationId);
+      if (!record) {
+        await this.reject(command, undefined, new ConversationNotFoundError(command.conversationId));
+        return 'dead-lettered';
+      }
+      const decision = decideApproval(this.deps.network, record, command);
+      if (typeof decision === 'string') {
+        const message = decision === 'not-waiting' ? `The conversation is ${record.status}; it waits for no approval.` : 'The approval names a tool call the conversation does not wait on.';
+        await this.deps.events.append(command.conversationId, { type: 'error', error: { code: 'VALIDATION_FAILED', message, retryable: false } });
+        return 'ignored';
+      }
+      const applied = await this.commit(decision);
+      if (applied.outcome === ApplyOutcome.APPLIED) return 'applied';
+    }
+    throw new HandoffError(ErrorCode.INTERNAL, `Could not apply approvals to ${command.conversationId}: its record kept changing`, { retryable: true });
   }
 
   private async handleCancel(command: CancelCommand): Promise<CoordinatorJobOutcome> {

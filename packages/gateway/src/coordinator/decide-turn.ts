@@ -1,4 +1,4 @@
-import { addUsage, type ConversationRecord, type ErrorJson, type NetworkDefinition, type NewEvent, type TurnResult } from '@handoff/core';
+import { addUsage, type ConversationRecord, type ErrorJson, type NetworkDefinition, type NewEvent, type TurnResult, type Waiting } from '@handoff/core';
 import type { Decision } from './decision.js';
 import { nextFallback, worthFallingBack } from './fallback.js';
 import { complete, continueWith, fail, routeTarget, type Routed } from './route-target.js';
@@ -27,7 +27,7 @@ export function decideTurn(network: NetworkDefinition, record: ConversationRecor
       agent: turn.agent,
       hopId: turn.hopId,
       seq: turn.seq,
-      outcome: outcome.type === 'final' ? 'final' : outcome.type === 'failed' ? 'failed' : 'handoff',
+      outcome: outcome.type === 'final' ? 'final' : outcome.type === 'failed' ? 'failed' : outcome.type === 'approval' ? 'approval' : 'handoff',
       timing: turn.timing,
     },
   ];
@@ -49,6 +49,20 @@ export function decideTurn(network: NetworkDefinition, record: ConversationRecor
       case 'failed':
         routed = failedTurn(network, applied, turn, outcome.error, events);
         break;
+      case 'approval': {
+        const waiting: Waiting = { kind: 'approval', agent: turn.agent, calls: outcome.calls, decisions: {} };
+        const parked: ConversationRecord = { ...applied, status: 'awaiting_user', terminalReason: 'awaiting_user', next: null, waiting };
+        routed = {
+          record: parked,
+          events: [
+            ...events,
+            ...outcome.calls.map((call): NewEvent => ({ type: 'approval.requested', agent: turn.agent, toolCallId: call.toolCallId, name: call.name, arguments: call.arguments })),
+            { type: 'awaiting.user', waiting },
+          ],
+          lifecycle: 'parked',
+        };
+        break;
+      }
       case 'handoff':
         routed = routeTarget(network, applied, outcome.target, { agent: turn.agent, hopId: turn.hopId, reason: outcome.reason, source: outcome.source, args: outcome.args, output: outcome.output }, events);
         break;

@@ -29,6 +29,7 @@ export async function dispatchPendingHop(record: ConversationRecord, queues: Que
     usage: record.usage,
     returnStack: [],
     ...(record.group ? { group: record.group } : {}),
+    ...(next.resume ? { resume: next.resume } : {}),
     createdAt: hrNow(),
   };
   await queues.agent(next.agent).add(next.agent, envelope, { ...HOP_JOB_OPTIONS, jobId: next.hopId });

@@ -7,6 +7,7 @@ import { jsonBody } from './json-body.js';
 
 const MessageRequest = z.object({ message: z.union([z.string().min(1), Message]), agent: z.string().min(1).optional() });
 const CancelRequest = z.object({ reason: z.string().max(1_000).optional() });
+const ApprovalRequest = z.object({ approved: z.boolean(), toolCallId: z.string().min(1).optional(), reason: z.string().max(2_000).optional() });
 const KEEPALIVE_MS = 15_000;
 
 /** `/v1/conversations`: start, read, wait for, stream, answer and cancel conversations. */
@@ -51,6 +52,12 @@ export function conversationRoutes(client: RedisHandoffClient): Hono {
   app.post('/:id/messages', async (c) => {
     const body = parseBoundary(MessageRequest, await jsonBody(c), 'Message request');
     const afterVersion = await client.conversation(c.req.param('id')).sendForVersion(body.message, body.agent === undefined ? {} : { agent: body.agent });
+    return c.json({ conversationId: c.req.param('id'), afterVersion }, 202);
+  });
+
+  app.post('/:id/approvals', async (c) => {
+    const body = parseBoundary(ApprovalRequest, await jsonBody(c), 'Approval request');
+    const afterVersion = await client.conversation(c.req.param('id')).decide(body.approved, { ...(body.toolCallId ? { toolCallId: body.toolCallId } : {}), ...(body.reason ? { reason: body.reason } : {}) });
     return c.json({ conversationId: c.req.param('id'), afterVersion }, 202);
   });
 

@@ -1,6 +1,6 @@
 import type { ChatCompletionTool } from 'openai/resources/chat/completions';
 import { z } from 'zod';
-import { formatIssues, isReplyResult, toTarget, type ContextVariables, type FunctionTool, type Target } from '@handoff/core';
+import { formatIssues, isReplyResult, toTarget, type ContextVariables, type FunctionTool, type Target, type ToolContext } from '@handoff/core';
 import { parseToolArguments } from './transfer-tools.js';
 import type { TurnContext } from './turn-context.js';
 
@@ -33,6 +33,7 @@ export interface ToolCallScope {
   agent: string;
   context: TurnContext;
   signal: AbortSignal | undefined;
+  logger: ToolContext['logger'];
 }
 
 /**
@@ -53,8 +54,9 @@ export async function runToolCall(tool: FunctionTool, rawArguments: string, scop
   try {
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
-        controller.abort(new Error('timeout'));
+        // Settle with the timeout first, then tell the handler to stop.
         reject(new Error(`${tool.name} did not finish within ${tool.timeoutMs} ms`));
+        controller.abort(new Error('timeout'));
       }, tool.timeoutMs);
     });
     const output = await Promise.race([
@@ -66,6 +68,7 @@ export async function runToolCall(tool: FunctionTool, rawArguments: string, scop
           context: scope.context.current,
           setContext: (patch: ContextVariables) => scope.context.apply(patch),
           signal: controller.signal,
+          logger: scope.logger,
         }),
       ),
       timeout,

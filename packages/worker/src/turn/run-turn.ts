@@ -18,13 +18,14 @@ import {
   type TurnOutcome,
 } from '@handoff/core';
 import { streamCompletion } from '../model/stream-completion.js';
-import { runToolCall, toolSchema } from './function-tools.js';
+import type { ToolCallScope } from './function-tools.js';
 import { selectSpeaker } from './group-manager.js';
 import { withoutTransfers } from './history-view.js';
 import { systemMessages } from './instructions.js';
 import { firstMatchingRule } from './rules.js';
 import { parseToolArguments, transferTools, type TransferTool } from './transfer-tools.js';
 import { TurnContext } from './turn-context.js';
+import type { TurnTool } from './turn-tools.js';
 import type { TurnEvents } from './turn-events.js';
 
 /** What one turn needs. */
@@ -36,6 +37,9 @@ export interface TurnInput {
   history: readonly Message[];
   client: OpenAI;
   events: TurnEvents;
+  /** The agent's function and MCP tools. */
+  tools: readonly TurnTool[];
+  logger: ToolCallScope['logger'];
   signal?: AbortSignal | undefined;
 }
 
@@ -109,8 +113,14 @@ export async function runTurn(input: TurnInput): Promise<TurnRun> {
   };
 
   try {
-    const byContext = firstMatchingRule(agent.compiledContextConditions, context.current, 'context condition');
-    if (byContext) return await handoff({ target: byContext.target, reason: byContext.reason, source: 'context_condition' });
+    if (envelope.resume) {
+      // Resuming after approvals: answer the waiting tool calls, then carry on with the model.
+      const chosen = await answerApproved(history, envelope.resume.approvals, input, context, newMessages);
+      if (chosen) return await handoff(chosen);
+    } else {
+      const byContext = firstMatchingRule(agent.compiledContextConditions, context.current, 'context condition');
+      if (byContext) return await handoff({ target: byContext.target, reason: byContext.reason, source: 'context_condition' });
+    }
 
     for (let round = 1; round <= agent.maxToolRounds; round++) {
       const transfers = transferTools(network, agent, context.current);
@@ -123,7 +133,7 @@ export async function runTurn(input: TurnInput): Promise<TurnRun> {
           settings: agent.resolvedModel,
           agent: agent.name,
           messages: [...systemMessages(agent, envelope, context.current), ...history, ...newMessages],
-          tools: [...transfers.map((t) => t.tool), ...agent.tools.map(toolSchema)],
+          tools: [...transfers.map((t) => t.tool), ...input.tools.map((t) => t.schema)],
           onTextDelta: (text) => input.events.text(text),
           signal: input.signal,
         });
@@ -140,8 +150,9 @@ export async function runTurn(input: TurnInput): Promise<TurnRun> {
         if (!after || after.target.type === 'terminate') return finish({ type: 'final', output });
         return await handoff({ target: after.target, reason: after.reason, source: 'after_work' }, output);
       }
-      const chosen = await answerToolCalls(calls, transfers, input, context, newMessages);
-      if (chosen) return await handoff(chosen);
+      const answered = await answerToolCalls(calls, transfers, input, context, newMessages);
+      if (answered.approvals.length > 0) return finish({ type: 'approval', calls: answered.approvals });
+      if (answered.chosen) return await handoff(answered.chosen);
     }
     const error = new ModelBehaviorError(`Agent "${agent.name}" made ${agent.maxToolRounds} model calls in one turn without an answer or a valid handoff.`, {
       details: { agent: agent.name, maxToolRounds: agent.maxToolRounds },
@@ -160,60 +171,131 @@ function afterWorkOf(input: TurnInput) {
   return [...input.agent.compiledOwnAfterWork, ...input.network.patternAfterWork(group.pattern, input.agent.name, group.members)];
 }
 
-/** Answers every tool call of one model response, in order, and returns the handoff if one was chosen. */
-async function answerToolCalls(
-  calls: readonly ToolCall[],
-  transfers: readonly TransferTool[],
+/** What one round of tool calls decided. */
+interface Answered {
+  chosen: Chosen | undefined;
+  /** Calls that wait for a person's approval (they have no result yet). */
+  approvals: { toolCallId: string; name: string; arguments: string }[];
+}
+
+/** One call's answer before the round decides which handoff, if any, is taken. */
+interface Candidate {
+  content: string;
+  isError: boolean;
+  chosen?: Chosen;
+}
+
+const NOT_TAKEN = 'Not taken: another handoff in this turn came first; only the first handoff of a turn is carried out.';
+const AWAITING = 'Not taken: other tool calls of this turn wait for approval; call it again after they are decided.';
+
+/**
+ * Answers the tool calls of one model response. Transfer calls are answered at once; tools run
+ * concurrently — a tool marked sequential runs alone, after the calls before it — and calls that
+ * need approval are held. Results keep the call order. The first call (in call order) that moves
+ * control wins; later ones are answered as not taken.
+ */
+async function answerToolCalls(calls: readonly ToolCall[], transfers: readonly TransferTool[], input: TurnInput, context: TurnContext, newMessages: Message[]): Promise<Answered> {
+  const { events, agent, envelope } = input;
+  const candidates: (Promise<Candidate> | undefined)[] = [];
+  const approvals: Answered['approvals'] = [];
+  let inflight: Promise<Candidate>[] = [];
+  let gate: Promise<unknown> = Promise.resolve();
+  for (const call of calls) {
+    events.emit({ type: 'tool.called', agent: agent.name, hopId: envelope.hopId, toolCallId: call.id, name: call.function.name, arguments: call.function.arguments });
+    const transfer = transfers.find((t) => t.handoff.toolName === call.function.name);
+    const tool = transfer ? undefined : input.tools.find((t) => t.name === call.function.name);
+    if (transfer) {
+      candidates.push(Promise.resolve(answerTransfer(call, transfer)));
+    } else if (tool) {
+      const parsed = parseToolArguments(call.function.arguments);
+      if (parsed.ok && tool.needsApproval(parsed.value, context.current)) {
+        approvals.push({ toolCallId: call.id, name: call.function.name, arguments: call.function.arguments });
+        candidates.push(undefined);
+        continue;
+      }
+      const run = () => runTool(tool, call, input, context);
+      if (tool.sequential) {
+        const previous = inflight;
+        const result = gate.then(() => Promise.all(previous)).then(run);
+        gate = result;
+        inflight = [result];
+        candidates.push(result);
+      } else {
+        const result = gate.then(run);
+        inflight.push(result);
+        candidates.push(result);
+      }
+    } else {
+      const known = [...transfers.map((t) => t.handoff.toolName), ...input.tools.map((t) => t.name)].join(', ') || '(none)';
+      candidates.push(Promise.resolve({ content: `Error: there is no tool named "${call.function.name}". Available tools: ${known}.`, isError: true }));
+    }
+  }
+  const answers = await Promise.all(candidates.map((c) => c ?? Promise.resolve(undefined)));
+  let chosen: Chosen | undefined;
+  calls.forEach((call, i) => {
+    const answer = answers[i];
+    if (!answer) return; // waits for approval
+    let { content } = answer;
+    if (answer.chosen) {
+      if (approvals.length > 0) content = answer.chosen.source === 'llm_condition' ? AWAITING : `${content}\n(${AWAITING})`;
+      else if (chosen) content = answer.chosen.source === 'llm_condition' ? NOT_TAKEN : `${content}\n(${NOT_TAKEN})`;
+      else chosen = answer.chosen;
+    }
+    newMessages.push({ role: 'tool', tool_call_id: call.id, content });
+    events.emit({ type: 'tool.result', agent: agent.name, hopId: envelope.hopId, toolCallId: call.id, name: call.function.name, result: content, isError: answer.isError || content !== answer.content });
+  });
+  return { chosen: approvals.length > 0 ? undefined : chosen, approvals };
+}
+
+/** A transfer call's answer: an error for bad arguments, else the handoff it asks for. */
+function answerTransfer(call: ToolCall, transfer: TransferTool): Candidate {
+  const parsed = parseToolArguments(call.function.arguments);
+  if (!parsed.ok) return { content: `Error: ${parsed.error}. Call ${call.function.name} again with a JSON object such as {"reason": "..."}.`, isError: true };
+  const { reason: rawReason, ...rest } = parsed.value;
+  let args: Record<string, JsonValue> | undefined;
+  if (transfer.handoff.args) {
+    const checked = transfer.handoff.args.safeParse(rest);
+    if (!checked.success) return { content: `Error: invalid arguments for ${call.function.name}: ${checked.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`, isError: true };
+    args = checked.data as Record<string, JsonValue>;
+  }
+  const reason = typeof rawReason === 'string' && rawReason.trim() !== '' ? rawReason : `Transfer via ${call.function.name}`;
+  const to = transfer.handoff.target.type === 'agent' ? transfer.handoff.target.agent : transfer.handoff.target.type;
+  return { content: JSON.stringify({ assistant: to }), isError: false, chosen: { target: transfer.handoff.target, reason, source: 'llm_condition', ...(args ? { args } : {}) } };
+}
+
+/** Runs one tool call; a reply result's target becomes a candidate handoff. */
+async function runTool(tool: TurnTool, call: ToolCall, input: TurnInput, context: TurnContext): Promise<Candidate> {
+  const outcome = await tool.run(call.function.arguments, { conversationId: input.envelope.conversationId, hopId: input.envelope.hopId, agent: input.agent.name, context, signal: input.signal, logger: input.logger });
+  return outcome.target ? { ...outcome, chosen: { target: outcome.target, reason: `${tool.name} returned a handoff`, source: 'tool' } } : outcome;
+}
+
+/**
+ * Resumes a turn after approvals: the last assistant message's tool calls still without a result
+ * are answered — approved ones run, rejected ones are answered as rejected — before the model goes on.
+ */
+async function answerApproved(
+  history: readonly Message[],
+  approvals: Record<string, { approved: boolean; reason?: string | undefined }>,
   input: TurnInput,
   context: TurnContext,
   newMessages: Message[],
 ): Promise<Chosen | undefined> {
-  const { events, agent, envelope } = input;
+  const answered = new Set(history.flatMap((m) => (m.role === 'tool' ? [m.tool_call_id] : [])));
+  const last = [...input.history].reverse().find((m) => m.role === 'assistant' && m.tool_calls?.length);
+  const waiting = (last?.role === 'assistant' ? (last.tool_calls ?? []) : []).filter((call) => !answered.has(call.id) && approvals[call.id] !== undefined);
   let chosen: Chosen | undefined;
-  for (const call of calls) {
-    events.emit({ type: 'tool.called', agent: agent.name, hopId: envelope.hopId, toolCallId: call.id, name: call.function.name, arguments: call.function.arguments });
-    const answer = await answerOne(call, transfers, input, context, chosen !== undefined);
-    if (answer.chosen) chosen = answer.chosen;
+  for (const call of waiting) {
+    const decision = approvals[call.id]!;
+    const tool = input.tools.find((t) => t.name === call.function.name);
+    let answer: Candidate;
+    if (!decision.approved) answer = { content: `Rejected by the user${decision.reason ? `: ${decision.reason}` : ''}. Do not call it again unless they ask.`, isError: true };
+    else if (!tool) answer = { content: `Error: the tool "${call.function.name}" is no longer available.`, isError: true };
+    else answer = await runTool(tool, call, input, context);
+    if (answer.chosen && !chosen) chosen = answer.chosen;
     newMessages.push({ role: 'tool', tool_call_id: call.id, content: answer.content });
-    events.emit({ type: 'tool.result', agent: agent.name, hopId: envelope.hopId, toolCallId: call.id, name: call.function.name, result: answer.content, isError: answer.isError });
+    input.events.emit({ type: 'tool.result', agent: input.agent.name, hopId: input.envelope.hopId, toolCallId: call.id, name: call.function.name, result: answer.content, isError: answer.isError });
   }
   return chosen;
-}
-
-const NOT_TAKEN = 'Not taken: another handoff in this turn came first; only the first handoff of a turn is carried out.';
-
-async function answerOne(
-  call: ToolCall,
-  transfers: readonly TransferTool[],
-  input: TurnInput,
-  context: TurnContext,
-  alreadyHandingOff: boolean,
-): Promise<{ content: string; isError: boolean; chosen?: Chosen }> {
-  const transfer = transfers.find((t) => t.handoff.toolName === call.function.name);
-  if (transfer) {
-    const parsed = parseToolArguments(call.function.arguments);
-    if (!parsed.ok) return { content: `Error: ${parsed.error}. Call ${call.function.name} again with a JSON object such as {"reason": "..."}.`, isError: true };
-    const { reason: rawReason, ...rest } = parsed.value;
-    let args: Record<string, JsonValue> | undefined;
-    if (transfer.handoff.args) {
-      const checked = transfer.handoff.args.safeParse(rest);
-      if (!checked.success) return { content: `Error: invalid arguments for ${call.function.name}: ${checked.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`, isError: true };
-      args = checked.data as Record<string, JsonValue>;
-    }
-    if (alreadyHandingOff) return { content: NOT_TAKEN, isError: true };
-    const reason = typeof rawReason === 'string' && rawReason.trim() !== '' ? rawReason : `Transfer via ${call.function.name}`;
-    const to = transfer.handoff.target.type === 'agent' ? transfer.handoff.target.agent : transfer.handoff.target.type;
-    return { content: JSON.stringify({ assistant: to }), isError: false, chosen: { target: transfer.handoff.target, reason, source: 'llm_condition', ...(args ? { args } : {}) } };
-  }
-  const tool = input.agent.tools.find((t) => t.name === call.function.name);
-  if (tool) {
-    const outcome = await runToolCall(tool, call.function.arguments, { conversationId: input.envelope.conversationId, hopId: input.envelope.hopId, agent: input.agent.name, context, signal: input.signal });
-    if (!outcome.target) return outcome;
-    if (alreadyHandingOff) return { content: `${outcome.content}\n(${NOT_TAKEN})`, isError: outcome.isError };
-    return { ...outcome, chosen: { target: outcome.target, reason: `${tool.name} returned a handoff`, source: 'tool' } };
-  }
-  const known = [...transfers.map((t) => t.handoff.toolName), ...input.agent.tools.map((t) => t.name)].join(', ') || '(none)';
-  return { content: `Error: there is no tool named "${call.function.name}". Available tools: ${known}.`, isError: true };
 }
 
 /** The text of the last assistant message that has some, if any. */
