@@ -9,7 +9,7 @@ const program = new Command()
 
 const common = (command: Command) =>
   command
-    .requiredOption('-n, --network <module>', 'module whose default export is the network (.js or .ts)')
+    .option('-n, --network <module>', 'module whose default export is the network (.js or .ts); required here or in --config')
     .option('--redis-url <url>', 'Redis URL (default: $REDIS_URL or redis://127.0.0.1:6379)')
     .option('--prefix <prefix>', 'key prefix of the deployment (default: handoff)')
     .option('-c, --concurrency <n>', 'jobs processed at once')
@@ -17,7 +17,8 @@ const common = (command: Command) =>
     .option('--stalled-interval <ms>', 'how often dead workers\' jobs are looked for ($HANDOFF_STALLED_INTERVAL_MS; default 30000)')
     .option('--max-stalled-count <n>', 'times a job may be recovered from a dead worker before it fails ($HANDOFF_MAX_STALLED_COUNT; default 3)')
     .option('--drain-timeout <ms>', 'on SIGTERM, how long running jobs may finish before they are handed back ($HANDOFF_DRAIN_TIMEOUT_MS; default 25000)')
-    .option('--allow-eviction', 'run even if Redis maxmemory-policy is not noeviction, with a warning ($HANDOFF_ALLOW_EVICTION=1)');
+    .option('--allow-eviction', 'run even if Redis maxmemory-policy is not noeviction, with a warning ($HANDOFF_ALLOW_EVICTION=1)')
+    .option('--config <file>', 'a JSON config file with these settings in camelCase (flags and HANDOFF_* override it)');
 
 common(program.command('worker').description('run agents of the network as workers on their queues'))
   .option('-a, --agents <names>', 'comma-separated agents to serve (default: all)')
@@ -31,6 +32,32 @@ common(program.command('gateway').description('run the coordinator of the networ
   .option('--cors-origin <origins>', 'comma-separated origins allowed by CORS ($HANDOFF_CORS_ORIGINS)')
   .option('--retention <seconds>', 'how long finished conversations are kept ($HANDOFF_RETENTION_SECONDS; default 7 days)')
   .action(async (options: Record<string, unknown>) => (await import('./commands/gateway.js')).gatewayCommand(options));
+
+common(program.command('run').description('run one conversation and print its events live, then its path (starts the network in this process unless --attach)'))
+  .argument('<message>', "the user's message")
+  .option('--agent <name>', 'the entry agent or router (default: the network entry)')
+  .option('--attach', 'use the gateway and workers already running')
+  .option('-a, --agents <names>', 'agents to run in this process (default: all)')
+  .action(async (message: string, options: Record<string, unknown>) => (await import('./commands/run.js')).runCommand(message, options));
+
+const connection = (command: Command) =>
+  command
+    .option('--redis-url <url>', 'Redis URL (default: $REDIS_URL or redis://127.0.0.1:6379)')
+    .option('--prefix <prefix>', 'key prefix of the deployment (default: handoff)')
+    .option('--config <file>', 'a JSON config file with the same settings')
+    .option('--json', 'print JSON');
+
+connection(program.command('inspect').description("print a conversation's status, path, context and events"))
+  .argument('<conversation-id>')
+  .action(async (id: string, options: Record<string, unknown>) => (await import('./commands/inspect.js')).inspectCommand(id, options));
+
+const dlq = program.command('dlq').description('the dead-letter queue');
+connection(dlq.command('list').description('list dead letters, newest first'))
+  .option('--limit <n>', 'how many', '50')
+  .action(async (options: Record<string, unknown>) => (await import('./commands/dlq.js')).dlqListCommand(options));
+connection(dlq.command('replay').description('put a dead letter back on the queue it came from'))
+  .argument('<id>')
+  .action(async (id: string, options: Record<string, unknown>) => (await import('./commands/dlq.js')).dlqReplayCommand(id, options));
 
 program.parseAsync().catch((error: unknown) => {
   if (isHandoffError(error)) {

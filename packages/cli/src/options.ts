@@ -1,5 +1,9 @@
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { DefinitionError, formatIssues } from '@handoff/core';
+
+/** A list given as "a,b,c" (flags, environment) or as an array (config file). */
+const list = z.union([z.string(), z.array(z.string())]).transform((value) => (Array.isArray(value) ? value : value.split(',')).map((v) => v.trim()).filter(Boolean));
 
 /** Flags shared by the commands that run a network. */
 export const RunFlags = z.object({
@@ -14,27 +18,20 @@ export const RunFlags = z.object({
   allowEviction: z.boolean().optional(),
   httpPort: z.coerce.number().int().min(0).max(65_535).optional(),
   httpHost: z.string().min(1).optional(),
-  apiKeys: z
-    .string()
-    .transform((list) => list.split(',').map((k) => k.trim()).filter(Boolean))
-    .optional(),
+  apiKeys: list.optional(),
   auth: z.boolean().optional(),
-  corsOrigin: z
-    .string()
-    .transform((list) => list.split(',').map((o) => o.trim()).filter(Boolean))
-    .optional(),
+  corsOrigin: list.optional(),
   retention: z.coerce.number().int().min(60).max(365 * 24 * 3600).optional(),
-  agents: z
-    .string()
-    .transform((list) => list.split(',').map((a) => a.trim()).filter(Boolean))
-    .optional(),
+  agents: list.optional(),
 });
 /** Flags shared by the commands that run a network. */
 export type RunFlags = z.output<typeof RunFlags>;
 
 /** Validates command flags; the error names each bad flag. */
 export function parseFlags(raw: Record<string, unknown>): RunFlags {
-  const parsed = RunFlags.safeParse({ ...flagsFromEnvironment(), ...raw });
+  const { config, ...flags } = raw;
+  const fromFile = typeof config === 'string' ? readConfigFile(config) : {};
+  const parsed = RunFlags.safeParse({ ...fromFile, ...flagsFromEnvironment(), ...flags });
   if (parsed.success) return parsed.data;
   const issues = formatIssues(parsed.error).map((line) => `--${line.replace(/^(\w+)/, (m) => m.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`))}`);
   throw new DefinitionError(`Invalid options: ${issues.join('; ')}`, { details: { issues } });
@@ -78,4 +75,26 @@ export function durabilityFromFlags(flags: RunFlags): {
 /** The Redis settings the flags give (environment defaults apply to the rest). */
 export function redisConfigFromFlags(flags: RunFlags): { url?: string; prefix?: string } {
   return { ...(flags.redisUrl ? { url: flags.redisUrl } : {}), ...(flags.prefix ? { prefix: flags.prefix } : {}) };
+}
+
+/** The settings of a config file: the flags' names in camelCase, e.g. `{ "redisUrl": "...", "agents": ["Billing"] }`. */
+export const ConfigFile = RunFlags.partial().strict();
+
+/**
+ * Reads a JSON config file. Flags and HANDOFF_* environment variables override its values.
+ * @throws {@link DefinitionError} naming the file and each bad field.
+ */
+export function readConfigFile(path: string): Record<string, unknown> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new DefinitionError(`--config ${path}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  const parsed = ConfigFile.safeParse(raw);
+  if (!parsed.success) {
+    const issues = formatIssues(parsed.error);
+    throw new DefinitionError(`--config ${path}: ${issues.join('; ')}`, { details: { issues } });
+  }
+  return raw as Record<string, unknown>;
 }

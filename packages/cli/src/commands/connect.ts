@@ -1,0 +1,37 @@
+import { createClient, type RedisHandoffClient } from '@handoff/client';
+import { EventLog, QueueSet, createRedisConnection, resolveRedisConfig } from '@handoff/redis';
+import type { Redis } from 'ioredis';
+import { readConfigFile } from '../options.js';
+
+/** What the commands that only talk to a deployment (inspect, dlq) need. */
+export interface Connection {
+  client: RedisHandoffClient;
+  redis: Redis;
+  queues: QueueSet;
+  /** The event logs (read without waiting). */
+  events: EventLog;
+  close(): Promise<void>;
+}
+
+/** Connects to the deployment named by --redis-url/--prefix, a config file, or the environment. */
+export function connect(raw: Record<string, unknown>): Connection {
+  const file = typeof raw.config === 'string' ? readConfigFile(raw.config) : {};
+  const config = resolveRedisConfig({
+    ...((raw.redisUrl ?? file.redisUrl) ? { url: String(raw.redisUrl ?? file.redisUrl) } : {}),
+    ...((raw.prefix ?? file.prefix) ? { prefix: String(raw.prefix ?? file.prefix) } : {}),
+  });
+  const client = createClient({ redis: { url: config.url, prefix: config.prefix } });
+  const redis = createRedisConnection(config.url, 'command', 'handoff-cli');
+  const queues = new QueueSet(redis, config.prefix);
+  return {
+    client,
+    redis,
+    queues,
+    events: new EventLog(redis, config.keys),
+    async close() {
+      await queues.close();
+      await client.close();
+      redis.disconnect();
+    },
+  };
+}
