@@ -4,7 +4,7 @@ import type { NetworkDefinition } from '@handoff/core';
 import { startGateway, type Gateway } from '@handoff/gateway';
 import { startScriptedModel, type ScriptRule, type ScriptedModel } from '@handoff/testing';
 import { startWorkers, type WorkerGroup } from '@handoff/worker';
-import pino from 'pino';
+import pino, { type Logger } from 'pino';
 import { redisUrl, uniquePrefix } from './env.js';
 
 /** A network running inside the test process: gateway, workers, client, scripted model, real Redis. */
@@ -27,6 +27,8 @@ export interface InProcessOptions {
   label: string;
   /** The agents the in-process workers serve. @defaultValue all */
   agents?: string[];
+  /** The gateway's and workers' logger. @defaultValue silent unless TEST_LOG_LEVEL is set */
+  logger?: Logger;
 }
 
 /**
@@ -38,7 +40,7 @@ export async function startInProcess(options: InProcessOptions): Promise<InProce
   const url = redisUrl();
   const model = await startScriptedModel({ rules: options.rules });
   const network = options.network(model.url);
-  const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+  const logger = options.logger ?? pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
   const gateway = await startGateway({ network, redis: { url, prefix }, logger });
   const workers = await startWorkers({ network, redis: { url, prefix }, logger, concurrency: 16, ...(options.agents ? { agents: options.agents } : {}) });
   await Promise.all([gateway.waitUntilReady(), workers.waitUntilReady()]);

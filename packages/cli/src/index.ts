@@ -4,3 +4,4 @@
  */
 export { loadNetwork } from './load-network.js';
 export { parseFlags, RunFlags } from './options.js';
+export { createLogger } from './logger.js';

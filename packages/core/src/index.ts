@@ -15,6 +15,7 @@ export * from './constants.js';
 export * from './errors/index.js';
 export * from './ids.js';
 export * from './time.js';
+export * from './log-redaction.js';
 export * from './naming.js';
 export * from './validation.js';
 export * from './schemas/json.js';

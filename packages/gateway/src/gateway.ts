@@ -1,6 +1,6 @@
 import type { Worker } from 'bullmq';
 import pino, { type Logger } from 'pino';
-import { DEFAULT_DRAIN_TIMEOUT_MS, newInstanceId, type NetworkDefinition } from '@handoff/core';
+import { DEFAULT_DRAIN_TIMEOUT_MS, LOG_REDACTION, newInstanceId, type NetworkDefinition } from '@handoff/core';
 import {
   ConversationStore,
   EventLog,
@@ -80,7 +80,7 @@ export interface Gateway {
 export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const config = resolveRedisConfig(options.redis);
   const gatewayId = newInstanceId('gateway');
-  const logger = options.logger ?? pino({ level: process.env.LOG_LEVEL ?? 'info', name: 'gateway' }, pino.destination(2));
+  const logger = options.logger ?? pino({ level: process.env.LOG_LEVEL ?? 'info', name: 'gateway', redact: LOG_REDACTION }, pino.destination(2));
   const commands = createRedisConnection(config.url, 'command', 'handoff-gateway');
   const blocking = createRedisConnection(config.url, 'blocking', 'handoff-coordinator');
   try {

@@ -105,14 +105,16 @@ export class AgentWorker {
       return 'dead-lettered';
     }
 
+    // Every line about this hop carries the conversation, the hop and the agent.
+    const hopLogger = logger.child({ conversationId: envelope.conversationId, hopId: envelope.hopId });
     const { progress, history } = await historyCache.read(store, envelope.conversationId, envelope.historyLength);
     if (!progress || !history || progress.status !== 'running' || progress.appliedSeq !== envelope.seq - 1) {
-      logger.info({ conversationId: envelope.conversationId, hopId: envelope.hopId, progress }, 'stale hop skipped');
+      hopLogger.info({ progress }, 'stale hop skipped');
       return 'stale';
     }
     const resultJobId = turnResultJobId(envelope.hopId);
     if ((job.attemptsStarted ?? 1) > 1 && (await queues.coordinator.getJob(resultJobId))) {
-      logger.info({ hopId: envelope.hopId }, 'turn result already sent by an earlier attempt');
+      hopLogger.info('turn result already sent by an earlier attempt');
       return 'turn-sent';
     }
 
@@ -136,13 +138,13 @@ export class AgentWorker {
         client: clients.for(agent.resolvedModel),
         events: turnEvents,
         tools: this.deps.tools,
-        logger: logger.child({ conversationId: envelope.conversationId, hopId: envelope.hopId }),
+        logger: hopLogger,
         signal: turnSignal,
       });
     } catch (error) {
       if (cancel.signal.aborted) {
         await turnEvents.drain();
-        logger.info({ conversationId: envelope.conversationId, hopId: envelope.hopId }, 'turn aborted: conversation cancelled');
+        hopLogger.info('turn aborted: conversation cancelled');
         return 'cancelled';
       }
       if (!timeout.aborted) throw error;
@@ -177,7 +179,7 @@ export class AgentWorker {
     };
     // Same connection, sent after the turn's events: they land first.
     await Promise.all([queues.coordinator.add('turn', result, { ...HOP_JOB_OPTIONS, jobId: resultJobId }), turnEvents.drain()]);
-    logger.debug({ conversationId: envelope.conversationId, hopId: envelope.hopId, outcome: run.outcome.type }, 'turn done');
+    hopLogger.debug({ outcome: run.outcome.type }, 'turn done');
     return 'turn-sent';
   }
 

@@ -1,6 +1,6 @@
 import type { Worker } from 'bullmq';
 import pino, { type Logger } from 'pino';
-import { DEFAULT_DRAIN_TIMEOUT_MS, DefinitionError, UnknownAgentError, newInstanceId, type NetworkDefinition } from '@handoff/core';
+import { DEFAULT_DRAIN_TIMEOUT_MS, LOG_REDACTION, DefinitionError, UnknownAgentError, newInstanceId, type NetworkDefinition } from '@handoff/core';
 import { McpConnections } from './mcp/mcp-connections.js';
 import { functionTurnTool, mcpTurnTool, type TurnTool } from './turn/turn-tools.js';
 import { ConversationStore, EventLog, QueueSet, checkEvictionPolicy, createRedisConnection, quietErrors, resolveRedisConfig, type RedisConfig } from '@handoff/redis';
@@ -60,7 +60,7 @@ export async function startWorkers(options: WorkerProcessOptions): Promise<Worke
 
   const config = resolveRedisConfig(options.redis);
   const workerId = newInstanceId('worker');
-  const logger = options.logger ?? pino({ level: process.env.LOG_LEVEL ?? 'info', name: 'worker', base: { workerId } }, pino.destination(2));
+  const logger = options.logger ?? pino({ level: process.env.LOG_LEVEL ?? 'info', name: 'worker', base: { workerId }, redact: LOG_REDACTION }, pino.destination(2));
   const commands = createRedisConnection(config.url, 'command', `handoff-${workerId}`);
   const blocking = createRedisConnection(config.url, 'blocking', `handoff-${workerId}-jobs`);
   try {
