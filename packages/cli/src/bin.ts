@@ -59,9 +59,22 @@ connection(dlq.command('replay').description('put a dead letter back on the queu
   .argument('<id>')
   .action(async (id: string, options: Record<string, unknown>) => (await import('./commands/dlq.js')).dlqReplayCommand(id, options));
 
+/** A fix for Redis refusing the connection's user, or undefined for other errors. */
+function redisAccessHint(error: unknown): string | undefined {
+  const message = error instanceof Error ? error.message : '';
+  if (/^(WRONGPASS|NOAUTH)/.test(message)) return `Redis refused the login (${message}). Fix the user and password in the URL: rediss://user:password@host:port.`;
+  if (/^NOPERM/.test(message)) return `Redis refused a command (${message}). The ACL user needs ~<prefix>:* keys, &<prefix>:* channels, +@all -@dangerous +info.`;
+  return undefined;
+}
+
 program.parseAsync().catch((error: unknown) => {
   if (isHandoffError(error)) {
     process.stderr.write(`handoff: ${error.code}: ${error.message}\n`);
+    process.exit(2);
+  }
+  const hint = redisAccessHint(error);
+  if (hint) {
+    process.stderr.write(`handoff: ${hint}\n`);
     process.exit(2);
   }
   process.stderr.write(`handoff: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
