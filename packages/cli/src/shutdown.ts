@@ -1,9 +1,11 @@
 import type { Logger } from 'pino';
+import type { Tracing } from './tracing.js';
 
 /**
- * Closes `target` on SIGTERM or SIGINT (running turns finish first); a second signal exits at once.
+ * Closes `target` on SIGTERM or SIGINT (running turns finish first), then flushes the spans not
+ * exported yet; a second signal exits at once.
  */
-export function closeOnSignals(target: { close(): Promise<void> }, logger: Logger): void {
+export function closeOnSignals(target: { close(): Promise<void> }, logger: Logger, tracing?: Tracing): void {
   let stopping = false;
   const onSignal = (signal: NodeJS.Signals) => {
     if (stopping) {
@@ -12,7 +14,7 @@ export function closeOnSignals(target: { close(): Promise<void> }, logger: Logge
     }
     stopping = true;
     logger.info({ signal }, 'shutting down');
-    target.close().then(
+    target.close().then(() => tracing?.shutdown()).then(
       () => process.exit(0),
       (error: unknown) => {
         logger.error({ err: error }, 'shutdown failed');

@@ -14,6 +14,7 @@ import {
   startJobId,
   type StartCommand,
   type UserMessageCommand,
+  traceparentOf,
 } from '@handoff/core';
 import {
   ConversationStore,
@@ -100,6 +101,8 @@ export function createClient(options: ClientOptions = {}): RedisHandoffClient {
         if (waiting >= limit) throw new OverloadedError(agent, waiting, limit);
       }
       const conversationId = parsed.conversationId ?? newConversationId();
+      // A caller's active span (when it traces) becomes the parent of the conversation's trace.
+      const traceparent = traceparentOf();
       const command: StartCommand = {
         schemaVersion: SCHEMA_VERSION,
         kind: 'start',
@@ -108,6 +111,7 @@ export function createClient(options: ClientOptions = {}): RedisHandoffClient {
         input: parsed.input,
         context: parsed.context,
         limits: parsed.limits,
+        ...(traceparent === undefined ? {} : { traceparent }),
         createdAt: Date.now(),
       };
       await queues.coordinator.add('start', command, { ...HOP_JOB_OPTIONS, jobId: startJobId(conversationId) });

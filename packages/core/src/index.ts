@@ -16,6 +16,7 @@ export * from './errors/index.js';
 export * from './ids.js';
 export * from './time.js';
 export * from './log-redaction.js';
+export * from './tracing.js';
 export * from './naming.js';
 export * from './validation.js';
 export * from './schemas/json.js';

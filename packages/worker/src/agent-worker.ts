@@ -2,6 +2,12 @@ import { WaitingError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import {
+  contextOfTraceparent,
+  endSpan,
+  startSpan,
+  traceparentOfSpan,
+  withSpan,
+  type Message,
   DEFAULT_LOCK_DURATION_MS,
   DEFAULT_MAX_STALLED_COUNT,
   DEFAULT_STALLED_INTERVAL_MS,
@@ -91,7 +97,7 @@ export class AgentWorker {
 
   /** Handles one hop job payload. */
   async handle(payload: unknown, job: HopJobInfo, signal?: AbortSignal): Promise<HopOutcome> {
-    const { network, store, events, queues, clients, logger, historyCache } = this.deps;
+    const { store, queues, logger, historyCache } = this.deps;
     const startedAt = hrNow();
     let envelope: Envelope;
     try {
@@ -119,7 +125,33 @@ export class AgentWorker {
     }
 
     const attempt = job.attemptsMade + 1;
-    const turnEvents = new TurnEvents(events, envelope.conversationId, this.deps.agent, envelope.hopId, logger);
+    // One span per hop, under the handoff (or conversation) span the envelope names; the queue
+    // wait before it is a span of its own. Spans are no-ops when tracing is off.
+    const hopSpan = startSpan(`hop ${this.deps.agent}`, contextOfTraceparent(envelope.traceparent), {
+      'handoff.conversation_id': envelope.conversationId,
+      'handoff.hop_id': envelope.hopId,
+      'handoff.agent': this.deps.agent,
+      'handoff.seq': envelope.seq,
+      'handoff.attempt': attempt,
+      'handoff.worker_id': this.deps.workerId,
+    }, { startTime: envelope.createdAt });
+    const hopTraceparent = traceparentOfSpan(hopSpan);
+    endSpan(startSpan('queue wait', contextOfTraceparent(hopTraceparent), { 'messaging.destination.name': this.queueName }, { startTime: envelope.createdAt }), undefined, startedAt);
+    try {
+      const outcome = await withSpan(hopSpan, () => this.runHop(envelope, history, attempt, startedAt, resultJobId, hopLogger, hopTraceparent, signal));
+      hopSpan.setAttribute('handoff.hop_outcome', outcome);
+      endSpan(hopSpan);
+      return outcome;
+    } catch (error) {
+      endSpan(hopSpan, error);
+      throw error;
+    }
+  }
+
+  /** Runs a current hop's turn and sends its result to the coordinator. */
+  private async runHop(envelope: Envelope, history: readonly Message[], attempt: number, startedAt: number, resultJobId: string, hopLogger: Logger, hopTraceparent: string | undefined, signal: AbortSignal | undefined): Promise<HopOutcome> {
+    const { network, events, queues, clients } = this.deps;
+    const turnEvents = new TurnEvents(events, envelope.conversationId, this.deps.agent, envelope.hopId, this.deps.logger);
     turnEvents.emit({ type: 'agent.started', agent: this.deps.agent, hopId: envelope.hopId, seq: envelope.seq, attempt });
     const agent = network.agent(this.deps.agent);
     // The turn stops when BullMQ cancels the job (shutdown), when its conversation is cancelled,
@@ -168,6 +200,7 @@ export class AgentWorker {
       usage: run.usage,
       attempt,
       workerId: this.deps.workerId,
+      ...(hopTraceparent === undefined ? {} : { traceparent: hopTraceparent }),
       timing: {
         queuedAt: envelope.createdAt,
         startedAt,

@@ -3,6 +3,7 @@ import { loadNetwork } from '../load-network.js';
 import { createLogger } from '../logger.js';
 import { durabilityFromFlags, parseFlags, redisConfigFromFlags } from '../options.js';
 import { closeOnSignals } from '../shutdown.js';
+import { startTracingFromEnv } from '../tracing.js';
 
 /** `handoff gateway`: runs the coordinator of a network until SIGTERM/SIGINT. */
 export async function gatewayCommand(raw: Record<string, unknown>): Promise<void> {
@@ -11,6 +12,7 @@ export async function gatewayCommand(raw: Record<string, unknown>): Promise<void
   const flags = parseFlags(auth === false ? { ...rest, auth } : rest);
   const network = await loadNetwork(flags.network);
   const logger = createLogger('gateway');
+  const tracing = startTracingFromEnv('gateway');
   const gateway = await startGateway({
     network,
     logger,
@@ -32,6 +34,6 @@ export async function gatewayCommand(raw: Record<string, unknown>): Promise<void
   });
   await gateway.waitUntilReady();
   // Signal handlers first: whoever sees "ready" may stop the process at once, and must get a clean shutdown.
-  closeOnSignals(gateway, logger);
+  closeOnSignals(gateway, logger, tracing);
   logger.info({ network: network.name }, 'ready');
 }

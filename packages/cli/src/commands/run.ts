@@ -1,12 +1,13 @@
 import { createInterface } from 'node:readline/promises';
 import { createClient, describeEvent, type ConversationHandle } from '@handoff/client';
-import type { ConversationResult } from '@handoff/core';
+import { LOG_REDACTION, type ConversationResult } from '@handoff/core';
 import { startGateway, type Gateway } from '@handoff/gateway';
 import { startWorkers, type WorkerGroup } from '@handoff/worker';
 import pino from 'pino';
 import { loadNetwork } from '../load-network.js';
 import { parseFlags, redisConfigFromFlags } from '../options.js';
 import { Spinner } from '../spinner.js';
+import { startTracingFromEnv } from '../tracing.js';
 
 /**
  * `handoff run --network <module> [--agent X] "message"`: runs one conversation and prints its
@@ -20,7 +21,8 @@ export async function runCommand(message: string, raw: Record<string, unknown>):
   const flags = parseFlags(rest);
   const network = await loadNetwork(flags.network);
   const redis = redisConfigFromFlags(flags);
-  const quiet = pino({ level: process.env.LOG_LEVEL ?? 'warn' }, pino.destination(2));
+  const quiet = pino({ level: process.env.LOG_LEVEL ?? 'warn', redact: LOG_REDACTION }, pino.destination(2));
+  const tracing = startTracingFromEnv('run');
   let gateway: Gateway | undefined;
   let workers: WorkerGroup | undefined;
   if (!attach) {
@@ -49,6 +51,7 @@ export async function runCommand(message: string, raw: Record<string, unknown>):
     await client.close();
     await workers?.close();
     await gateway?.close();
+    await tracing?.shutdown();
   }
 }
 

@@ -3,12 +3,14 @@ import { loadNetwork } from '../load-network.js';
 import { createLogger } from '../logger.js';
 import { durabilityFromFlags, parseFlags, redisConfigFromFlags } from '../options.js';
 import { closeOnSignals } from '../shutdown.js';
+import { startTracingFromEnv } from '../tracing.js';
 
 /** `handoff worker`: runs agents of a network until SIGTERM/SIGINT. */
 export async function workerCommand(raw: Record<string, unknown>): Promise<void> {
   const flags = parseFlags(raw);
   const network = await loadNetwork(flags.network);
   const logger = createLogger('worker');
+  const tracing = startTracingFromEnv('worker');
   const workers = await startWorkers({
     network,
     logger,
@@ -19,6 +21,6 @@ export async function workerCommand(raw: Record<string, unknown>): Promise<void>
   });
   await workers.waitUntilReady();
   // Signal handlers first: whoever sees "ready" may stop the process at once, and must get a clean shutdown.
-  closeOnSignals(workers, logger);
+  closeOnSignals(workers, logger, tracing);
   logger.info({ workerId: workers.workerId, agents: workers.agents }, 'ready');
 }

@@ -119,6 +119,8 @@ export const PendingHop = z.object({
   args: z.record(z.string(), z.unknown()).optional(),
   /** Approvals the agent resumes with. */
   resume: z.object({ approvals: z.record(z.string(), z.object({ approved: z.boolean(), reason: z.string().optional() })) }).optional(),
+  /** W3C traceparent the hop's span is a child of (the handoff that led here, or the conversation). */
+  traceparent: z.string().optional(),
 });
 /** The next hop the coordinator decided on. */
 export type PendingHop = z.infer<typeof PendingHop>;
@@ -131,6 +133,8 @@ export const ConversationRecord = z.object({
   entryAgent: z.string(),
   /** The agent whose turn is pending or ran last. */
   currentAgent: z.string().nullable(),
+  /** W3C traceparent of the conversation's span, when tracing is on: every hop's span is in its trace. */
+  traceparent: z.string().optional(),
   /** Sequence of the last applied turn (0 once started, before any turn). */
   appliedSeq: z.number().int().min(0),
   /** Incremented by every write of the record; writers compare it to detect concurrent changes. */

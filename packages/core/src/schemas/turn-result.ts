@@ -56,6 +56,8 @@ export const TurnResult = z.object({
   attempt: z.number().int().min(1),
   workerId: z.string(),
   timing: TurnTiming,
+  /** W3C traceparent of the worker's hop span, when tracing is on (the handoff span is its child). */
+  traceparent: z.string().optional(),
 });
 /** What a worker sends to the coordinator queue after one turn. */
 export type TurnResult = z.infer<typeof TurnResult>;

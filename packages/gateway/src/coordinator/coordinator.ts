@@ -27,6 +27,8 @@ import {
   type StartCommand,
   type UserMessageCommand,
   type TurnResult,
+  contextOfTraceparent,
+  markSpan,
 } from '@handoff/core';
 import { ApplyOutcome, addDeadLetter, type ApplyResult, looseConversationId, type ConversationStore, type EventLog, type QueueSet } from '@handoff/redis';
 import { decideApproval } from './decide-approval.js';
@@ -37,6 +39,7 @@ import type { Decision } from './decision.js';
 import { runEffects, type EffectDeps } from './effects.js';
 import { decideFailure } from './decide-failure.js';
 import { decideTurn } from './decide-turn.js';
+import { handoffSpan, traceNextHop, withConversationTrace } from './trace-hops.js';
 import { RecordCache } from './record-cache.js';
 import type { HealthView } from '../routing/health.js';
 import type { Routers } from '../routing/router.js';
@@ -122,8 +125,12 @@ export class Coordinator {
     return { network: this.deps.network, store: this.deps.store, queues: this.deps.queues };
   }
 
-  /** Applies a decision; on success remembers the record and runs its effects. */
-  private async commit(decision: Decision, extraEvents: NewEvent[] = []): Promise<ApplyResult & { record?: ConversationRecord }> {
+  /**
+   * Applies a decision; on success remembers the record and runs its effects. `nextTraceparent`
+   * is the span the next hop's span goes under (default: the conversation's).
+   */
+  private async commit(undecorated: Decision, extraEvents: NewEvent[] = [], nextTraceparent?: string): Promise<ApplyResult & { record?: ConversationRecord }> {
+    const decision = traceNextHop(undecorated, nextTraceparent ?? undecorated.record.traceparent);
     const step = extraEvents.length > 0 ? { ...decision.step, events: [...extraEvents, ...decision.step.events] } : decision.step;
     const applied = await this.deps.store.apply(step);
     if (applied.outcome !== ApplyOutcome.APPLIED || applied.version === null) {
@@ -144,7 +151,10 @@ export class Coordinator {
       return 'redelivered';
     }
     const routed = await this.route(command.entryAgent, null, command.conversationId, command.context, typeof command.input === 'string' ? command.input : undefined);
-    const applied = await this.commit(decideStart(this.deps.network, { ...command, entryAgent: routed.agent }), routed.events);
+    const started = decideStart(this.deps.network, { ...command, entryAgent: routed.agent });
+    const traceparent = markSpan('conversation', contextOfTraceparent(command.traceparent), { 'handoff.conversation_id': command.conversationId, 'handoff.entry_agent': routed.agent });
+    const traced = traceparent === undefined ? started : withConversationTrace(started, traceparent);
+    const applied = await this.commit(traced, routed.events);
     if (applied.outcome === ApplyOutcome.APPLIED) {
       if (applied.record?.limits.deadlineAt) await this.deps.redis.zadd(this.deps.keys.deadlines, applied.record.limits.deadlineAt, command.conversationId);
       return 'applied';
@@ -182,7 +192,8 @@ export class Coordinator {
       return 'dead-lettered';
     }
     const prepared = await this.prepareTurn(record, turn);
-    const applied = await this.commit(decideTurn(network, record, prepared.turn, Date.now(), prepared.events));
+    const decision = decideTurn(network, record, prepared.turn, Date.now(), prepared.events);
+    const applied = await this.commit(decision, [], handoffSpan(turn, decision.record, record.traceparent));
     switch (applied.outcome) {
       case ApplyOutcome.APPLIED:
         return 'applied';

@@ -30,6 +30,7 @@ export async function dispatchPendingHop(record: ConversationRecord, queues: Que
     returnStack: [],
     ...(record.group ? { group: record.group } : {}),
     ...(next.resume ? { resume: next.resume } : {}),
+    ...(next.traceparent === undefined ? {} : { traceparent: next.traceparent }),
     createdAt: hrNow(),
   };
   await queues.agent(next.agent).add(next.agent, envelope, { ...HOP_JOB_OPTIONS, jobId: next.hopId });

@@ -16,6 +16,7 @@ import {
   type TokenUsage,
   type ToolCall,
   type TurnOutcome,
+  inSpan,
 } from '@handoff/core';
 import { streamCompletion } from '../model/stream-completion.js';
 import type { ToolCallScope } from './function-tools.js';
@@ -128,14 +129,18 @@ export async function runTurn(input: TurnInput): Promise<TurnRun> {
       model.firstCallAt ??= callAt;
       let completion;
       try {
-        completion = await streamCompletion({
-          client: input.client,
-          settings: agent.resolvedModel,
-          agent: agent.name,
-          messages: [...systemMessages(agent, envelope, context.current), ...history, ...newMessages],
-          tools: [...transfers.map((t) => t.tool), ...input.tools.map((t) => t.schema)],
-          onTextDelta: (text) => input.events.text(text),
-          signal: input.signal,
+        completion = await inSpan('model call', { 'gen_ai.request.model': agent.resolvedModel.name, 'handoff.agent': agent.name, 'handoff.round': round }, async (span) => {
+          const done = await streamCompletion({
+            client: input.client,
+            settings: agent.resolvedModel,
+            agent: agent.name,
+            messages: [...systemMessages(agent, envelope, context.current), ...history, ...newMessages],
+            tools: [...transfers.map((t) => t.tool), ...input.tools.map((t) => t.schema)],
+            onTextDelta: (text) => input.events.text(text),
+            signal: input.signal,
+          });
+          span.setAttributes({ 'gen_ai.usage.input_tokens': done.usage.promptTokens, 'gen_ai.usage.output_tokens': done.usage.completionTokens });
+          return done;
         });
       } finally {
         model.lastReturnAt = hrNow();
@@ -265,7 +270,12 @@ function answerTransfer(call: ToolCall, transfer: TransferTool): Candidate {
 
 /** Runs one tool call; a reply result's target becomes a candidate handoff. */
 async function runTool(tool: TurnTool, call: ToolCall, input: TurnInput, context: TurnContext): Promise<Candidate> {
-  const outcome = await tool.run(call.function.arguments, { conversationId: input.envelope.conversationId, hopId: input.envelope.hopId, agent: input.agent.name, context, signal: input.signal, logger: input.logger });
+  const outcome = await inSpan(`tool call ${tool.name}`, { 'handoff.tool': tool.name, 'handoff.tool_call_id': call.id }, (span) =>
+    tool.run(call.function.arguments, { conversationId: input.envelope.conversationId, hopId: input.envelope.hopId, agent: input.agent.name, context, signal: input.signal, logger: input.logger }).then((done) => {
+      if (done.isError) span.setAttribute('handoff.tool_error', true);
+      return done;
+    }),
+  );
   return outcome.target ? { ...outcome, chosen: { target: outcome.target, reason: `${tool.name} returned a handoff`, source: 'tool' } } : outcome;
 }
 
