@@ -185,4 +185,30 @@ describe('HTTP API', () => {
     expect(printed.result).toMatchObject({ status: 'completed', agent: 'SpanishAgent' });
     expect(printed.types.at(-1)).toBe('conversation.completed');
   });
+
+  it('serves Bull Board over the queues, behind the same API keys', async () => {
+    const done = await client.start({ agent: 'EnglishAgent', input: '¿cuanto es 2+2?' });
+    await done.result({ timeoutMs: 10_000 });
+    const refused = await fetch(`${base}/queues`);
+    expect(refused.status).toBe(401);
+    expect(refused.headers.get('www-authenticate')).toMatch(/^Basic realm="handoff"/);
+    expect((await fetch(`${base}/queues`, { headers: { authorization: `Basic ${Buffer.from('ops:wrong').toString('base64')}` } })).status).toBe(401);
+
+    const basic = { authorization: `Basic ${Buffer.from(`ops:${KEY}`).toString('base64')}` };
+    const page = await fetch(`${base}/queues`, { headers: basic });
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    expect(html).toContain('Handoff · english-spanish');
+    // The page's own script loads from behind the same auth.
+    const script = /src="([^"]+\.js)"/.exec(html)?.[1];
+    expect(script).toBeDefined();
+    expect((await fetch(new URL(script!, `${base}/queues/`), { headers: basic })).status).toBe(200);
+
+    const listed = await fetch(`${base}/queues/api/queues?activeQueue=&status=latest&page=1`, { headers: auth });
+    expect(listed.status).toBe(200);
+    const { queues } = (await listed.json()) as { queues: { name: string; counts: Record<string, number> }[] };
+    const byName = new Map(queues.map((q) => [q.name, q]));
+    expect([...byName.keys()].sort()).toEqual(['agent.EnglishAgent', 'agent.SpanishAgent', 'coordinator', 'dead-letter'].sort());
+    expect(byName.get('agent.SpanishAgent')!.counts.completed).toBeGreaterThan(0);
+  });
 });

@@ -20,3 +20,23 @@ export function bearerAuth(keys: readonly string[]): MiddlewareHandler {
     await next();
   };
 }
+
+/**
+ * For pages a browser opens (the queue dashboard): the same API keys, sent as a bearer token or as
+ * the password of HTTP Basic authentication (any user name), so the browser asks for it once.
+ */
+export function browserAuth(keys: readonly string[]): MiddlewareHandler {
+  return async (c, next) => {
+    const header = c.req.header('authorization') ?? '';
+    const bearer = /^Bearer\s+(.+)$/i.exec(header)?.[1]?.trim();
+    const basic = /^Basic\s+(.+)$/i.exec(header)?.[1];
+    const password = basic === undefined ? undefined : Buffer.from(basic, 'base64').toString('utf8').split(':').slice(1).join(':');
+    const token = bearer ?? password;
+    if (token !== undefined && keys.some((key) => same(key, token))) return next();
+    return c.json(
+      { error: { code: ErrorCode.UNAUTHORIZED, message: 'Sign in with an API key as the password (any user name), or send "Authorization: Bearer <key>".', details: {} } },
+      401,
+      { 'www-authenticate': 'Basic realm="handoff", charset="UTF-8"' },
+    );
+  };
+}

@@ -1,0 +1,27 @@
+import { createBullBoard } from '@bull-board/api';
+import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
+import { HonoAdapter } from '@bull-board/hono';
+import { serveStatic } from '@hono/node-server/serve-static';
+import type { Hono } from 'hono';
+import type { NetworkDefinition } from '@handoff/core';
+import type { QueueSet } from '@handoff/redis';
+
+/** Where the queue dashboard is mounted on the gateway. */
+export const QUEUE_DASHBOARD_PATH = '/queues';
+
+/**
+ * Bull Board over the network's plain BullMQ queues — the coordinator queue, one queue per agent
+ * and the dead-letter queue — so operators can look at waiting, active, failed and delayed jobs,
+ * and retry or remove them, with a dashboard they may already know.
+ */
+export function queueDashboardRoutes(network: NetworkDefinition, queues: QueueSet): Hono {
+  const adapter = new HonoAdapter(serveStatic);
+  adapter.setBasePath(QUEUE_DASHBOARD_PATH);
+  const all = [queues.coordinator, ...network.agentNames.map((name) => queues.agent(name)), queues.deadLetter];
+  createBullBoard({
+    queues: all.map((queue) => new BullMQAdapter(queue)),
+    serverAdapter: adapter,
+    options: { uiConfig: { boardTitle: `Handoff · ${network.name}` } },
+  });
+  return adapter.registerPlugin();
+}
