@@ -50,7 +50,7 @@ describe('coordinator applies each hop exactly once', () => {
   let agentB: Queue;
 
   beforeAll(async () => {
-    redis = createRedisConnection(redisUrl(), 'command');
+    redis = createRedisConnection(redisUrl(), 'command') as Redis;
     store = new ConversationStore(redis, keys);
     queues = new QueueSet(redis, prefix);
     await registerNetwork(redis, keys, network);

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@handoff/redis';
 import {
   ApprovalCommand,
   CancelCommand,
@@ -60,7 +60,7 @@ export interface RedisHandoffClient extends HandoffClient {
  */
 export function createClient(options: ClientOptions = {}): RedisHandoffClient {
   const config: ResolvedRedisConfig = resolveRedisConfig(options.redis);
-  const redis: Redis = createRedisConnection(config.url, 'command', 'handoff-client');
+  const redis: RedisClient = createRedisConnection(config.url, 'command', 'handoff-client', config.cluster);
   const store = new ConversationStore(redis, config.keys);
   const queues = new QueueSet(redis, config.prefix);
 

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@handoff/redis';
 import {
   ConversationNotFoundError,
   ConversationNotWaitingError,
@@ -30,7 +30,7 @@ export class RedisConversationHandle implements ConversationHandle {
   constructor(
     /** The conversation id. */
     readonly id: string,
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: KeyLayout,
     private readonly store: ConversationStore,
     /** True while the conversation's start command is queued but not yet applied. */
@@ -162,7 +162,7 @@ export class RedisConversationHandle implements ConversationHandle {
     const timeoutMs = options.timeoutMs ?? 300_000;
     if (options.afterVersion !== undefined) this.sentAtVersion = Math.max(this.sentAtVersion, options.afterVersion);
     const deadline = Date.now() + timeoutMs;
-    let blocking: Redis | undefined;
+    let blocking: RedisClient | undefined;
     try {
       for (;;) {
         const record = await this.currentRecord();

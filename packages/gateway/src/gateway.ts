@@ -81,8 +81,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const config = resolveRedisConfig(options.redis);
   const gatewayId = newInstanceId('gateway');
   const logger = options.logger ?? pino({ level: process.env.LOG_LEVEL ?? 'info', name: 'gateway', redact: LOG_REDACTION }, pino.destination(2));
-  const commands = createRedisConnection(config.url, 'command', 'handoff-gateway');
-  const blocking = createRedisConnection(config.url, 'blocking', 'handoff-coordinator');
+  const commands = createRedisConnection(config.url, 'command', 'handoff-gateway', config.cluster);
+  const blocking = createRedisConnection(config.url, 'blocking', 'handoff-coordinator', config.cluster);
   try {
     await checkEvictionPolicy(commands, { allowEviction: options.allowEviction ?? false, warn: (message) => logger.warn(message) });
   } catch (error) {
@@ -110,7 +110,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   let http: HttpServer | undefined;
   let client: RedisHandoffClient | undefined;
   if (options.http) {
-    client = createClient({ redis: { url: config.url, prefix: config.prefix } });
+    client = createClient({ redis: { url: config.url, prefix: config.prefix, cluster: config.cluster } });
     const app = createHttpApp({ network: options.network, client, queues, health, metrics, redis: commands, coordinatorRunning: () => worker.isRunning() }, options.http);
     http = await listen(app, options.http.port, options.http.host);
     logger.info({ port: http.port }, 'http listening');

@@ -1,12 +1,21 @@
-import { Redis, type RedisOptions } from 'ioredis';
-import { DEFAULT_KEY_PREFIX, keyLayout, type KeyLayout } from '@handoff/core';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import { DEFAULT_KEY_PREFIX, UnsafeRedisConfigError, keyLayout, type KeyLayout } from '@handoff/core';
+
+/** A connection to a single Redis or to a Redis Cluster. */
+export type RedisClient = Redis | Cluster;
 
 /** Where a Handoff process finds its Redis, and which deployment's keys it uses. */
 export interface RedisConfig {
   /** A `redis://` or `rediss://` URL. @defaultValue `process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'` */
   url?: string;
-  /** Key prefix of the deployment; every queue and key lives under it. @defaultValue `'handoff'` */
+  /** Key prefix of the deployment; every queue and key lives under it. @defaultValue `'handoff'` (`'{handoff}'` on a cluster) */
   prefix?: string;
+  /**
+   * The URL names one node of a Redis Cluster (the others are discovered). The prefix must then be
+   * hash-tagged (`{handoff}`), which puts every key of the deployment in one slot, as the
+   * runtime's multi-key scripts and BullMQ require. @defaultValue `process.env.HANDOFF_REDIS_CLUSTER === '1'`
+   */
+  cluster?: boolean;
 }
 
 /** {@link RedisConfig} with its defaults applied. */
@@ -14,13 +23,18 @@ export interface ResolvedRedisConfig {
   readonly url: string;
   readonly prefix: string;
   readonly keys: KeyLayout;
+  readonly cluster: boolean;
 }
 
 /** Applies defaults (`REDIS_URL`, prefix `handoff`) to a {@link RedisConfig}. */
 export function resolveRedisConfig(config: RedisConfig = {}): ResolvedRedisConfig {
   const url = config.url ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-  const prefix = config.prefix ?? process.env.HANDOFF_PREFIX ?? DEFAULT_KEY_PREFIX;
-  return Object.freeze({ url, prefix, keys: keyLayout(prefix) });
+  const cluster = config.cluster ?? ['1', 'true'].includes(process.env.HANDOFF_REDIS_CLUSTER ?? '');
+  const prefix = config.prefix ?? process.env.HANDOFF_PREFIX ?? (cluster ? `{${DEFAULT_KEY_PREFIX}}` : DEFAULT_KEY_PREFIX);
+  if (cluster && !/^\{[^{}]+\}/.test(prefix)) {
+    throw new UnsafeRedisConfigError(`Redis Cluster needs a hash-tagged prefix, such as "{${prefix.replace(/[{}]/g, '') || DEFAULT_KEY_PREFIX}}": got "${prefix}". Every key of a deployment must live in one slot.`, { prefix });
+  }
+  return Object.freeze({ url, prefix, keys: keyLayout(prefix), cluster });
 }
 
 /**
@@ -30,15 +44,33 @@ export function resolveRedisConfig(config: RedisConfig = {}): ResolvedRedisConfi
  */
 export type ConnectionRole = 'blocking' | 'command';
 
-/** Opens an ioredis connection for a role, with reconnects that back off up to 2 s. */
-export function createRedisConnection(url: string, role: ConnectionRole, name?: string): Redis {
+/**
+ * Opens an ioredis connection for a role, with reconnects that back off up to 2 s. With
+ * `cluster`, the URL is one node of a Redis Cluster; its user, password and TLS apply to every node.
+ */
+export function createRedisConnection(url: string, role: ConnectionRole, name?: string, cluster = false): RedisClient {
   const options: RedisOptions = {
     maxRetriesPerRequest: role === 'blocking' ? null : 20,
     enableAutoPipelining: false,
     retryStrategy: (attempt) => Math.min(50 * 2 ** Math.min(attempt, 6), 2_000),
     ...(name === undefined ? {} : { connectionName: name }),
   };
-  return quietErrors(new Redis(url, options));
+  if (!cluster) return quietErrors(new Redis(url, options));
+  const seed = new URL(url);
+  const nodeOptions: RedisOptions = {
+    ...options,
+    ...(seed.username ? { username: decodeURIComponent(seed.username) } : {}),
+    ...(seed.password ? { password: decodeURIComponent(seed.password) } : {}),
+    ...(seed.protocol === 'rediss:' ? { tls: {} } : {}),
+  };
+  return quietErrors(
+    new Cluster([{ host: seed.hostname, port: Number(seed.port || 6379) }], {
+      redisOptions: nodeOptions,
+      enableAutoPipelining: false,
+      clusterRetryStrategy: (attempt) => Math.min(50 * 2 ** Math.min(attempt, 6), 2_000),
+      ...(role === 'blocking' ? { maxRedirections: 64 } : {}),
+    }),
+  );
 }
 
 /**
@@ -46,7 +78,7 @@ export function createRedisConnection(url: string, role: ConnectionRole, name?: 
  * on every failed (re)connect, and an unlistened one is printed as "Unhandled error event"; the
  * connection retries by itself, and commands fail or wait as their role says.
  */
-export function quietErrors(connection: Redis): Redis {
+export function quietErrors<C extends RedisClient>(connection: C): C {
   connection.on('error', () => undefined);
   return connection;
 }

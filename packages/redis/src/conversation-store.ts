@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './connection.js';
 import {
   DEFAULT_RETENTION_SECONDS,
   MAX_EVENTS_PER_CONVERSATION,
@@ -69,7 +69,7 @@ export class ConversationStore {
   private readonly retentionSeconds: number;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: KeyLayout,
     options: ConversationStoreOptions = {},
   ) {
@@ -109,7 +109,7 @@ export class ConversationStore {
    * done; passes the mark on, so every other waiter wakes too.
    * @returns true when the conversation ended.
    */
-  async waitUntilDone(blocking: Redis, conversationId: string, timeoutMs: number): Promise<boolean> {
+  async waitUntilDone(blocking: RedisClient, conversationId: string, timeoutMs: number): Promise<boolean> {
     const key = this.keys.done(conversationId);
     const popped = await blocking.blpop(key, Math.max(0.01, timeoutMs / 1000));
     if (!popped) return false;

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './connection.js';
 import { withSmallScripts } from './small-scripts.js';
 import { MAX_EVENTS_PER_CONVERSATION, RuntimeEvent, type KeyLayout, type NewEvent, type StoredEvent } from '@handoff/core';
 
@@ -23,7 +23,7 @@ export interface ReadEventsOptions {
  */
 export class EventLog {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: KeyLayout,
   ) {}
 

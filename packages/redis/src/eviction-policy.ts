@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './connection.js';
 import { UnsafeRedisConfigError } from '@handoff/core';
 
 /** What {@link checkEvictionPolicy} found. */
@@ -15,11 +15,14 @@ export interface EvictionPolicyCheck {
  * `warn` is called instead).
  */
 export async function checkEvictionPolicy(
-  redis: Redis,
+  redis: RedisClient,
   options: { allowEviction?: boolean; warn?: (message: string) => void } = {},
 ): Promise<EvictionPolicyCheck> {
-  const info = await redis.info('memory');
-  const policy = /maxmemory_policy:(\S+)/.exec(info)?.[1] ?? 'unknown';
+  // On a cluster, every master must be safe: report the first that is not (the ping connects, so the nodes are known).
+  await redis.ping();
+  const nodes = 'nodes' in redis && typeof redis.nodes === 'function' ? redis.nodes('master') : [redis];
+  const policies = await Promise.all(nodes.map(async (node) => /maxmemory_policy:(\S+)/.exec(await node.info('memory'))?.[1] ?? 'unknown'));
+  const policy = policies.find((p) => p !== 'noeviction') ?? policies[0] ?? 'unknown';
   const safe = policy === 'noeviction';
   if (!safe) {
     const message =

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './connection.js';
 import { z } from 'zod';
 import type { KeyLayout, NetworkDefinition } from '@handoff/core';
 
@@ -16,7 +16,7 @@ export const NetworkRegistration = z.object({
 export type NetworkRegistration = z.infer<typeof NetworkRegistration>;
 
 /** Publishes the network under the key prefix (overwrites an older registration). */
-export async function registerNetwork(redis: Redis, keys: KeyLayout, network: NetworkDefinition): Promise<NetworkRegistration> {
+export async function registerNetwork(redis: RedisClient, keys: KeyLayout, network: NetworkDefinition): Promise<NetworkRegistration> {
   const registration: NetworkRegistration = {
     name: network.name,
     entry: network.entry,
@@ -38,7 +38,7 @@ export async function registerNetwork(redis: Redis, keys: KeyLayout, network: Ne
 }
 
 /** The registered network, or null when no gateway has registered one. */
-export async function readNetworkRegistration(redis: Redis, keys: KeyLayout): Promise<NetworkRegistration | null> {
+export async function readNetworkRegistration(redis: RedisClient, keys: KeyLayout): Promise<NetworkRegistration | null> {
   const raw = await redis.get(keys.network);
   return raw === null ? null : NetworkRegistration.parse(JSON.parse(raw));
 }

@@ -1,5 +1,5 @@
 import { Queue, type JobsOptions } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './connection.js';
 import { COORDINATOR_QUEUE, DEAD_LETTER_QUEUE, agentQueueName, type ErrorJson } from '@handoff/core';
 
 /**
@@ -27,7 +27,7 @@ export class QueueSet {
   readonly deadLetter: Queue;
 
   constructor(
-    private readonly connection: Redis,
+    private readonly connection: RedisClient,
     private readonly prefix: string,
   ) {
     this.coordinator = new Queue(COORDINATOR_QUEUE, { connection, prefix });

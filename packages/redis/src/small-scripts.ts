@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './connection.js';
 
 /**
  * Small Lua scripts that replace client-side pipelines on hot paths: one EVALSHA costs the client
@@ -30,9 +30,9 @@ export interface SmallScripts {
 }
 
 /** Defines the scripts on a connection (once) and returns it typed with them. */
-export function withSmallScripts(redis: Redis): Redis & SmallScripts {
-  const typed = redis as Redis & Partial<SmallScripts>;
+export function withSmallScripts(redis: RedisClient): RedisClient & SmallScripts {
+  const typed = redis as RedisClient & Partial<SmallScripts>;
   if (!typed.handoffAppendEvents) redis.defineCommand('handoffAppendEvents', { numberOfKeys: 1, lua: APPEND_EVENTS });
   if (!typed.handoffReadTurnInput) redis.defineCommand('handoffReadTurnInput', { numberOfKeys: 2, lua: READ_TURN_INPUT });
-  return redis as Redis & SmallScripts;
+  return redis as RedisClient & SmallScripts;
 }

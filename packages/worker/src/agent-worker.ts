@@ -1,5 +1,5 @@
 import { WaitingError, Worker, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@handoff/redis';
 import type { Logger } from 'pino';
 import {
   contextOfTraceparent,
@@ -54,7 +54,7 @@ export interface AgentWorkerDeps {
 
 /** Lock and stall settings of an agent's BullMQ worker, sized for model calls of seconds to minutes. */
 export interface AgentWorkerOptions {
-  connection: Redis;
+  connection: RedisClient;
   prefix: string;
   /** Turns run at once by this worker. @defaultValue 8 */
   concurrency?: number;

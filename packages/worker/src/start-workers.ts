@@ -61,8 +61,8 @@ export async function startWorkers(options: WorkerProcessOptions): Promise<Worke
   const config = resolveRedisConfig(options.redis);
   const workerId = newInstanceId('worker');
   const logger = options.logger ?? pino({ level: process.env.LOG_LEVEL ?? 'info', name: 'worker', base: { workerId }, redact: LOG_REDACTION }, pino.destination(2));
-  const commands = createRedisConnection(config.url, 'command', `handoff-${workerId}`);
-  const blocking = createRedisConnection(config.url, 'blocking', `handoff-${workerId}-jobs`);
+  const commands = createRedisConnection(config.url, 'command', `handoff-${workerId}`, config.cluster);
+  const blocking = createRedisConnection(config.url, 'blocking', `handoff-${workerId}-jobs`, config.cluster);
   try {
     await checkEvictionPolicy(commands, { allowEviction: options.allowEviction ?? false, warn: (message) => logger.warn(message) });
   } catch (error) {

@@ -1,12 +1,12 @@
 import { createClient, type RedisHandoffClient } from '@handoff/client';
 import { EventLog, QueueSet, createRedisConnection, resolveRedisConfig } from '@handoff/redis';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@handoff/redis';
 import { readConfigFile } from '../options.js';
 
 /** What the commands that only talk to a deployment (inspect, dlq) need. */
 export interface Connection {
   client: RedisHandoffClient;
-  redis: Redis;
+  redis: RedisClient;
   queues: QueueSet;
   /** The event logs (read without waiting). */
   events: EventLog;
@@ -20,8 +20,8 @@ export function connect(raw: Record<string, unknown>): Connection {
     ...((raw.redisUrl ?? file.redisUrl) ? { url: String(raw.redisUrl ?? file.redisUrl) } : {}),
     ...((raw.prefix ?? file.prefix) ? { prefix: String(raw.prefix ?? file.prefix) } : {}),
   });
-  const client = createClient({ redis: { url: config.url, prefix: config.prefix } });
-  const redis = createRedisConnection(config.url, 'command', 'handoff-cli');
+  const client = createClient({ redis: { url: config.url, prefix: config.prefix, cluster: config.cluster } });
+  const redis = createRedisConnection(config.url, 'command', 'handoff-cli', config.cluster);
   const queues = new QueueSet(redis, config.prefix);
   return {
     client,

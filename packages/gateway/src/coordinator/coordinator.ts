@@ -1,5 +1,5 @@
 import { Worker, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@handoff/redis';
 import type { Logger } from 'pino';
 import {
   COORDINATOR_QUEUE,
@@ -52,7 +52,7 @@ export interface CoordinatorDeps {
   queues: QueueSet;
   logger: Logger;
   /** The command connection (deadlines, cancellation announcements). */
-  redis: Redis;
+  redis: RedisClient;
   keys: KeyLayout;
   routers: Routers;
   health: HealthView;
@@ -68,7 +68,7 @@ export interface CoordinatorObserver {
 /** Options of the coordinator's BullMQ worker. */
 export interface CoordinatorOptions {
   /** Redis connection for the worker (blocking; not shared with commands). */
-  connection: Redis;
+  connection: RedisClient;
   prefix: string;
   /** Coordinator jobs processed at once by this process. @defaultValue 64 */
   concurrency?: number;

@@ -1,6 +1,6 @@
 import type { Queue } from 'bullmq';
 import type { Logger } from 'pino';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@handoff/redis';
 import { COORDINATOR_QUEUE, DEFAULT_SWEEP_INTERVAL_MS, HopFailedError, SCHEMA_VERSION, hrNow, ZERO_USAGE, type ErrorJson, type KeyLayout, type NetworkDefinition, type TurnResult } from '@handoff/core';
 import { addDeadLetter, looseConversationId, type QueueSet } from '@handoff/redis';
 import type { Coordinator } from './coordinator.js';
@@ -30,7 +30,7 @@ export class FailureSweeper {
     private readonly queues: QueueSet,
     private readonly coordinator: Coordinator,
     private readonly logger: Logger,
-    private readonly deadlines: { redis: Redis; keys: KeyLayout },
+    private readonly deadlines: { redis: RedisClient; keys: KeyLayout },
     private readonly options: FailureSweeperOptions = {},
   ) {}
 

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@handoff/redis';
 import type { KeyLayout } from '@handoff/core';
 
 /** A worker counts as live while its last heartbeat is younger than this. */
@@ -12,7 +12,7 @@ export class HealthView {
   private readonly cache = new Map<string, { live: number; at: number }>();
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: KeyLayout,
     private readonly cacheMs = 500,
   ) {}

@@ -1,5 +1,5 @@
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@handoff/redis';
 import OpenAI from 'openai';
 import { ErrorCode, HandoffError, type ContextVariables, type KeyLayout, type NetworkDefinition, type RoutingChoice, type RoutingSignals } from '@handoff/core';
 import type { QueueSet } from '@handoff/redis';
@@ -22,7 +22,7 @@ export class Routers {
 
   constructor(
     private readonly network: NetworkDefinition,
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: KeyLayout,
     private readonly queues: QueueSet,
     private readonly health: HealthView,
