@@ -40,6 +40,10 @@ describe('Redis Cluster', () => {
     const { code, out } = await handoff(['run', '--network', NETWORK, '¿cuanto es 2+2?'], { HANDOFF_PREFIX: '{hf-cluster}' });
     expect(code, out).toBe(0);
     expect(out).toMatch(/answer {2}2 \+ 2 son 4\./);
+    // The flags say the same as the environment.
+    const id = /conversation (c_\w+)/.exec(out)![1]!;
+    const inspected = await handoff(['inspect', id, '--redis-cluster', '--prefix', '{hf-cluster}'], { HANDOFF_REDIS_CLUSTER: '' });
+    expect(inspected.out).toMatch(/status {3}completed \(final_output\)/);
 
     const client = new Cluster([{ host: '127.0.0.1', port: cluster.nodes[0]!.port }]);
     try {

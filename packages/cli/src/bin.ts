@@ -12,6 +12,7 @@ const common = (command: Command) =>
     .option('-n, --network <module>', 'module whose default export is the network (.js or .ts); required here or in --config')
     .option('--redis-url <url>', 'Redis URL (default: $REDIS_URL or redis://127.0.0.1:6379)')
     .option('--prefix <prefix>', 'key prefix of the deployment (default: handoff)')
+    .option('--redis-cluster', 'the Redis URL is a node of a Redis Cluster (default: $HANDOFF_REDIS_CLUSTER); the prefix must be hash-tagged, e.g. {handoff}')
     .option('-c, --concurrency <n>', 'jobs processed at once')
     .option('--lock-duration <ms>', 'BullMQ lock of a running job, renewed while it runs ($HANDOFF_LOCK_DURATION_MS; default 60000 for workers)')
     .option('--stalled-interval <ms>', 'how often dead workers\' jobs are looked for ($HANDOFF_STALLED_INTERVAL_MS; default 30000)')
@@ -44,6 +45,7 @@ const connection = (command: Command) =>
   command
     .option('--redis-url <url>', 'Redis URL (default: $REDIS_URL or redis://127.0.0.1:6379)')
     .option('--prefix <prefix>', 'key prefix of the deployment (default: handoff)')
+    .option('--redis-cluster', 'the Redis URL is a node of a Redis Cluster (default: $HANDOFF_REDIS_CLUSTER); the prefix must be hash-tagged, e.g. {handoff}')
     .option('--config <file>', 'a JSON config file with the same settings')
     .option('--json', 'print JSON');
 

@@ -9,7 +9,8 @@ const list = z.union([z.string(), z.array(z.string())]).transform((value) => (Ar
 export const RunFlags = z.object({
   network: z.string().min(1, 'is required: the path of a module whose default export is the network'),
   redisUrl: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').optional(),
-  prefix: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1-64 letters, digits, ".", "_" or "-"').optional(),
+  prefix: z.string().regex(/^(\{[A-Za-z0-9_.-]{1,64}\}|[A-Za-z0-9_.-]{1,64})$/, 'must be 1-64 letters, digits, ".", "_" or "-", optionally in braces (a Redis Cluster hash tag)').optional(),
+  redisCluster: z.boolean().optional(),
   concurrency: z.coerce.number().int().min(1).max(10_000).optional(),
   lockDuration: z.coerce.number().int().min(100).max(3_600_000).optional(),
   stalledInterval: z.coerce.number().int().min(50).max(3_600_000).optional(),
@@ -73,8 +74,12 @@ export function durabilityFromFlags(flags: RunFlags): {
 }
 
 /** The Redis settings the flags give (environment defaults apply to the rest). */
-export function redisConfigFromFlags(flags: RunFlags): { url?: string; prefix?: string } {
-  return { ...(flags.redisUrl ? { url: flags.redisUrl } : {}), ...(flags.prefix ? { prefix: flags.prefix } : {}) };
+export function redisConfigFromFlags(flags: RunFlags): { url?: string; prefix?: string; cluster?: boolean } {
+  return {
+    ...(flags.redisUrl ? { url: flags.redisUrl } : {}),
+    ...(flags.prefix ? { prefix: flags.prefix } : {}),
+    ...(flags.redisCluster === undefined ? {} : { cluster: flags.redisCluster }),
+  };
 }
 
 /** The settings of a config file: the flags' names in camelCase, e.g. `{ "redisUrl": "...", "agents": ["Billing"] }`. */

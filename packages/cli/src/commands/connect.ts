@@ -19,6 +19,7 @@ export function connect(raw: Record<string, unknown>): Connection {
   const config = resolveRedisConfig({
     ...((raw.redisUrl ?? file.redisUrl) ? { url: String(raw.redisUrl ?? file.redisUrl) } : {}),
     ...((raw.prefix ?? file.prefix) ? { prefix: String(raw.prefix ?? file.prefix) } : {}),
+    ...((raw.redisCluster ?? file.redisCluster) === undefined ? {} : { cluster: Boolean(raw.redisCluster ?? file.redisCluster) }),
   });
   const client = createClient({ redis: { url: config.url, prefix: config.prefix, cluster: config.cluster } });
   const redis = createRedisConnection(config.url, 'command', 'handoff-cli', config.cluster);
