@@ -44,4 +44,15 @@ need_redis_server
 need_pnpm
 pnpm install --frozen-lockfile --reporter=append-only | tail -n 3
 pnpm build
+# Chromium, for the web console's end-to-end test (tests/e2e/console.test.ts drives /usr/bin/chromium).
+if ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "setup: installing chromium (for the console's end-to-end test)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >/dev/null
+    apt-get install -y -qq chromium >/dev/null
+  else
+    echo "setup: chromium is not installed; the console's end-to-end test will fail until it is (sudo apt-get install chromium)." >&2
+  fi
+fi
 echo "setup: done"

@@ -1,14 +1,18 @@
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
-import type { Redis } from 'ioredis';
-import { ErrorCode, HandoffError, PayloadTooLargeError, isHandoffError, toErrorJson, type NetworkDefinition } from '@handoff/core';
+import type { RedisClient } from '@handoff/redis';
+import { DEFAULT_KEY_PREFIX, ErrorCode, HandoffError, PayloadTooLargeError, isHandoffError, routerAgents, toErrorJson, type NetworkDefinition, type Target } from '@handoff/core';
 import type { RedisHandoffClient } from '@handoff/client';
 import type { QueueSet } from '@handoff/redis';
 import type { HealthView } from '../routing/health.js';
-import { bearerAuth } from './auth.js';
+import { bearerAuth, browserAuth } from './auth.js';
 import { chatCompletionRoutes } from './chat-completions.js';
+import { consoleRoutes } from './console-routes.js';
+import { ConversationIndex } from './conversation-index.js';
 import { conversationRoutes } from './conversation-routes.js';
+import { deadLetterRoutes } from './dead-letter-routes.js';
+import { QUEUE_DASHBOARD_PATH, queueDashboardRoutes } from './queue-dashboard.js';
 import { statusOf } from './error-status.js';
 import type { GatewayMetrics } from './metrics.js';
 
@@ -35,15 +39,47 @@ export interface HttpDeps {
   queues: QueueSet;
   health: HealthView;
   metrics: GatewayMetrics;
-  redis: Redis;
+  redis: RedisClient;
   /** True while the coordinator consumes its queue. */
   coordinatorRunning: () => boolean;
 }
 
 /**
- * The gateway's HTTP API: conversations (start, read, result, SSE events, messages, cancel), agents,
- * an OpenAI-compatible chat completions endpoint, health, readiness and Prometheus metrics. One
- * error handler maps error codes to statuses with a `{ error: { code, message, details } }` body.
+ * The agents a target can hand control to, by name: an agent, the agents of a router, a random
+ * pick's candidates. Other targets (stay, terminate, the user, group managers, nested and group
+ * chats) draw no edge.
+ */
+function targetEdges(network: NetworkDefinition, target: Target): string[] {
+  if (target.type === 'agent') return [target.agent];
+  if (target.type === 'route') {
+    const router = network.routers[target.router];
+    return router ? routerAgents(router) : [];
+  }
+  if (target.type === 'random') return [...target.agents];
+  return [];
+}
+
+/** The targets of an agent's handoffs, context conditions and after-work rules. */
+function ruleTargets(network: NetworkDefinition, name: string): Target[] {
+  const agent = network.agent(name);
+  return [...agent.handoffs, ...agent.contextConditions, ...agent.afterWork].map((rule) => rule.target);
+}
+
+/** An agent's handoff targets by agent name (routers expanded to their agents). */
+function handoffTargets(network: NetworkDefinition, name: string): string[] {
+  return [...new Set(ruleTargets(network, name).flatMap((target) => targetEdges(network, target)))].filter((target) => target !== name);
+}
+
+/** The routers an agent can hand to. */
+function handoffRouters(network: NetworkDefinition, name: string): string[] {
+  return [...new Set(ruleTargets(network, name).flatMap((target) => (target.type === 'route' ? [target.router] : [])))];
+}
+
+/**
+ * The gateway's HTTP API: conversations (start, list, read, result, SSE events, messages, cancel),
+ * agents, dead letters, an OpenAI-compatible chat completions endpoint, health, readiness,
+ * Prometheus metrics, and the web console's static files. One error handler maps error codes to
+ * statuses with a `{ error: { code, message, details } }` body.
  */
 export function createHttpApp(deps: HttpDeps, options: HttpOptions): Hono {
   const auth = options.auth ?? true;
@@ -69,12 +105,23 @@ export function createHttpApp(deps: HttpDeps, options: HttpOptions): Hono {
     return c.json({ ready, redis: redisOk, coordinator: deps.coordinatorRunning() }, ready ? 200 : 503);
   });
   app.get('/metrics', async (c) => c.text(await deps.metrics.text(), 200, { 'content-type': deps.metrics.registry.contentType }));
+  app.route('/', consoleRoutes());
+
+  const index = new ConversationIndex(deps.redis, deps.queues.coordinator.opts.prefix ?? DEFAULT_KEY_PREFIX);
+  const routers = Object.fromEntries(Object.entries(deps.network.routers).map(([name, router]) => [name, routerAgents(router)]));
+  const edges = new Map(deps.network.agentNames.map((name) => [name, { handoffTargets: handoffTargets(deps.network, name), handoffRouters: handoffRouters(deps.network, name) }]));
+
+  // Bull Board over the queues, behind the same keys (HTTP Basic for browsers).
+  if (auth) app.use(`${QUEUE_DASHBOARD_PATH}/*`, browserAuth(keys));
+  if (auth) app.use(QUEUE_DASHBOARD_PATH, browserAuth(keys));
+  app.route(QUEUE_DASHBOARD_PATH, queueDashboardRoutes(deps.network, deps.queues));
 
   const v1 = new Hono();
   v1.use('*', bodyLimit({ maxSize: limit, onError: () => { throw new PayloadTooLargeError('The request body', limit + 1, limit); } }));
   if (auth) v1.use('*', bearerAuth(keys));
-  v1.route('/conversations', conversationRoutes(deps.client));
-  v1.route('/chat', chatCompletionRoutes(deps.client));
+  v1.route('/conversations', conversationRoutes(deps.client, index));
+  v1.route('/chat', chatCompletionRoutes(deps.client, index));
+  v1.route('/dead-letters', deadLetterRoutes(deps.queues));
   v1.get('/agents', async (c) => {
     const agents = await Promise.all(
       deps.network.agentNames.map(async (name) => {
@@ -84,13 +131,15 @@ export function createHttpApp(deps: HttpDeps, options: HttpOptions): Hono {
           name,
           description: agent.description,
           handoffs: agent.handoffs.map((h) => h.toolName),
+          ...edges.get(name),
+          fallbacks: [...agent.fallbacks],
           liveWorkers: await deps.health.liveWorkers(name),
           waiting: (counts.waiting ?? 0) + (counts.prioritized ?? 0) + (counts.delayed ?? 0),
           active: counts.active ?? 0,
         };
       }),
     );
-    return c.json({ network: deps.network.name, entry: deps.network.entry, agents, routers: Object.keys(deps.network.routers) });
+    return c.json({ network: deps.network.name, entry: deps.network.entry, agents, routers: Object.keys(deps.network.routers), routerAgents: routers });
   });
   v1.get('/models', (c) =>
     c.json({ object: 'list', data: [...deps.network.agentNames, ...Object.keys(deps.network.routers)].map((id) => ({ id, object: 'model', created: 0, owned_by: deps.network.name })) }),

@@ -3,6 +3,7 @@ import { streamSSE } from 'hono/streaming';
 import { z } from 'zod';
 import { Message, parseBoundary, viewOfRecord } from '@handoff/core';
 import type { RedisHandoffClient } from '@handoff/client';
+import type { ConversationIndex } from './conversation-index.js';
 import { jsonBody } from './json-body.js';
 
 const MessageRequest = z.object({ message: z.union([z.string().min(1), Message]), agent: z.string().min(1).optional() });
@@ -10,16 +11,29 @@ const CancelRequest = z.object({ reason: z.string().max(1_000).optional() });
 const ApprovalRequest = z.object({ approved: z.boolean(), toolCallId: z.string().min(1).optional(), reason: z.string().max(2_000).optional() });
 const KEEPALIVE_MS = 15_000;
 
-/** `/v1/conversations`: start, read, wait for, stream, answer and cancel conversations. */
-export function conversationRoutes(client: RedisHandoffClient): Hono {
+/**
+ * `/v1/conversations`: start, list, read, wait for, stream, answer and cancel conversations. With
+ * an `index`, conversations started here or read by id are listed by `GET /v1/conversations`.
+ */
+export function conversationRoutes(client: RedisHandoffClient, index?: ConversationIndex): Hono {
   const app = new Hono();
+
+  app.get('/', async (c) => {
+    const limit = Number(c.req.query('limit') ?? 50) || 50;
+    return c.json({ conversations: index ? await index.list(limit) : [] });
+  });
 
   app.post('/', async (c) => {
     const handle = await client.start((await jsonBody(c)) as Parameters<RedisHandoffClient['start']>[0]);
+    await index?.touch(handle.id);
     return c.json({ conversationId: handle.id }, 201);
   });
 
-  app.get('/:id', async (c) => c.json(viewOfRecord(await client.conversation(c.req.param('id')).status())));
+  app.get('/:id', async (c) => {
+    const view = viewOfRecord(await client.conversation(c.req.param('id')).status());
+    await index?.touch(view.conversationId, view.updatedAt);
+    return c.json(view);
+  });
 
   app.get('/:id/result', async (c) => {
     const waitMs = Math.min(Math.max(Number(c.req.query('waitMs') ?? 25_000) || 0, 0), 60_000);
