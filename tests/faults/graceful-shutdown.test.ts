@@ -3,7 +3,8 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient, type HandoffClient } from '@handoff/client';
 import { agentQueueName, hopId } from '@handoff/core';
-import { startScriptedModel, type ScriptedModel } from '@handoff/testing';
+import { ManagedProcess, findFreePort, startScriptedModel, type ScriptedModel } from '@handoff/testing';
+import { HANDOFF_BIN, REPO_ROOT } from '../support/processes.js';
 import { redisUrl, uniquePrefix } from '../support/env.js';
 import { Deployment, FAST_RECOVERY, waitFor } from './support/deployment.js';
 import { isTurnOf, relayInput, relayReply, relayRules, verifyRelay } from './support/relay.js';
@@ -85,4 +86,24 @@ describe('graceful shutdown', () => {
     expect(result).toMatchObject({ status: 'completed', output: 'done held' });
     expect(await verifyRelay(redis, prefix, conversation.id, 'held', 2)).toEqual([]);
   }, 60_000);
+
+  it('exits cleanly on SIGTERM while still starting (Redis unreachable), as a container stop needs', async () => {
+    const closedPort = await findFreePort();
+    const worker = await ManagedProcess.start({
+      name: 'starting worker',
+      command: process.execPath,
+      args: [HANDOFF_BIN, 'worker', '--network', 'examples/dist/english-spanish/network.js'],
+      cwd: REPO_ROOT,
+      env: { REDIS_URL: `redis://127.0.0.1:${closedPort}`, OPENAI_API_KEY: 'test', LOG_LEVEL: 'info' },
+    });
+    // Let it load the network and start retrying Redis, then stop it.
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect(worker.running).toBe(true);
+    worker.kill('SIGTERM');
+    const exit = await Promise.race([worker.exited, new Promise<'hung'>((resolve) => setTimeout(() => resolve('hung'), 5_000))]);
+    if (exit === 'hung') worker.kill('SIGKILL');
+    // Handled (exit code 0), not killed by the default action (signal SIGTERM) or hung.
+    expect(exit).toEqual({ code: 0, signal: null });
+    expect(worker.lines.join('\n')).toMatch(/signal while starting: exiting/);
+  });
 });

@@ -13,6 +13,7 @@ export async function gatewayCommand(raw: Record<string, unknown>): Promise<void
   const network = await loadNetwork(flags.network);
   const logger = createLogger('gateway');
   const tracing = startTracingFromEnv('gateway');
+  const signals = closeOnSignals(logger, tracing);
   const gateway = await startGateway({
     network,
     logger,
@@ -32,8 +33,8 @@ export async function gatewayCommand(raw: Record<string, unknown>): Promise<void
         }),
     ...(flags.concurrency ? { concurrency: flags.concurrency } : {}),
   });
+  // Attached before the ready line: whoever sees "ready" may stop the process at once, and must get a clean shutdown.
+  signals.attach(gateway);
   await gateway.waitUntilReady();
-  // Signal handlers first: whoever sees "ready" may stop the process at once, and must get a clean shutdown.
-  closeOnSignals(gateway, logger, tracing);
   logger.info({ network: network.name }, 'ready');
 }

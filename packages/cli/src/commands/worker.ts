@@ -11,6 +11,7 @@ export async function workerCommand(raw: Record<string, unknown>): Promise<void>
   const network = await loadNetwork(flags.network);
   const logger = createLogger('worker');
   const tracing = startTracingFromEnv('worker');
+  const signals = closeOnSignals(logger, tracing);
   const workers = await startWorkers({
     network,
     logger,
@@ -19,8 +20,8 @@ export async function workerCommand(raw: Record<string, unknown>): Promise<void>
     ...(flags.agents ? { agents: flags.agents } : {}),
     ...(flags.concurrency ? { concurrency: flags.concurrency } : {}),
   });
+  // Attached before the ready line: whoever sees "ready" may stop the process at once, and must get a clean shutdown.
+  signals.attach(workers);
   await workers.waitUntilReady();
-  // Signal handlers first: whoever sees "ready" may stop the process at once, and must get a clean shutdown.
-  closeOnSignals(workers, logger, tracing);
   logger.info({ workerId: workers.workerId, agents: workers.agents }, 'ready');
 }
