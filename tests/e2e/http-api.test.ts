@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHttpClient, type HandoffClient } from '@handoff/client';
+import { createClient, createHttpClient, type HandoffClient } from '@handoff/client';
 import { RuntimeEvent, type StoredEvent } from '@handoff/core';
 import { ManagedProcess, lastUserText, startScriptedModel, systemIncludes, type ScriptedModel } from '@handoff/testing';
 import { redisUrl, uniquePrefix } from '../support/env.js';
@@ -210,5 +210,17 @@ describe('HTTP API', () => {
     const byName = new Map(queues.map((q) => [q.name, q]));
     expect([...byName.keys()].sort()).toEqual(['agent.EnglishAgent', 'agent.SpanishAgent', 'coordinator', 'dead-letter'].sort());
     expect(byName.get('agent.SpanishAgent')!.counts.completed).toBeGreaterThan(0);
+  });
+
+  it('lists conversations started over Redis too, not only over HTTP', async () => {
+    const overRedis = createClient({ redis: { url: redisUrl(), prefix } });
+    try {
+      const started = await overRedis.start({ agent: 'EnglishAgent', input: '¿cuanto es 2+2?' });
+      await started.result({ timeoutMs: 10_000 });
+      const listed = (await (await api('/v1/conversations?limit=500')).json()) as { conversations: { conversationId: string; status: string; path: string[] }[] };
+      expect(listed.conversations.find((c) => c.conversationId === started.id)).toMatchObject({ status: 'completed', path: ['EnglishAgent', 'SpanishAgent'] });
+    } finally {
+      await overRedis.close();
+    }
   });
 });

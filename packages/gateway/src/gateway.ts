@@ -1,4 +1,5 @@
 import type { Worker } from 'bullmq';
+import { ConversationIndex } from './conversation-index.js';
 import pino, { type Logger } from 'pino';
 import { DEFAULT_DRAIN_TIMEOUT_MS, LOG_REDACTION, newInstanceId, type NetworkDefinition } from '@handoff/core';
 import {
@@ -98,7 +99,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const health = new HealthView(commands, config.keys);
   const routers = new Routers(options.network, commands, config.keys, queues, health);
   const metrics = new GatewayMetrics();
-  const coordinator = new Coordinator({ network: options.network, store, events, queues, logger, redis: commands, keys: config.keys, routers, health, observer: metrics });
+  const index = new ConversationIndex(commands, config.prefix);
+  const coordinator = new Coordinator({ network: options.network, store, events, queues, logger, redis: commands, keys: config.keys, routers, health, observer: metrics, index });
   const worker: Worker = coordinator.start({
     connection: blocking,
     prefix: config.prefix,

@@ -40,6 +40,7 @@ import { runEffects, type EffectDeps } from './effects.js';
 import { decideFailure } from './decide-failure.js';
 import { decideTurn } from './decide-turn.js';
 import { handoffSpan, traceNextHop, withConversationTrace } from './trace-hops.js';
+import type { ConversationIndex } from '../conversation-index.js';
 import { RecordCache } from './record-cache.js';
 import type { HealthView } from '../routing/health.js';
 import type { Routers } from '../routing/router.js';
@@ -58,6 +59,8 @@ export interface CoordinatorDeps {
   health: HealthView;
   /** Told about every applied step (metrics). */
   observer?: CoordinatorObserver;
+  /** The console's list of recent conversations: every conversation started is added to it. */
+  index?: ConversationIndex;
 }
 
 /** Something that wants to know every step the coordinator applied, e.g. metrics. */
@@ -156,6 +159,7 @@ export class Coordinator {
     const traced = traceparent === undefined ? started : withConversationTrace(started, traceparent);
     const applied = await this.commit(traced, routed.events);
     if (applied.outcome === ApplyOutcome.APPLIED) {
+      await this.deps.index?.touch(command.conversationId);
       if (applied.record?.limits.deadlineAt) await this.deps.redis.zadd(this.deps.keys.deadlines, applied.record.limits.deadlineAt, command.conversationId);
       return 'applied';
     }

@@ -9,7 +9,7 @@ import type { HealthView } from '../routing/health.js';
 import { bearerAuth, browserAuth } from './auth.js';
 import { chatCompletionRoutes } from './chat-completions.js';
 import { consoleRoutes } from './console-routes.js';
-import { ConversationIndex } from './conversation-index.js';
+import { ConversationIndex } from '../conversation-index.js';
 import { conversationRoutes } from './conversation-routes.js';
 import { deadLetterRoutes } from './dead-letter-routes.js';
 import { QUEUE_DASHBOARD_PATH, queueDashboardRoutes } from './queue-dashboard.js';

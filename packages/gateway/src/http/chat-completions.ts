@@ -3,7 +3,7 @@ import { streamSSE } from 'hono/streaming';
 import { z } from 'zod';
 import { HandoffError, Message, parseBoundary, type ConversationResult } from '@handoff/core';
 import type { RedisHandoffClient } from '@handoff/client';
-import type { ConversationIndex } from './conversation-index.js';
+import type { ConversationIndex } from '../conversation-index.js';
 import { jsonBody } from './json-body.js';
 
 const ChatRequest = z.object({

@@ -3,7 +3,7 @@ import { streamSSE } from 'hono/streaming';
 import { z } from 'zod';
 import { Message, parseBoundary, viewOfRecord } from '@handoff/core';
 import type { RedisHandoffClient } from '@handoff/client';
-import type { ConversationIndex } from './conversation-index.js';
+import type { ConversationIndex } from '../conversation-index.js';
 import { jsonBody } from './json-body.js';
 
 const MessageRequest = z.object({ message: z.union([z.string().min(1), Message]), agent: z.string().min(1).optional() });

@@ -41,13 +41,11 @@ function parseJson<T>(text: string | null | undefined, fallback: T): T {
  * conversation ids scored by their last update (ms), under the deployment's key prefix — so every
  * gateway replica of a deployment shares it.
  *
- * It is written by the gateway's HTTP layer only: a conversation is indexed when it is started
- * through `POST /v1/conversations` or `POST /v1/chat/completions`, and when it is read by id
- * (`GET /v1/conversations/:id`, which is how the console opens a conversation by id). Conversations
- * started straight over Redis (`createClient`) or as nested chats are not listed until someone
- * opens them by id. Scores are refreshed from the conversation records when the list is read; only
- * the newest part of the set is refreshed per read, so a conversation indexed long ago that is
- * still running moves up once it is read again. The set keeps the {@link MAX_INDEXED_CONVERSATIONS}
+ * The coordinator adds every conversation it starts — over HTTP, over Redis (`createClient`),
+ * nested and group chats alike — and `GET /v1/conversations/:id` adds one opened by id (started
+ * before the index existed, or trimmed from it). Scores are refreshed from the conversation records
+ * when the list is read; only the newest part of the set is refreshed per read, so a conversation
+ * indexed long ago that is still running moves up once it is read again. The set keeps the {@link MAX_INDEXED_CONVERSATIONS}
  * most recent ids; ids whose record has expired are dropped when read.
  */
 export class ConversationIndex {
@@ -86,7 +84,7 @@ export class ConversationIndex {
     for (let i = 0; i + 1 < raw.length; i += 2) ids.push({ id: raw[i]!, score: Number(raw[i + 1]) });
     if (ids.length === 0) return [];
 
-    // One command per record (on a cluster the records live in different slots); sent at once, they pipeline.
+    // One command per record, sent at once so they pipeline.
     const replies = await Promise.all(
       ids.map(({ id }) => this.redis.hmget(this.keys.conversation(id), ...FIELDS).then((values) => [null, values] as const, (error: unknown) => [error, null] as const)),
     );
