@@ -134,7 +134,8 @@ describe('web console', () => {
     expect(await page.locator('#graph path.edge.on-path[data-from="Writer"]').count()).toBe(0);
     expect(await page.locator('#graph g.node.current').count()).toBe(0);
     expect(await page.locator('#detail-path').textContent()).toBe('Intake → Research → Writer');
-    // The tool call and its result, the handoffs, and the list row.
+    // The user's opening message, the tool call and its result, the handoffs, and the list row.
+    expect(await page.locator('#tab-transcript .item.user .text').first().textContent()).toBe('Tell me about otters');
     await page.locator('#tab-transcript .hop[data-agent="Research"] .tool', { hasText: 'lookup({"topic":"otters"})' }).waitFor();
     expect(await page.locator('#tab-transcript .hop[data-agent="Research"] .tool', { hasText: 'lookup(' }).locator('.res').textContent()).toContain('Notes about otters');
     expect(await page.locator('#tab-transcript .hop[data-agent="Research"] .tool', { hasText: 'transfer_to_Writer(' }).count()).toBe(1);

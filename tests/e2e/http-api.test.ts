@@ -80,9 +80,12 @@ describe('HTTP API', () => {
     const conversation = await client.start({ agent: 'EnglishAgent', input: '¿cuanto es 2+2?' });
     const result = await conversation.result({ timeoutMs: 15_000 });
     expect(result).toMatchObject({ status: 'completed', agent: 'SpanishAgent', output: '2 + 2 son 4.', path: ['EnglishAgent', 'SpanishAgent'] });
-    const types: string[] = [];
-    for await (const event of conversation.events()) types.push(event.type);
+    const seen: RuntimeEvent[] = [];
+    for await (const event of conversation.events()) seen.push(event);
+    const types = seen.map((event) => event.type);
     expect(types[0]).toBe('conversation.started');
+    // The opening event carries the user's message.
+    expect(seen[0]).toMatchObject({ type: 'conversation.started', entryAgent: 'EnglishAgent', input: '¿cuanto es 2+2?' });
     expect(types.at(-1)).toBe('conversation.completed');
     expect(types).toContain('handoff');
     const status = await conversation.status();

@@ -7,7 +7,7 @@ import type { RuntimeEvent } from '@handoff/core';
 export function describeEvent(event: RuntimeEvent): string {
   switch (event.type) {
     case 'conversation.started':
-      return `▶ conversation ${event.conversationId} started on ${event.entryAgent}`;
+      return `▶ conversation ${event.conversationId} started on ${event.entryAgent}${event.input === undefined ? '' : `: ${event.input}`}`;
     case 'agent.started':
       return `● ${event.agent} is working (hop ${event.seq}${event.attempt > 1 ? `, attempt ${event.attempt}` : ''})`;
     case 'text.delta':

@@ -14,6 +14,8 @@ export const ConversationStartedEvent = z.object({
   type: z.literal('conversation.started'),
   entryAgent: z.string(),
   context: ContextVariables,
+  /** The text of the user's opening message (the last user message of the input), when it has one. */
+  input: z.string().optional(),
 });
 /** A worker began a turn of an agent (one per attempt: a retried turn starts again). */
 export const AgentStartedEvent = z.object({

@@ -28,6 +28,7 @@ export function applyEvent(detail, event) {
       detail.contextDirty = true;
       if (state.network?.routers?.includes(event.entryAgent)) detail.routers.add(event.entryAgent);
       note(detail, `started on ${event.entryAgent}`);
+      if (event.input !== undefined) addItem(detail, { kind: 'user', text: clip(event.input, MAX_TEXT), agent: event.entryAgent });
       break;
     case 'agent.started': {
       const hop = hopOf(detail, event);

@@ -1,4 +1,5 @@
 import {
+  messageText,
   UnknownAgentError,
   ZERO_USAGE,
   hopId,
@@ -79,7 +80,8 @@ export function decideNewConversation(network: NetworkDefinition, start: NewConv
     createdAt: start.createdAt,
     updatedAt: now,
   };
-  const events: NewEvent[] = [{ type: 'conversation.started', entryAgent: start.entryAgent, context: start.context }];
+  const opening = [...start.messages].reverse().find((message) => message.role === 'user');
+  const events: NewEvent[] = [{ type: 'conversation.started', entryAgent: start.entryAgent, context: start.context, ...(opening ? { input: messageText(opening) } : {}) }];
   const step = (record: ConversationRecord, lifecycle: 'active' | 'parked'): Decision => ({
     record,
     step: { conversationId: start.conversationId, expectedSeq: null, expectedVersion: null, newSeq: 0, messages: start.messages, record, events, lifecycle },
