@@ -1,10 +1,10 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createClient, type ConversationHandle, type HandoffClient } from '@handoff/client';
-import { startScriptedModel, type ScriptedModel } from '@handoff/testing';
-import { redisUrl, uniquePrefix } from '../support/env.js';
-import { Deployment, FAST_RECOVERY } from './support/deployment.js';
-import { relayInput, relayRules, verifyRelay } from './support/relay.js';
+import type { ConversationHandle, HandoffClient } from '@handoff/client';
+import { uniquePrefix } from '../support/env.js';
+import { FAST_RECOVERY, type Deployment } from './support/deployment.js';
+import { relayInput, verifyRelay } from './support/relay.js';
+import { startRelayRuntime, type RelayRuntime } from './support/relay-runtime.js';
 
 const CONVERSATIONS = 200;
 const WORKERS = 4;
@@ -19,26 +19,18 @@ const BOUND_MS = 150_000;
  */
 describe('chaos: workers killed every 2 s', () => {
   const prefix = uniquePrefix('chaos');
-  let model: ScriptedModel;
   let deployment: Deployment;
   let client: HandoffClient;
   let redis: Redis;
 
+  let runtime: RelayRuntime | undefined;
+
   beforeAll(async () => {
-    model = await startScriptedModel({ rules: relayRules(500) });
-    const env = { REDIS_URL: redisUrl(), HANDOFF_PREFIX: prefix, OPENAI_BASE_URL: model.url, OPENAI_API_KEY: 'test' };
-    deployment = new Deployment(env, [...FAST_RECOVERY, '--max-stalled-count', '20', '--concurrency', '4'], FAST_RECOVERY);
-    await deployment.start(WORKERS);
-    client = createClient({ redis: { url: redisUrl(), prefix } });
-    redis = new Redis(redisUrl());
+    runtime = await startRelayRuntime({ prefix, workers: WORKERS, modelDelayMs: 500, workerArgs: [...FAST_RECOVERY, '--max-stalled-count', '20', '--concurrency', '4'] });
+    ({ deployment, client, redis } = runtime);
   }, 90_000);
 
-  afterAll(async () => {
-    await client?.close();
-    redis?.disconnect();
-    await deployment?.stop();
-    await model?.close();
-  });
+  afterAll(() => runtime?.close());
 
   it('brings 200/200 conversations to a terminal state with exact transcripts', async () => {
     const plans = Array.from({ length: CONVERSATIONS }, (_, i) => ({ id: `x${i}`, hops: 4 + (i % 3) }));

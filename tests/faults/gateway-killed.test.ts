@@ -1,33 +1,26 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createClient, type HandoffClient } from '@handoff/client';
-import { startScriptedModel, type ScriptedModel } from '@handoff/testing';
-import { redisUrl, uniquePrefix } from '../support/env.js';
-import { Deployment, FAST_RECOVERY } from './support/deployment.js';
-import { relayInput, relayRules, verifyRelay } from './support/relay.js';
+import type { HandoffClient } from '@handoff/client';
+import { uniquePrefix } from '../support/env.js';
+import type { Deployment } from './support/deployment.js';
+import { relayInput, verifyRelay } from './support/relay.js';
+import { startRelayRuntime, type RelayRuntime } from './support/relay-runtime.js';
 
 /** The gateway SIGKILLed mid-run and restarted: nothing is lost, nothing applied twice. */
 describe('the gateway killed mid-run', () => {
   const prefix = uniquePrefix('gwkill');
-  let model: ScriptedModel;
   let deployment: Deployment;
   let client: HandoffClient;
   let redis: Redis;
 
+  let runtime: RelayRuntime | undefined;
+
   beforeAll(async () => {
-    model = await startScriptedModel({ rules: relayRules(100) });
-    deployment = new Deployment({ REDIS_URL: redisUrl(), HANDOFF_PREFIX: prefix, OPENAI_BASE_URL: model.url, OPENAI_API_KEY: 'test' }, FAST_RECOVERY, FAST_RECOVERY);
-    await deployment.start(2);
-    client = createClient({ redis: { url: redisUrl(), prefix } });
-    redis = new Redis(redisUrl());
+    runtime = await startRelayRuntime({ prefix, workers: 2, modelDelayMs: 100 });
+    ({ deployment, client, redis } = runtime);
   }, 60_000);
 
-  afterAll(async () => {
-    await client?.close();
-    redis?.disconnect();
-    await deployment?.stop();
-    await model?.close();
-  });
+  afterAll(() => runtime?.close());
 
   it('finishes every conversation after the gateway comes back', async () => {
     const plans = Array.from({ length: 40 }, (_, i) => ({ id: `g${i}`, hops: 4 + (i % 3) }));

@@ -1,13 +1,14 @@
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createClient, type HandoffClient } from '@handoff/client';
+import type { HandoffClient } from '@handoff/client';
 import { agentQueueName, hopId } from '@handoff/core';
-import { ManagedProcess, findFreePort, startScriptedModel, type ScriptedModel } from '@handoff/testing';
+import { ManagedProcess, findFreePort, type ScriptedModel } from '@handoff/testing';
 import { HANDOFF_BIN, REPO_ROOT } from '../support/processes.js';
-import { redisUrl, uniquePrefix } from '../support/env.js';
-import { Deployment, FAST_RECOVERY, waitFor } from './support/deployment.js';
-import { isTurnOf, relayInput, relayReply, relayRules, verifyRelay } from './support/relay.js';
+import { uniquePrefix } from '../support/env.js';
+import { FAST_RECOVERY, waitFor, type Deployment } from './support/deployment.js';
+import { isTurnOf, relayInput, relayReply, verifyRelay } from './support/relay.js';
+import { startRelayRuntime, type RelayRuntime } from './support/relay-runtime.js';
 
 /**
  * SIGTERM drains: a worker finishes the turns it is running before it exits (no stalled jobs);
@@ -21,23 +22,25 @@ describe('graceful shutdown', () => {
   let redis: Redis;
   let release!: () => void;
 
+  let runtime: RelayRuntime | undefined;
+
   beforeAll(async () => {
-    model = await startScriptedModel({ rules: relayRules() });
     const held = new Promise<void>((resolve) => (release = resolve));
-    model.prependRule({ name: 'slow R1 turn', when: isTurnOf('slow', 1), times: 1, reply: (req) => ({ ...relayReply(req), delayMs: 1_500 }) });
-    model.prependRule({ name: 'hold R1 turn', when: isTurnOf('held', 1), times: 1, reply: (req) => ({ ...relayReply(req), hold: held }) });
-    deployment = new Deployment({ REDIS_URL: redisUrl(), HANDOFF_PREFIX: prefix, OPENAI_BASE_URL: model.url, OPENAI_API_KEY: 'test' }, [...FAST_RECOVERY, '--drain-timeout', '5000'], FAST_RECOVERY);
-    await deployment.start(1);
-    client = createClient({ redis: { url: redisUrl(), prefix } });
-    redis = new Redis(redisUrl());
+    runtime = await startRelayRuntime({
+      prefix,
+      workers: 1,
+      workerArgs: [...FAST_RECOVERY, '--drain-timeout', '5000'],
+      prepareModel: (m) => {
+        m.prependRule({ name: 'slow R1 turn', when: isTurnOf('slow', 1), times: 1, reply: (req) => ({ ...relayReply(req), delayMs: 1_500 }) });
+        m.prependRule({ name: 'hold R1 turn', when: isTurnOf('held', 1), times: 1, reply: (req) => ({ ...relayReply(req), hold: held }) });
+      },
+    });
+    ({ model, deployment, client, redis } = runtime);
   }, 60_000);
 
   afterAll(async () => {
     release?.();
-    await client?.close();
-    redis?.disconnect();
-    await deployment?.stop();
-    await model?.close();
+    await runtime?.close();
   });
 
   async function hopJob(conversationId: string) {

@@ -1,10 +1,11 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createClient, type HandoffClient } from '@handoff/client';
-import { startScriptedModel, type ScriptedModel } from '@handoff/testing';
+import type { HandoffClient } from '@handoff/client';
+import type { ScriptedModel } from '@handoff/testing';
 import { redisUrl, uniquePrefix } from '../support/env.js';
-import { Deployment, FAST_RECOVERY, waitFor } from './support/deployment.js';
-import { isTurnOf, relayInput, relayReply, relayRules, verifyRelay } from './support/relay.js';
+import { waitFor, type Deployment } from './support/deployment.js';
+import { isTurnOf, relayInput, relayReply, verifyRelay } from './support/relay.js';
+import { startRelayRuntime, type RelayRuntime } from './support/relay-runtime.js';
 
 /**
  * Double processing: a worker is SIGSTOPped mid-turn for longer than its lock, another replica
@@ -19,23 +20,22 @@ describe('a worker paused past its lock, then resumed', () => {
   let redis: Redis;
   let release!: () => void;
 
+  let runtime: RelayRuntime | undefined;
+
   beforeAll(async () => {
-    model = await startScriptedModel({ rules: relayRules() });
     const held = new Promise<void>((resolve) => (release = resolve));
-    model.prependRule({ name: 'hold R2 once', when: isTurnOf('p1', 2), times: 1, reply: (req) => ({ ...relayReply(req), hold: held }) });
-    deployment = new Deployment({ REDIS_URL: redisUrl(), HANDOFF_PREFIX: prefix, OPENAI_BASE_URL: model.url, OPENAI_API_KEY: 'test' }, FAST_RECOVERY, FAST_RECOVERY);
-    await deployment.start(2);
-    client = createClient({ redis: { url: redisUrl(), prefix } });
-    redis = new Redis(redisUrl());
+    runtime = await startRelayRuntime({
+      prefix,
+      workers: 2,
+      prepareModel: (m) => m.prependRule({ name: 'hold R2 once', when: isTurnOf('p1', 2), times: 1, reply: (req) => ({ ...relayReply(req), hold: held }) }),
+    });
+    ({ model, deployment, client, redis } = runtime);
   }, 60_000);
 
   afterAll(async () => {
     release?.();
     for (const w of deployment?.workers ?? []) w.kill('SIGCONT');
-    await client?.close();
-    redis?.disconnect();
-    await deployment?.stop();
-    await model?.close();
+    await runtime?.close();
   });
 
   it('keeps the transcript exact through the double processing', async () => {
