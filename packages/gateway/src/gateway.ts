@@ -6,8 +6,7 @@ import {
   ConversationStore,
   EventLog,
   QueueSet,
-  createRedisConnection,
-  checkEvictionPolicy,
+  openProcessConnections,
   registerNetwork,
   resolveRedisConfig,
   type RedisConfig,
@@ -82,15 +81,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const config = resolveRedisConfig(options.redis);
   const gatewayId = newInstanceId('gateway');
   const logger = options.logger ?? pino({ level: process.env.LOG_LEVEL ?? 'info', name: 'gateway', redact: LOG_REDACTION }, pino.destination(2));
-  const commands = createRedisConnection(config.url, 'command', 'handoff-gateway', config.cluster);
-  const blocking = createRedisConnection(config.url, 'blocking', 'handoff-coordinator', config.cluster);
-  try {
-    await checkEvictionPolicy(commands, { allowEviction: options.allowEviction ?? false, warn: (message) => logger.warn(message) });
-  } catch (error) {
-    commands.disconnect();
-    blocking.disconnect();
-    throw error;
-  }
+  const { commands, blocking } = await openProcessConnections(config, { commands: 'handoff-gateway', blocking: 'handoff-coordinator' }, { allowEviction: options.allowEviction, warn: (message) => logger.warn(message) });
   const store = new ConversationStore(commands, config.keys, options.retentionSeconds === undefined ? {} : { retentionSeconds: options.retentionSeconds });
   const events = new EventLog(commands, config.keys);
   const queues = new QueueSet(commands, config.prefix);

@@ -5,6 +5,7 @@
  * @module
  */
 export * from './connection.js';
+export * from './process-connections.js';
 export * from './apply-script.js';
 export * from './record-codec.js';
 export * from './event-log.js';

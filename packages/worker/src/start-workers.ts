@@ -3,7 +3,7 @@ import pino, { type Logger } from 'pino';
 import { DEFAULT_DRAIN_TIMEOUT_MS, LOG_REDACTION, DefinitionError, UnknownAgentError, newInstanceId, type NetworkDefinition } from '@handoff/core';
 import { McpConnections } from './mcp/mcp-connections.js';
 import { functionTurnTool, mcpTurnTool, type TurnTool } from './turn/turn-tools.js';
-import { ConversationStore, EventLog, QueueSet, checkEvictionPolicy, createRedisConnection, quietErrors, resolveRedisConfig, type RedisConfig } from '@handoff/redis';
+import { ConversationStore, EventLog, QueueSet, openProcessConnections, quietErrors, resolveRedisConfig, type RedisConfig } from '@handoff/redis';
 
 /** How often a worker process says it is alive, per agent it serves. */
 const HEARTBEAT_INTERVAL_MS = 1_000;
@@ -61,15 +61,7 @@ export async function startWorkers(options: WorkerProcessOptions): Promise<Worke
   const config = resolveRedisConfig(options.redis);
   const workerId = newInstanceId('worker');
   const logger = options.logger ?? pino({ level: process.env.LOG_LEVEL ?? 'info', name: 'worker', base: { workerId }, redact: LOG_REDACTION }, pino.destination(2));
-  const commands = createRedisConnection(config.url, 'command', `handoff-${workerId}`, config.cluster);
-  const blocking = createRedisConnection(config.url, 'blocking', `handoff-${workerId}-jobs`, config.cluster);
-  try {
-    await checkEvictionPolicy(commands, { allowEviction: options.allowEviction ?? false, warn: (message) => logger.warn(message) });
-  } catch (error) {
-    commands.disconnect();
-    blocking.disconnect();
-    throw error;
-  }
+  const { commands, blocking } = await openProcessConnections(config, { commands: `handoff-${workerId}`, blocking: `handoff-${workerId}-jobs` }, { allowEviction: options.allowEviction, warn: (message) => logger.warn(message) });
   const store = new ConversationStore(commands, config.keys);
   const events = new EventLog(commands, config.keys);
   const queues = new QueueSet(commands, config.prefix);
