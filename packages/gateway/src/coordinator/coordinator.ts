@@ -33,7 +33,7 @@ import {
 import { ApplyOutcome, addDeadLetter, type ApplyResult, looseConversationId, type ConversationStore, type EventLog, type QueueSet } from '@handoff/redis';
 import { decideApproval } from './decide-approval.js';
 import { decideChildDone } from './decide-child-done.js';
-import { decideStart } from './decide-start.js';
+import { decideStart, inputMessages, openingText } from './decide-start.js';
 import { decideUserMessage } from './decide-user-message.js';
 import type { Decision } from './decision.js';
 import { runEffects, type EffectDeps } from './effects.js';
@@ -153,7 +153,8 @@ export class Coordinator {
       await runEffects(existing, this.effects);
       return 'redelivered';
     }
-    const routed = await this.route(command.entryAgent, null, command.conversationId, command.context, typeof command.input === 'string' ? command.input : undefined);
+    // The conversation has no history yet: a router classifies the input's opening message.
+    const routed = await this.route(command.entryAgent, null, command.conversationId, command.context, openingText(inputMessages(command.input)) ?? '');
     const started = decideStart(this.deps.network, { ...command, entryAgent: routed.agent });
     const traceparent = markSpan('conversation', contextOfTraceparent(command.traceparent), { 'handoff.conversation_id': command.conversationId, 'handoff.entry_agent': routed.agent });
     const traced = traceparent === undefined ? started : withConversationTrace(started, traceparent);
@@ -224,8 +225,8 @@ export class Coordinator {
     const outcome = turn.outcome;
     if (outcome.type !== 'handoff' || (outcome.target.type !== 'route' && outcome.target.type !== 'agent')) return { turn, events: [] };
     const name = outcome.target.type === 'route' ? outcome.target.router : outcome.target.agent;
-    const text = await this.latestUserText(record.conversationId);
-    const routed = await this.route(name, turn.agent, record.conversationId, record.context, text);
+    // A router reads the latest user text itself, and only when it needs it (not on a plain handoff).
+    const routed = await this.route(name, turn.agent, record.conversationId, record.context, undefined);
     if (routed.agent === name && routed.events.length === 0) return { turn, events: [] };
     const source = outcome.target.type === 'route' ? ('router' as const) : ('health' as const);
     return { turn: { ...turn, outcome: { ...outcome, target: { type: 'agent', agent: routed.agent }, source, reason: `${outcome.reason} (${routed.reason})` } }, events: routed.events };

@@ -20,6 +20,12 @@ export function inputMessages(input: StartCommand['input']): Message[] {
   return typeof input === 'string' ? [{ role: 'user', content: input }] : input;
 }
 
+/** The text of the user's opening message (the last user message among `messages`), if any. */
+export function openingText(messages: readonly Message[]): string | undefined {
+  const opening = [...messages].reverse().find((message) => message.role === 'user');
+  return opening ? messageText(opening) : undefined;
+}
+
 /** What a new conversation starts with. */
 export interface NewConversation {
   conversationId: string;
@@ -80,8 +86,8 @@ export function decideNewConversation(network: NetworkDefinition, start: NewConv
     createdAt: start.createdAt,
     updatedAt: now,
   };
-  const opening = [...start.messages].reverse().find((message) => message.role === 'user');
-  const events: NewEvent[] = [{ type: 'conversation.started', entryAgent: start.entryAgent, context: start.context, ...(opening ? { input: messageText(opening) } : {}) }];
+  const input = openingText(start.messages);
+  const events: NewEvent[] = [{ type: 'conversation.started', entryAgent: start.entryAgent, context: start.context, ...(input === undefined ? {} : { input }) }];
   const step = (record: ConversationRecord, lifecycle: 'active' | 'parked'): Decision => ({
     record,
     step: { conversationId: start.conversationId, expectedSeq: null, expectedVersion: null, newSeq: 0, messages: start.messages, record, events, lifecycle },
