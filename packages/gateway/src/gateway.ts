@@ -104,7 +104,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   let client: RedisHandoffClient | undefined;
   if (options.http) {
     client = createClient({ redis: { url: config.url, prefix: config.prefix, cluster: config.cluster } });
-    const app = createHttpApp({ network: options.network, client, queues, health, metrics, redis: commands, coordinatorRunning: () => worker.isRunning() }, options.http);
+    const app = createHttpApp({ network: options.network, client, queues, health, metrics, redis: commands, index, coordinatorRunning: () => worker.isRunning() }, options.http);
     http = await listen(app, options.http.port, options.http.host);
     logger.info({ port: http.port }, 'http listening');
   }

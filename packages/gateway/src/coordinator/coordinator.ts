@@ -125,7 +125,7 @@ export class Coordinator {
   }
 
   private get effects(): EffectDeps {
-    return { network: this.deps.network, store: this.deps.store, queues: this.deps.queues };
+    return { network: this.deps.network, store: this.deps.store, queues: this.deps.queues, ...(this.deps.index ? { index: this.deps.index } : {}) };
   }
 
   /**

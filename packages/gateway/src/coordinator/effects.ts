@@ -1,3 +1,4 @@
+import type { ConversationIndex } from '../conversation-index.js';
 import { SCHEMA_VERSION, interpolateContext, messageText, resultOfRecord, type ChildDoneCommand, type ConversationRecord, type NetworkDefinition, type Waiting } from '@handoff/core';
 import { ApplyOutcome, HOP_JOB_OPTIONS, type ConversationStore, type QueueSet } from '@handoff/redis';
 import { decideNewConversation } from './decide-start.js';
@@ -8,6 +9,8 @@ export interface EffectDeps {
   network: NetworkDefinition;
   store: ConversationStore;
   queues: QueueSet;
+  /** The console's list of recent conversations; child conversations are added to it when created. */
+  index?: ConversationIndex;
 }
 
 /**
@@ -42,6 +45,7 @@ async function ensureChild(parent: ConversationRecord, waiting: Extract<Waiting,
       limits: parent.limits,
     });
     const applied = await deps.store.apply(decision.step);
+    if (applied.outcome === ApplyOutcome.APPLIED) await deps.index?.touch(waiting.childId);
     child = applied.outcome === ApplyOutcome.APPLIED && applied.version !== null ? { ...decision.record, version: applied.version } : await deps.store.read(waiting.childId);
   }
   if (child) await runEffects(child, deps);

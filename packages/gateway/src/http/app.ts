@@ -2,14 +2,14 @@ import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import type { RedisClient } from '@handoff/redis';
-import { DEFAULT_KEY_PREFIX, ErrorCode, HandoffError, PayloadTooLargeError, isHandoffError, routerAgents, toErrorJson, type NetworkDefinition, type Target } from '@handoff/core';
+import { ErrorCode, HandoffError, PayloadTooLargeError, isHandoffError, routerAgents, toErrorJson, type NetworkDefinition, type Target } from '@handoff/core';
 import type { RedisHandoffClient } from '@handoff/client';
 import type { QueueSet } from '@handoff/redis';
 import type { HealthView } from '../routing/health.js';
 import { bearerAuth, browserAuth } from './auth.js';
 import { chatCompletionRoutes } from './chat-completions.js';
 import { consoleRoutes } from './console-routes.js';
-import { ConversationIndex } from '../conversation-index.js';
+import type { ConversationIndex } from '../conversation-index.js';
 import { conversationRoutes } from './conversation-routes.js';
 import { deadLetterRoutes } from './dead-letter-routes.js';
 import { QUEUE_DASHBOARD_PATH, queueDashboardRoutes } from './queue-dashboard.js';
@@ -40,6 +40,8 @@ export interface HttpDeps {
   health: HealthView;
   metrics: GatewayMetrics;
   redis: RedisClient;
+  /** The list of recent conversations (the coordinator's; `GET /:id` adds one opened by id). */
+  index: ConversationIndex;
   /** True while the coordinator consumes its queue. */
   coordinatorRunning: () => boolean;
 }
@@ -107,7 +109,6 @@ export function createHttpApp(deps: HttpDeps, options: HttpOptions): Hono {
   app.get('/metrics', async (c) => c.text(await deps.metrics.text(), 200, { 'content-type': deps.metrics.registry.contentType }));
   app.route('/', consoleRoutes());
 
-  const index = new ConversationIndex(deps.redis, deps.queues.coordinator.opts.prefix ?? DEFAULT_KEY_PREFIX);
   const routers = Object.fromEntries(Object.entries(deps.network.routers).map(([name, router]) => [name, routerAgents(router)]));
   const edges = new Map(deps.network.agentNames.map((name) => [name, { handoffTargets: handoffTargets(deps.network, name), handoffRouters: handoffRouters(deps.network, name) }]));
 
@@ -119,8 +120,8 @@ export function createHttpApp(deps: HttpDeps, options: HttpOptions): Hono {
   const v1 = new Hono();
   v1.use('*', bodyLimit({ maxSize: limit, onError: () => { throw new PayloadTooLargeError('The request body', limit + 1, limit); } }));
   if (auth) v1.use('*', bearerAuth(keys));
-  v1.route('/conversations', conversationRoutes(deps.client, index));
-  v1.route('/chat', chatCompletionRoutes(deps.client, index));
+  v1.route('/conversations', conversationRoutes(deps.client, deps.index));
+  v1.route('/chat', chatCompletionRoutes(deps.client));
   v1.route('/dead-letters', deadLetterRoutes(deps.queues));
   v1.get('/agents', async (c) => {
     const agents = await Promise.all(

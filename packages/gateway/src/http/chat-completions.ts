@@ -3,7 +3,6 @@ import { streamSSE } from 'hono/streaming';
 import { z } from 'zod';
 import { HandoffError, Message, parseBoundary, type ConversationResult } from '@handoff/core';
 import type { RedisHandoffClient } from '@handoff/client';
-import type { ConversationIndex } from '../conversation-index.js';
 import { jsonBody } from './json-body.js';
 
 const ChatRequest = z.object({
@@ -24,12 +23,11 @@ function usageOf(result: ConversationResult) {
  * final answer as the completion, or with `stream: true` every agent's streamed text as
  * `chat.completion.chunk`s. The conversation id is in the `x-handoff-conversation-id` header.
  */
-export function chatCompletionRoutes(client: RedisHandoffClient, index?: ConversationIndex): Hono {
+export function chatCompletionRoutes(client: RedisHandoffClient): Hono {
   const app = new Hono();
   app.post('/completions', async (c) => {
     const request = parseBoundary(ChatRequest, await jsonBody(c), 'Chat completion request');
     const handle = await client.start({ agent: request.model, input: request.messages });
-    await index?.touch(handle.id);
     const id = `chatcmpl-${handle.id}`;
     const created = Math.floor(Date.now() / 1000);
     c.header('x-handoff-conversation-id', handle.id);

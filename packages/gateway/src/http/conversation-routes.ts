@@ -24,8 +24,8 @@ export function conversationRoutes(client: RedisHandoffClient, index?: Conversat
   });
 
   app.post('/', async (c) => {
+    // The coordinator adds the conversation to the index when it starts it.
     const handle = await client.start((await jsonBody(c)) as Parameters<RedisHandoffClient['start']>[0]);
-    await index?.touch(handle.id);
     return c.json({ conversationId: handle.id }, 201);
   });
 
