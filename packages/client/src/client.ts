@@ -66,9 +66,8 @@ export function createClient(options: ClientOptions = {}): RedisHandoffClient {
 
   /** True while a conversation's start command is on the coordinator queue (not yet applied). */
   const startPending = (conversationId: string) => async (): Promise<boolean> => {
-    const job = await queues.coordinator.getJob(startJobId(conversationId));
-    if (!job) return false;
-    return !(await job.isCompleted()) && !(await job.isFailed());
+    const state = await queues.coordinator.getJobState(startJobId(conversationId));
+    return state !== 'completed' && state !== 'failed' && state !== 'unknown';
   };
   const enqueueMessage = async (command: UserMessageCommand) => {
     await queues.coordinator.add('user_message', command, { ...HOP_JOB_OPTIONS, jobId: `${command.conversationId}.msg.v${command.expectedVersion}` });

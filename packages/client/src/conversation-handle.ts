@@ -203,10 +203,14 @@ export class RedisConversationHandle implements ConversationHandle {
           if (TERMINAL_EVENT_TYPES.has(event.type)) return;
         }
         if (events.length === 0) {
-          // Nothing new: make sure the conversation exists and is not over with its stream gone.
-          const record = await this.currentRecord();
-          if (!record) continue;
-          if (record.status !== 'running' && (await reader.exists(this.keys.events(this.id))) === 0) return;
+          // Nothing new: make sure the conversation exists and is not over with its stream gone
+          // (its status is one small read; the full record only when it is missing, for the not-found check).
+          const progress = await this.store.readProgress(this.id);
+          if (!progress) {
+            await this.currentRecord();
+            continue;
+          }
+          if (progress.status !== 'running' && (await reader.exists(this.keys.events(this.id))) === 0) return;
         }
       }
     } finally {

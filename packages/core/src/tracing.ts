@@ -8,7 +8,8 @@ import { W3CTraceContextPropagator } from '@opentelemetry/core';
  * provider (the default) every span is a no-op and no traceparent is written.
  */
 
-const TRACER_NAME = 'handoff';
+/** One tracer for the process (it follows a provider registered later). */
+const tracer = trace.getTracer('handoff');
 const propagator = new W3CTraceContextPropagator();
 const getter = { keys: (carrier: Record<string, string>) => Object.keys(carrier), get: (carrier: Record<string, string>, key: string) => carrier[key] };
 const setter = { set: (carrier: Record<string, string>, key: string, value: string) => void (carrier[key] = value) };
@@ -28,7 +29,7 @@ export function contextOfTraceparent(traceparent: string | undefined): Context {
 
 /** Starts a span under a parent context. End it with {@link endSpan}. */
 export function startSpan(name: string, parent: Context, attributes: Attributes = {}, options: { startTime?: number; kind?: SpanKind } = {}): Span {
-  return trace.getTracer(TRACER_NAME).startSpan(name, { attributes, kind: options.kind ?? SpanKind.INTERNAL, ...(options.startTime === undefined ? {} : { startTime: options.startTime }) }, parent);
+  return tracer.startSpan(name, { attributes, kind: options.kind ?? SpanKind.INTERNAL, ...(options.startTime === undefined ? {} : { startTime: options.startTime }) }, parent);
 }
 
 /** Ends a span, marking it failed when an error is given. */

@@ -84,7 +84,7 @@ export class ConversationStore {
     return decodeRecord(await this.redis.hgetall(this.keys.conversation(conversationId)));
   }
 
-  /** Just the status and applied sequence (one small read; workers use it to skip stale hops). */
+  /** Just the status and applied sequence (one small read; event readers use it while they wait). */
   async readProgress(conversationId: string): Promise<Progress | null> {
     const [status, appliedSeq] = await this.redis.hmget(this.keys.conversation(conversationId), 'status', 'appliedSeq');
     if (status === null || status === undefined || appliedSeq === null || appliedSeq === undefined) return null;

@@ -30,15 +30,25 @@ export class QueueSet {
     private readonly connection: RedisClient,
     private readonly prefix: string,
   ) {
-    this.coordinator = new Queue(COORDINATOR_QUEUE, { connection, prefix });
-    this.deadLetter = new Queue(DEAD_LETTER_QUEUE, { connection, prefix });
+    this.coordinator = this.open(COORDINATOR_QUEUE);
+    this.deadLetter = this.open(DEAD_LETTER_QUEUE);
+  }
+
+  /**
+   * A queue over the shared connection. Like the connection (see `quietErrors`), it reports Redis
+   * errors through its commands only: an unlistened `error` event is printed by BullMQ.
+   */
+  private open(name: string): Queue {
+    const queue = new Queue(name, { connection: this.connection, prefix: this.prefix });
+    queue.on('error', () => undefined);
+    return queue;
   }
 
   /** The queue of an agent. */
   agent(name: string): Queue {
     let queue = this.agentQueues.get(name);
     if (!queue) {
-      queue = new Queue(agentQueueName(name), { connection: this.connection, prefix: this.prefix });
+      queue = this.open(agentQueueName(name));
       this.agentQueues.set(name, queue);
     }
     return queue;

@@ -50,9 +50,11 @@ export class HistoryCache {
       return { progress, history: null };
     }
     const tail = entries.map((raw, i) => parseBoundary(Message, JSON.parse(raw), `History entry ${have + i} of ${conversationId}`));
-    const messages = have > 0 && cached ? [...cached.messages.slice(0, have), ...tail] : tail;
+    // `have` is the whole cached list when it is used, so the new messages are appended to it.
+    const base = have > 0 ? cached : undefined;
+    const messages = base ? base.messages.concat(tail) : tail;
     const added = entries.reduce((sum, raw) => sum + raw.length, 0);
-    this.remember(conversationId, messages, (have > 0 && cached ? cached.bytes : 0) + added);
+    this.remember(conversationId, messages, (base?.bytes ?? 0) + added);
     return { progress, history: messages };
   }
 

@@ -5,7 +5,7 @@ import { startGateway, type Gateway } from '@handoff/gateway';
 import { startWorkers, type WorkerGroup } from '@handoff/worker';
 import pino from 'pino';
 import { loadNetwork } from '../load-network.js';
-import { parseFlags, redisConfigFromFlags } from '../options.js';
+import { durabilityFromFlags, parseFlags, redisConfigFromFlags } from '../options.js';
 import { Spinner } from '../spinner.js';
 import { startTracingFromEnv } from '../tracing.js';
 
@@ -26,8 +26,10 @@ export async function runCommand(message: string, raw: Record<string, unknown>):
   let gateway: Gateway | undefined;
   let workers: WorkerGroup | undefined;
   if (!attach) {
-    gateway = await startGateway({ network, redis, logger: quiet });
-    workers = await startWorkers({ network, redis, logger: quiet, ...(flags.agents ? { agents: flags.agents } : {}) });
+    // The same lock, stall, drain and eviction flags as `handoff gateway` and `handoff worker`.
+    const durability = durabilityFromFlags(flags);
+    gateway = await startGateway({ network, redis, logger: quiet, ...durability });
+    workers = await startWorkers({ network, redis, logger: quiet, ...durability, ...(flags.agents ? { agents: flags.agents } : {}), ...(flags.concurrency ? { concurrency: flags.concurrency } : {}) });
   }
   const client = createClient({ redis });
   const interactive = process.stdin.isTTY && process.stdout.isTTY;

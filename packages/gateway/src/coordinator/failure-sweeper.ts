@@ -67,8 +67,8 @@ export class FailureSweeper {
     const due = await redis.zrangebyscore(keys.deadlines, 0, Date.now(), 'LIMIT', 0, this.options.batch ?? 100);
     for (const conversationId of due) {
       const error = { code: 'DEADLINE_EXCEEDED' as const, message: 'The conversation ran past its deadline.', retryable: false };
-      await this.coordinator.endConversation(conversationId, error, null, 'deadline_exceeded');
-      await redis.zrem(keys.deadlines, conversationId);
+      // Ending the conversation removes its deadline; one that had already ended is removed here.
+      if (!(await this.coordinator.endConversation(conversationId, error, null, 'deadline_exceeded'))) await redis.zrem(keys.deadlines, conversationId);
     }
   }
 

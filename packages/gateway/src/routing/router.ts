@@ -1,7 +1,7 @@
 import type { Queue } from 'bullmq';
 import type { RedisClient } from '@handoff/redis';
 import OpenAI from 'openai';
-import { ErrorCode, HandoffError, type ContextVariables, type KeyLayout, type NetworkDefinition, type RoutingChoice, type RoutingSignals } from '@handoff/core';
+import { ErrorCode, HandoffError, routerAgents, type ContextVariables, type KeyLayout, type NetworkDefinition, type RoutingChoice, type RoutingSignals } from '@handoff/core';
 import type { QueueSet } from '@handoff/redis';
 import type { HealthView } from './health.js';
 import { capabilityStrategy, poolStrategy } from './strategies.js';
@@ -56,7 +56,7 @@ export class Routers {
   async resolve(name: string, request: { from: string | null; conversationId: string; text: string; context: ContextVariables }): Promise<RouteDecision> {
     const router = this.network.routers[name];
     if (!router) throw new HandoffError(ErrorCode.ROUTING_FAILED, `Router "${name}" is not defined.`);
-    const all = router.kind === 'pool' ? [...router.agents] : [...new Set([...Object.values(router.capabilities), router.default])];
+    const all = routerAgents(router);
     const live = (await Promise.all(all.map(async (agent) => ((await this.health.liveWorkers(agent)) > 0 ? agent : null)))).filter((a): a is string => a !== null);
     const candidates = live.length > 0 ? live : all;
     const strategy = router.kind === 'pool' ? poolStrategy(router) : capabilityStrategy(router);

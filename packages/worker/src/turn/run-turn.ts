@@ -17,6 +17,7 @@ import {
   type ToolCall,
   type TurnOutcome,
   inSpan,
+  formatIssues,
 } from '@handoff/core';
 import { streamCompletion } from '../model/stream-completion.js';
 import type { ToolCallScope } from './function-tools.js';
@@ -260,7 +261,7 @@ function answerTransfer(call: ToolCall, transfer: TransferTool): Candidate {
   let args: Record<string, JsonValue> | undefined;
   if (transfer.handoff.args) {
     const checked = transfer.handoff.args.safeParse(rest);
-    if (!checked.success) return { content: `Error: invalid arguments for ${call.function.name}: ${checked.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`, isError: true };
+    if (!checked.success) return { content: `Error: invalid arguments for ${call.function.name}: ${formatIssues(checked.error).join('; ')}`, isError: true };
     args = checked.data as Record<string, JsonValue>;
   }
   const reason = typeof rawReason === 'string' && rawReason.trim() !== '' ? rawReason : `Transfer via ${call.function.name}`;
