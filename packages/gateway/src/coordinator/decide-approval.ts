@@ -1,5 +1,5 @@
 import type { ApprovalCommand, ConversationRecord, NetworkDefinition, NewEvent, Waiting } from '@handoff/core';
-import type { Decision } from './decision.js';
+import { versionStep, type Decision } from './decision.js';
 import { continueWith } from './route-target.js';
 
 /** Why approvals were not applied. */
@@ -23,10 +23,7 @@ export function decideApproval(network: NetworkDefinition, record: ConversationR
     events.push({ type: 'approval.decided', toolCallId: d.toolCallId, approved: d.approved, ...(d.reason === undefined ? {} : { reason: d.reason }) });
   }
   const updated: Waiting = { ...waiting, decisions };
-  const step = (next: ConversationRecord, allEvents: NewEvent[], lifecycle: 'active' | 'parked' | 'revived'): Decision => ({
-    record: next,
-    step: { conversationId: record.conversationId, expectedSeq: null, newSeq: null, expectedVersion: record.version, messages: [], record: next, events: allEvents, lifecycle },
-  });
+  const step = (next: ConversationRecord, allEvents: NewEvent[], lifecycle: 'active' | 'parked' | 'revived'): Decision => versionStep(record, next, allEvents, lifecycle);
   if (waiting.calls.some((call) => !decisions[call.toolCallId])) return step({ ...record, waiting: updated, updatedAt: now }, events, 'active');
 
   const resumed = { ...record, terminalReason: null, updatedAt: now };

@@ -1,5 +1,5 @@
 import type { ChildDoneCommand, ConversationRecord, Message, NetworkDefinition, Waiting } from '@handoff/core';
-import type { Decision } from './decision.js';
+import { versionStep, type Decision } from './decision.js';
 import { childConversationId, continueWith } from './route-target.js';
 
 /**
@@ -32,35 +32,11 @@ export function decideChildDone(network: NetworkDefinition, record: Conversation
       index,
     };
     const parked: ConversationRecord = { ...base, waiting: following };
-    return {
-      record: parked,
-      step: {
-        conversationId: record.conversationId,
-        expectedSeq: null,
-        newSeq: null,
-        expectedVersion: record.version,
-        messages: [],
-        record: parked,
-        events: [completedEvent, { type: 'nested.started', childConversationId: following.childId, entry: next.agent, caller: waiting.caller }],
-        lifecycle: 'active',
-      },
-    };
+    return versionStep(record, parked, [completedEvent, { type: 'nested.started', childConversationId: following.childId, entry: next.agent, caller: waiting.caller }], 'active');
   }
 
   const message: Message = { role: 'user', name: 'nested_chat', content: `Result of the nested chat (${result.path.join(' → ')}): ${summary}` };
   const resumed: ConversationRecord = { ...base, historyLength: record.historyLength + 1 };
   const routed = continueWith(network, resumed, waiting.caller, { agent: waiting.caller, hopId: null, reason: 'the nested chat returned its summary', source: 'nested_chat' }, [completedEvent]);
-  return {
-    record: routed.record,
-    step: {
-      conversationId: record.conversationId,
-      expectedSeq: null,
-      newSeq: null,
-      expectedVersion: record.version,
-      messages: [message],
-      record: routed.record,
-      events: routed.events,
-      lifecycle: routed.lifecycle,
-    },
-  };
+  return versionStep(record, routed.record, routed.events, routed.lifecycle, [message]);
 }

@@ -1,5 +1,5 @@
 import { messageText, type ConversationRecord, type Message, type NetworkDefinition, type UserMessageCommand } from '@handoff/core';
-import type { Decision } from './decision.js';
+import { versionStep, type Decision } from './decision.js';
 import { continueWith } from './route-target.js';
 
 /** Why a user message was not applied. */
@@ -44,17 +44,5 @@ export function decideUserMessage(network: NetworkDefinition, record: Conversati
     updatedAt: now,
   };
   const routed = continueWith(network, revived, agent, { agent: 'user', hopId: null, reason, source: 'user' }, [{ type: 'user.message', text, agent }]);
-  return {
-    record: routed.record,
-    step: {
-      conversationId: record.conversationId,
-      expectedSeq: null,
-      newSeq: null,
-      expectedVersion: record.version,
-      messages: [message],
-      record: routed.record,
-      events: routed.events,
-      lifecycle: routed.lifecycle === 'parked' ? 'parked' : 'revived',
-    },
-  };
+  return versionStep(record, routed.record, routed.events, routed.lifecycle === 'parked' ? 'parked' : 'revived', [message]);
 }

@@ -1,10 +1,22 @@
-import { resultOfRecord, type ConversationRecord, type ConversationResult } from '@handoff/core';
+import { resultOfRecord, type ConversationRecord, type ConversationResult, type Message, type NewEvent } from '@handoff/core';
 import type { ApplyStep } from '@handoff/redis';
 
 /** A step together with the record as it will be once the step is applied. */
 export interface Decision {
   step: ApplyStep;
   record: ConversationRecord;
+}
+
+/**
+ * A step that is not a turn (approvals, a user message, a child's end, a failure from outside):
+ * it keeps the applied sequence and applies only if the record is still at the version `before`
+ * was read at.
+ */
+export function versionStep(before: ConversationRecord, after: ConversationRecord, events: NewEvent[], lifecycle: ApplyStep['lifecycle'], messages: Message[] = []): Decision {
+  return {
+    record: after,
+    step: { conversationId: before.conversationId, expectedSeq: null, newSeq: null, expectedVersion: before.version, messages, record: after, events, lifecycle },
+  };
 }
 
 /** The result a parked record stands for (it must be ended or awaiting the user). */
