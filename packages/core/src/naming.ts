@@ -15,6 +15,12 @@ export function agentQueueName(agent: string): string {
   return `agent.${agent}`;
 }
 
+/** The agent whose queue `queue` is (the inverse of {@link agentQueueName}), or undefined for another queue. */
+export function agentOfQueueName(queue: string): string | undefined {
+  const prefix = agentQueueName('');
+  return queue.startsWith(prefix) && queue.length > prefix.length ? queue.slice(prefix.length) : undefined;
+}
+
 /** The deterministic id of hop `seq` of a conversation; also its BullMQ job id. */
 export function hopId(conversationId: string, seq: number): string {
   return `${conversationId}.h${seq}`;

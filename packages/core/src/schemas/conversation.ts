@@ -205,22 +205,22 @@ export function resultOfRecord(record: ConversationRecord): ConversationResult |
 }
 
 /** What clients are shown of a conversation (the record without the coordinator's internals). */
-export const ConversationView = z.object({
-  conversationId: z.string(),
-  network: z.string(),
-  status: ConversationStatus,
-  entryAgent: z.string(),
-  currentAgent: z.string().nullable(),
-  path: z.array(z.string()),
-  context: ContextVariables,
-  output: z.string().nullable(),
-  terminalReason: TerminalReason.nullable(),
-  error: ErrorJson.nullable(),
-  waiting: Waiting.nullable(),
-  usage: TokenUsage,
-  parent: z.object({ conversationId: z.string(), caller: z.string() }).nullable(),
-  createdAt: z.number().int(),
-  updatedAt: z.number().int(),
+export const ConversationView = ConversationRecord.pick({
+  conversationId: true,
+  network: true,
+  status: true,
+  entryAgent: true,
+  currentAgent: true,
+  path: true,
+  context: true,
+  output: true,
+  terminalReason: true,
+  error: true,
+  waiting: true,
+  usage: true,
+  parent: true,
+  createdAt: true,
+  updatedAt: true,
 });
 /** What clients are shown of a conversation. */
 export type ConversationView = z.infer<typeof ConversationView>;
