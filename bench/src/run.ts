@@ -28,7 +28,7 @@ const outDir = values.out ?? join(process.cwd(), 'bench', 'results');
 
 /** Sizes of the run: the full run meets the issue's sample counts; smoke only proves it works. */
 const size = smoke
-  ? { chains: 5, warmup: 2, historyChains: [3, 2, 1] as const, throughputMatrix: [[1, 20]] as const, warmupS: 0.5, measureS: 1, busyTurns: 20, waiting: 50, tokens: 200, turns: 1 }
+  ? { chains: 5, warmup: 2, historyChains: [3, 2, 1] as const, throughputMatrix: [[1, 20]] as const, warmupS: 1, measureS: 3, busyTurns: 20, waiting: 50, tokens: 200, turns: 1 }
   : { chains: 200, warmup: 20, historyChains: [100, 60, 30] as const, throughputMatrix: [[1, 50], [1, 500], [2, 50], [2, 500], [4, 50], [4, 500]] as const, warmupS: 2, measureS: 8, busyTurns: 100, waiting: 1000, tokens: 1000, turns: 5 };
 
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);

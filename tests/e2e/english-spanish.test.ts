@@ -2,7 +2,7 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient, type HandoffClient } from '@handoff/client';
-import { COORDINATOR_QUEUE, agentQueueName, hopId, type StoredEvent } from '@handoff/core';
+import { COORDINATOR_QUEUE, agentQueueName, hopId, turnResultJobId, type StoredEvent } from '@handoff/core';
 import { systemIncludes, startScriptedModel, type ManagedProcess, type ScriptedModel } from '@handoff/testing';
 import { englishSpanishRules } from '@handoff/examples/dist/english-spanish/scripted-model.js';
 import { redisUrl, uniquePrefix } from '../support/env.js';
@@ -75,7 +75,8 @@ describe('English/Spanish handoff across processes', () => {
 
     // Each turn ran in the worker process that serves its agent, not in this one.
     const coordinatorQueue = new Queue(COORDINATOR_QUEUE, { connection: redis, prefix });
-    const [first, second] = await Promise.all([1, 2].map((seq) => coordinatorQueue.getJob(`${hopId(conversation.id, seq)}.turn`)));
+    const { epoch } = await conversation.status();
+    const [first, second] = await Promise.all([1, 2].map((seq) => coordinatorQueue.getJob(turnResultJobId(hopId(conversation.id, seq), epoch))));
     expect(first?.data.agent).toBe('EnglishAgent');
     expect(second?.data.agent).toBe('SpanishAgent');
     expect(first?.data.workerId).not.toBe(second?.data.workerId);

@@ -2,7 +2,7 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient, type HandoffClient } from '@handoff/client';
-import { COORDINATOR_QUEUE, hopId } from '@handoff/core';
+import { COORDINATOR_QUEUE, hopId, turnResultJobId } from '@handoff/core';
 import { startScriptedModel, systemText, type ManagedProcess, type ScriptedModel } from '@handoff/testing';
 import { redisUrl, uniquePrefix } from '../support/env.js';
 import { startHandoff } from '../support/processes.js';
@@ -53,7 +53,7 @@ describe('replicas and pools across processes', () => {
     const results = await Promise.all(conversations.map((c) => c.result({ timeoutMs: 30_000 })));
     expect(results.every((r) => r.status === 'completed' && r.output === 'Solo done')).toBe(true);
     const coordinator = new Queue(COORDINATOR_QUEUE, { connection: redis, prefix });
-    const turns = await Promise.all(conversations.map((c) => coordinator.getJob(`${hopId(c.id, 1)}.turn`)));
+    const turns = await Promise.all(conversations.map(async (c) => coordinator.getJob(turnResultJobId(hopId(c.id, 1), (await c.status()).epoch))));
     await coordinator.close();
     expect(new Set(turns.map((t) => t?.data.workerId)).size).toBeGreaterThanOrEqual(2);
   }, 60_000);
@@ -66,7 +66,9 @@ describe('replicas and pools across processes', () => {
     expect(counts.reduce((a, b) => a + b, 0)).toBe(30);
     // Both gateways took start commands.
     const coordinator = new Queue(COORDINATOR_QUEUE, { connection: redis, prefix });
-    const starts = await Promise.all(conversations.map((c) => coordinator.getJob(`${c.id}.start`)));
+    const ids = new Set(conversations.map((c) => c.id));
+    const starts = (await coordinator.getJobs(['completed'], 0, -1)).filter((job) => job.data.kind === 'start' && ids.has(job.data.conversationId));
+    expect(starts).toHaveLength(30);
     await coordinator.close();
     expect(new Set(starts.map((s) => s?.processedBy)).size).toBe(2);
   }, 60_000);

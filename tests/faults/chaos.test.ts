@@ -12,7 +12,7 @@ const KILL_EVERY_MS = 2_000;
 const BOUND_MS = 150_000;
 
 /**
- * Chaos: 200 concurrent conversations of 4–6 hops (each model answer takes 500 ms, so kills hit
+ * Chaos: 200 concurrent conversations of 4–6 hops (each model answer takes 1 s, so kills hit
  * turns in flight) across 4 worker processes while a random worker
  * is SIGKILLed every 2 s and a fresh one started. Every conversation must reach a terminal state,
  * and every transcript must hold exactly the hops it must contain — no entry twice, no hop twice.
@@ -26,7 +26,7 @@ describe('chaos: workers killed every 2 s', () => {
   let runtime: RelayRuntime | undefined;
 
   beforeAll(async () => {
-    runtime = await startRelayRuntime({ prefix, workers: WORKERS, modelDelayMs: 500, workerArgs: [...FAST_RECOVERY, '--max-stalled-count', '20', '--concurrency', '4'] });
+    runtime = await startRelayRuntime({ prefix, workers: WORKERS, modelDelayMs: 1_000, workerArgs: [...FAST_RECOVERY, '--max-stalled-count', '20', '--concurrency', '4'] });
     ({ deployment, client, redis } = runtime);
   }, 90_000);
 

@@ -2,7 +2,7 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HandoffClient } from '@handoff/client';
-import { agentQueueName, hopId } from '@handoff/core';
+import { agentQueueName, hopId, hopJobId } from '@handoff/core';
 import { ManagedProcess, findFreePort, type ScriptedModel } from '@handoff/testing';
 import { HANDOFF_BIN, REPO_ROOT } from '../support/processes.js';
 import { uniquePrefix } from '../support/env.js';
@@ -46,7 +46,8 @@ describe('graceful shutdown', () => {
   async function hopJob(conversationId: string) {
     const queue = new Queue(agentQueueName('R1'), { connection: redis, prefix });
     try {
-      return await queue.getJob(hopId(conversationId, 1));
+      const { epoch } = await client.conversation(conversationId).status();
+      return await queue.getJob(hopJobId(hopId(conversationId, 1), epoch));
     } finally {
       await queue.close();
     }
@@ -99,8 +100,8 @@ describe('graceful shutdown', () => {
       cwd: REPO_ROOT,
       env: { REDIS_URL: `redis://127.0.0.1:${closedPort}`, OPENAI_API_KEY: 'test', LOG_LEVEL: 'info' },
     });
-    // Let it load the network and start retrying Redis, then stop it.
-    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    // Let it load the network and start retrying Redis (slower while the rest of the suite runs beside it), then stop it.
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
     expect(worker.running).toBe(true);
     worker.kill('SIGTERM');
     const exit = await Promise.race([worker.exited, new Promise<'hung'>((resolve) => setTimeout(() => resolve('hung'), 5_000))]);

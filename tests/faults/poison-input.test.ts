@@ -9,8 +9,8 @@ import {
   defineAgent,
   defineNetwork,
   hopId,
+  hopJobId,
   keyLayout,
-  startJobId,
   turnResultJobId,
   type Envelope,
   type StoredEvent,
@@ -195,7 +195,7 @@ describe('poison input on the queues', () => {
     expect(result).toMatchObject({ status: 'failed', reason: 'error', error: { code: 'PAYLOAD_TOO_LARGE', details: { limit: MAX_ENVELOPE_BYTES } } });
     expect(result.error?.message).toMatch(/^Envelope on queue "agent\.Front" is \d+ bytes; the limit is 1048576\.$/);
 
-    const letter = await deadLetterOf('agent.Front', hopId(id, 1));
+    const letter = await deadLetterOf('agent.Front', hopJobId(hopId(id, 1), (await conversation.status()).epoch));
     expect(letter).toMatchObject({ sourceQueue: 'agent.Front', conversationId: id, error: { code: 'PAYLOAD_TOO_LARGE' } });
     expect((letter.payload as Envelope).context.blob).toHaveLength(blob.length);
     const errors = await errorEventsOf(id);
@@ -288,7 +288,7 @@ describe('poison input on the queues', () => {
       details: { limit: MAX_COORDINATOR_JOB_BYTES },
     });
     expect(await coordinator.getJobCountByTypes('waiting', 'active', 'completed', 'failed', 'delayed')).toBe(before);
-    expect(await coordinator.getJob(startJobId(id))).toBeUndefined();
+    expect(await rt.redis.exists(keyLayout(rt.prefix).starting(id))).toBe(0);
     expect(await store.read(id)).toBeNull();
     expect(await rt.redis.exists(keyLayout(rt.prefix).events(id))).toBe(0);
 

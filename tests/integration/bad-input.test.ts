@@ -1,7 +1,7 @@
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient } from '@handoff/client';
-import { COORDINATOR_QUEUE, DEAD_LETTER_QUEUE, agentQueueName, defineAgent, defineNetwork, hopId, keyLayout, startJobId } from '@handoff/core';
+import { COORDINATOR_QUEUE, DEAD_LETTER_QUEUE, agentQueueName, defineAgent, defineNetwork, hopId, keyLayout, commandJobId } from '@handoff/core';
 import { decideStart } from '@handoff/gateway';
 import { ConversationStore } from '@handoff/redis';
 import { findFreePort, hasTool, lastUserText, systemIncludes, type RecordedRequest } from '@handoff/testing';
@@ -66,7 +66,9 @@ describe('bad input', () => {
   it('ends a conversation whose start command names an unknown agent (bypassing the client) with the reason', async () => {
     const coordinator = new Queue(COORDINATOR_QUEUE, { connection: rt.redis, prefix: rt.prefix });
     const id = 'c_unknown_entry';
-    await coordinator.add('start', { schemaVersion: 1, kind: 'start', conversationId: id, entryAgent: 'Ghost', input: 'hi', context: {}, limits: {}, createdAt: Date.now() }, { jobId: startJobId(id) });
+    // A producer other than the client marks the conversation as starting, as the client does, so handles can wait for it.
+    await new ConversationStore(rt.redis, keyLayout(rt.prefix)).markStarting(id, 'op_raw');
+    await coordinator.add('start', { schemaVersion: 1, kind: 'start', conversationId: id, entryAgent: 'Ghost', input: 'hi', context: {}, limits: {}, operationId: 'op_raw', createdAt: Date.now() }, { jobId: commandJobId(id, 'start', 'op_raw') });
     const result = await rt.client.conversation(id).result({ timeoutMs: 10_000 });
     expect(result).toMatchObject({ status: 'failed', reason: 'error', error: { code: 'UNKNOWN_AGENT' } });
     await coordinator.close();

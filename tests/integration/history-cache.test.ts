@@ -18,20 +18,20 @@ describe('HistoryCache', () => {
   });
   afterAll(() => redis.disconnect());
 
-  async function seed(id: string, count: number): Promise<void> {
-    await redis.hset(keys.conversation(id), 'status', 'running', 'appliedSeq', '2');
+  async function seed(id: string, count: number, epoch = 'e1'): Promise<void> {
+    await redis.hset(keys.conversation(id), 'status', 'running', 'appliedSeq', '2', 'epoch', epoch);
     await redis.rpush(keys.history(id), ...Array.from({ length: count }, (_, i) => message(i)));
   }
 
   it('reads the prefix once, then only the tail, with the progress in the same call', async () => {
     await seed('c_tail', 5);
     const cache = new HistoryCache();
-    const first = await cache.read(store, 'c_tail', 3);
-    expect(first.progress).toEqual({ status: 'running', appliedSeq: 2 });
+    const first = await cache.read(store, 'c_tail', 3, 'e1');
+    expect(first.progress).toEqual({ status: 'running', appliedSeq: 2, epoch: 'e1' });
     expect(first.history?.map((m) => m.content)).toEqual(['v1 message 0', 'v1 message 1', 'v1 message 2']);
     // Rewrite the cached prefix in Redis: a second read must not fetch it again.
     await redis.lset(keys.history('c_tail'), 0, message(0, 'v2'));
-    const second = await cache.read(store, 'c_tail', 5);
+    const second = await cache.read(store, 'c_tail', 5, 'e1');
     expect(second.history?.map((m) => m.content)).toEqual(['v1 message 0', 'v1 message 1', 'v1 message 2', 'v1 message 3', 'v1 message 4']);
     expect(cache.size.conversations).toBe(1);
   });
@@ -40,13 +40,27 @@ describe('HistoryCache', () => {
     await seed('c_a', 3);
     await seed('c_b', 3);
     const cache = new HistoryCache({ maxBytes: 200 });
-    await cache.read(store, 'c_a', 3);
-    await cache.read(store, 'c_b', 3);
+    await cache.read(store, 'c_a', 3, 'e1');
+    await cache.read(store, 'c_b', 3, 'e1');
     expect(cache.size.conversations).toBe(1);
     expect(cache.size.bytes).toBeLessThanOrEqual(200);
     await redis.lset(keys.history('c_a'), 0, message(0, 'v2'));
-    const again = await cache.read(store, 'c_a', 3);
+    const again = await cache.read(store, 'c_a', 3, 'e1');
     expect(again.history?.[0]?.content).toBe('v2 message 0');
+  });
+
+  it('never serves a reused conversation id the old conversation\'s cached messages', async () => {
+    await seed('c_reused', 3, 'old1');
+    const cache = new HistoryCache();
+    expect((await cache.read(store, 'c_reused', 3, 'old1')).history?.map((m) => m.content)).toEqual(['v1 message 0', 'v1 message 1', 'v1 message 2']);
+    // The old conversation expires; a new one starts under the same id with other messages and a new incarnation.
+    await redis.del(keys.conversation('c_reused'), keys.history('c_reused'));
+    await redis.hset(keys.conversation('c_reused'), 'status', 'running', 'appliedSeq', '2', 'epoch', 'new2');
+    await redis.rpush(keys.history('c_reused'), ...Array.from({ length: 4 }, (_, i) => message(i, 'other user')));
+    const fresh = await cache.read(store, 'c_reused', 4, 'new2');
+    expect(fresh.history?.map((m) => m.content)).toEqual(['other user message 0', 'other user message 1', 'other user message 2', 'other user message 3']);
+    // A hop of the old incarnation still queued reads nothing of the new one.
+    expect((await cache.read(store, 'c_reused', 4, 'old1')).history).toBeNull();
   });
 
   it('returns no history when the list is shorter than the hop expects (expired conversation)', async () => {

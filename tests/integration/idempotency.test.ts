@@ -1,6 +1,6 @@
 import { Queue, QueueEvents } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { COORDINATOR_QUEUE, SCHEMA_VERSION, agentQueueName, hopId, type StartCommand, type TurnResult } from '@handoff/core';
+import { COORDINATOR_QUEUE, SCHEMA_VERSION, agentQueueName, hopId, hopJobId, turnResultJobId, type StartCommand, type TurnResult } from '@handoff/core';
 import { ConversationStore, EventLog, QueueSet, createRedisConnection, registerNetwork } from '@handoff/redis';
 import { Coordinator, HealthView, Routers, decideTurn } from '@handoff/gateway';
 import { defineAgent, defineNetwork, keyLayout } from '@handoff/core';
@@ -85,7 +85,7 @@ describe('coordinator applies each hop exactly once', () => {
     expect(events.filter((e) => e.type === 'handoff')).toHaveLength(1);
     expect(events.filter((e) => e.type === 'conversation.started')).toHaveLength(1);
     const jobs = await agentB.getJobs(['waiting']);
-    expect(jobs.filter((j) => j.data.conversationId === id).map((j) => j.id)).toEqual([hopId(id, 2)]);
+    expect(jobs.filter((j) => j.data.conversationId === id).map((j) => j.id)).toEqual([hopJobId(hopId(id, 2), record!.epoch)]);
   });
 
   it('publishes the next hop on redelivery when a crash fell between the apply and the publish', async () => {
@@ -96,11 +96,11 @@ describe('coordinator applies each hop exactly once', () => {
     const record = await store.read(id);
     const decision = decideTurn(network, record!, result);
     expect((await store.apply(decision.step)).outcome).toBe('applied');
-    expect(await agentB.getJob(hopId(id, 2))).toBeUndefined();
+    expect(await agentB.getJob(hopJobId(hopId(id, 2), record!.epoch))).toBeUndefined();
 
     // BullMQ redelivers the same turn result: it must not re-apply, and must publish.
     expect(await coordinator.handle(result)).toBe('redelivered');
-    const job = await agentB.getJob(hopId(id, 2));
+    const job = await agentB.getJob(hopJobId(hopId(id, 2), record!.epoch));
     expect(job?.data).toMatchObject({ conversationId: id, seq: 2, agent: 'B', previousAgent: 'A', reason: 'because' });
     expect((await store.history(id)).length).toBe(3);
   });
@@ -110,9 +110,10 @@ describe('coordinator applies each hop exactly once', () => {
     await started(id);
     await coordinator.handle(turn(id, 1, 'A', { type: 'handoff', target: { type: 'agent', agent: 'B' }, reason: 'x', source: 'llm_condition' }));
     await coordinator.handle(turn(id, 2, 'B', { type: 'final', output: 'done' }));
-    await agentB.remove(hopId(id, 2));
+    const { epoch } = (await store.read(id))!;
+    await agentB.remove(hopJobId(hopId(id, 2), epoch));
     expect(await coordinator.handle(turn(id, 1, 'A', { type: 'handoff', target: { type: 'agent', agent: 'B' }, reason: 'x', source: 'llm_condition' }))).toBe('redelivered');
-    expect(await agentB.getJob(hopId(id, 2))).toBeUndefined();
+    expect(await agentB.getJob(hopJobId(hopId(id, 2), epoch))).toBeUndefined();
     expect((await store.read(id))?.status).toBe('completed');
     expect((await store.history(id)).length).toBe(5);
   });
@@ -150,7 +151,7 @@ describe('duplicate delivery through the queues', () => {
     const result = await conversation.result({ timeoutMs: 15_000 });
     expect(result.path).toEqual(['A1', 'A2', 'A3']);
     const coordinatorQueue = new Queue(COORDINATOR_QUEUE, { connection: rt.redis, prefix: rt.prefix });
-    const original = await coordinatorQueue.getJob(`${hopId(conversation.id, 1)}.turn`);
+    const original = await coordinatorQueue.getJob(turnResultJobId(hopId(conversation.id, 1), (await conversation.status()).epoch));
     expect(original?.data.kind).toBe('turn');
     const before = await rt.redis.lrange(`${rt.prefix}:conv:{${conversation.id}}:history`, 0, -1);
     const eventsBefore = await rt.redis.xlen(`${rt.prefix}:conv:{${conversation.id}}:events`);

@@ -1,6 +1,6 @@
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { agentQueueName, capabilityRouter, defineNetwork, pool, to, type RoutingStrategy, type StoredEvent } from '@handoff/core';
+import { agentQueueName, keyLayout, capabilityRouter, defineNetwork, pool, to, type RoutingStrategy, type StoredEvent } from '@handoff/core';
 import { addDeadLetter, listDeadLetters, QueueSet, replayDeadLetter } from '@handoff/redis';
 import { lastUserText, systemText } from '@handoff/testing';
 import { startInProcess, type InProcessRuntime } from '../support/in-process.js';
@@ -171,9 +171,12 @@ describe('routing policies', () => {
       rules: [],
     });
     try {
-      for (let i = 0; i < 3; i++) await limited.client.start({ agent: 'Busy', input: `q ${i}` });
       const queue = new Queue(agentQueueName('Busy'), { connection: limited.redis, prefix: limited.prefix });
-      for (let i = 0; i < 50 && (await queue.getWaitingCount()) < 3; i++) await new Promise((r) => setTimeout(r, 20));
+      // One at a time: a start counts from its admission until its first hop is queued (for a few ms it may count twice, never zero times).
+      for (let i = 0; i < 3; i++) {
+        await limited.client.start({ agent: 'Busy', input: `q ${i}` });
+        for (let t = 0; t < 100 && ((await queue.getWaitingCount()) < i + 1 || (await limited.redis.zcard(keyLayout(limited.prefix).admission('Busy'))) > 0); t++) await new Promise((r) => setTimeout(r, 20));
+      }
       await queue.close();
       await expect(limited.client.start({ agent: 'Busy', input: 'one more' })).rejects.toMatchObject({ code: 'OVERLOADED', retryable: true, details: { agent: 'Busy', waiting: 3, limit: 3 } });
     } finally {

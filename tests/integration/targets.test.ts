@@ -83,9 +83,10 @@ describe('targets', () => {
     await conversation.send('my order is 42');
     const answered = await conversation.result({ timeoutMs: 10_000 });
     expect(answered).toMatchObject({ status: 'awaiting_user', output: 'Order 42 ships tomorrow.', path: ['Clerk', 'Clerk'] });
-    // Two sends at the same state are one message (a double click applies once).
-    await conversation.send('again');
-    await conversation.send('again');
+    // The same send twice (a double click, a retry after a lost answer: one operation id) is one message, and both calls resolve.
+    await Promise.all([conversation.send('again', { operationId: 'op_double_click' }), conversation.send('again', { operationId: 'op_double_click' })]);
+    // A different message while the first one runs is refused, said to its caller — not dropped in silence.
+    await expect(conversation.send('and again')).rejects.toMatchObject({ code: expect.stringMatching(/^(CONVERSATION_NOT_WAITING|VERSION_CONFLICT)$/) });
     await conversation.result({ timeoutMs: 10_000 });
     const history = await rt.redis.lrange(`${rt.prefix}:conv:{${conversation.id}}:history`, 0, -1);
     expect(history.map((m) => JSON.parse(m)).filter((m) => m.role === 'user' && m.content === 'again')).toHaveLength(1);

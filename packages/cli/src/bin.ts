@@ -32,6 +32,8 @@ common(program.command('gateway').description('run the coordinator of the networ
   .option('--no-auth', 'turn HTTP authentication off, for local use only ($HANDOFF_AUTH=off)')
   .option('--cors-origin <origins>', 'comma-separated origins allowed by CORS ($HANDOFF_CORS_ORIGINS)')
   .option('--retention <seconds>', 'how long finished conversations are kept ($HANDOFF_RETENTION_SECONDS; default 7 days)')
+  .option('--dlq-max-age <ms>', 'dead letters older than this are removed ($HANDOFF_DLQ_MAX_AGE_MS; default 30 days)')
+  .option('--dlq-max-count <n>', 'dead letters kept at most, the oldest removed beyond it ($HANDOFF_DLQ_MAX_COUNT; default 10000)')
   .action(async (options: Record<string, unknown>) => (await import('./commands/gateway.js')).gatewayCommand(options));
 
 common(program.command('run').description('run one conversation and print its events live, then its path (starts the network in this process unless --attach)'))

@@ -23,6 +23,8 @@ export const RunFlags = z.object({
   auth: z.boolean().optional(),
   corsOrigin: list.optional(),
   retention: z.coerce.number().int().min(60).max(365 * 24 * 3600).optional(),
+  dlqMaxAge: z.coerce.number().int().min(1_000).max(10 * 365 * 24 * 3600 * 1000).optional(),
+  dlqMaxCount: z.coerce.number().int().min(0).max(100_000_000).optional(),
   agents: list.optional(),
 });
 /** Flags shared by the commands that run a network. */
@@ -52,6 +54,8 @@ function flagsFromEnvironment(): Record<string, unknown> {
     ['auth', env.HANDOFF_AUTH === undefined ? undefined : !['0', 'off', 'false', 'no'].includes(env.HANDOFF_AUTH)],
     ['corsOrigin', env.HANDOFF_CORS_ORIGINS],
     ['retention', env.HANDOFF_RETENTION_SECONDS],
+    ['dlqMaxAge', env.HANDOFF_DLQ_MAX_AGE_MS],
+    ['dlqMaxCount', env.HANDOFF_DLQ_MAX_COUNT],
   ];
   return Object.fromEntries(entries.filter(([, value]) => value !== undefined));
 }

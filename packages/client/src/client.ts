@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { RedisClient } from '@handoff/redis';
 import {
   ApprovalCommand,
@@ -9,16 +8,23 @@ import {
   assertPayloadSize,
   SCHEMA_VERSION,
   UnknownAgentError,
+  ADMISSION_HOLD_MS,
+  CommandNotConfirmedError,
+  DEFAULT_COMMAND_TIMEOUT_MS,
+  HandoffError,
+  commandJobId,
   newConversationId,
+  newOperationId,
   parseBoundary,
-  startJobId,
   type StartCommand,
   type UserMessageCommand,
   traceparentOf,
 } from '@handoff/core';
 import {
+  BlockingPool,
   ConversationStore,
   HOP_JOB_OPTIONS,
+  withSmallScripts,
   QueueSet,
   createRedisConnection,
   readNetworkRegistration,
@@ -35,6 +41,23 @@ import { StartRequest } from './start-request.js';
 export interface ClientOptions {
   /** Redis URL and key prefix; the same as the gateway's. */
   redis?: RedisConfig;
+  /**
+   * How long a user message, approval or cancel waits for a gateway to confirm it; then it throws
+   * TIMEOUT (the command stays queued; calling again with its operation id is safe).
+   * @defaultValue {@link DEFAULT_COMMAND_TIMEOUT_MS}
+   */
+  commandTimeoutMs?: number;
+  /** Most blocking connections that command waits hold open at once (further ones queue, within their timeout). @defaultValue 16 */
+  maxBlockingConnections?: number;
+}
+
+/** A command on its way to the coordinator: queued under its own job, then confirmed or refused. */
+interface CommandToSend {
+  kind: 'user_message' | 'approval' | 'cancel';
+  conversationId: string;
+  operationId: string;
+  /** What the error says was not confirmed, e.g. "The user message". */
+  what: string;
 }
 
 /** A client straight over Redis: {@link HandoffClient}, plus the registered network. */
@@ -64,20 +87,48 @@ export function createClient(options: ClientOptions = {}): RedisHandoffClient {
   const store = new ConversationStore(redis, config.keys);
   const queues = new QueueSet(redis, config.prefix);
 
-  /** True while a conversation's start command is on the coordinator queue (not yet applied). */
-  const startPending = (conversationId: string) => async (): Promise<boolean> => {
-    const state = await queues.coordinator.getJobState(startJobId(conversationId));
-    return state !== 'completed' && state !== 'failed' && state !== 'unknown';
+  const blocking = new BlockingPool(redis, options.maxBlockingConnections === undefined ? {} : { maxConnections: options.maxBlockingConnections });
+  const commandTimeoutMs = options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
+
+  /**
+   * Queues a command under a job of its own and waits for the coordinator's answer: resolves
+   * with the record version once it applied, throws its typed error when it was refused, and
+   * {@link CommandNotConfirmedError} when no gateway answered in time (it stays queued).
+   */
+  const sendCommand = async (command: CommandToSend, data: object): Promise<number | null> => {
+    // The same operation id twice is one job (while BullMQ keeps it) and one apply (the coordinator records it).
+    await queues.coordinator.add(command.kind, data, { ...HOP_JOB_OPTIONS, jobId: commandJobId(command.conversationId, command.kind, command.operationId) });
+    const reply = await blocking.with(commandTimeoutMs, (connection, remainingMs) => store.waitForReply(connection, command.conversationId, command.operationId, remainingMs));
+    if (!reply) throw new CommandNotConfirmedError(command.what, command.operationId, commandTimeoutMs);
+    if (reply.outcome === 'refused') throw HandoffError.fromJSON(reply.error ?? { code: 'INTERNAL', message: `${command.what} was refused without a reason.`, retryable: false });
+    return reply.version;
   };
-  const enqueueMessage = async (command: UserMessageCommand) => {
-    await queues.coordinator.add('user_message', command, { ...HOP_JOB_OPTIONS, jobId: `${command.conversationId}.msg.v${command.expectedVersion}` });
+  const enqueueMessage = async (command: UserMessageCommand & { operationId: string }) => {
+    await sendCommand({ kind: 'user_message', conversationId: command.conversationId, operationId: command.operationId, what: 'The user message' }, command);
   };
-  const enqueueApproval = async (command: ApprovalCommand, version: number) => {
-    const calls = command.decisions.map((d) => d.toolCallId).sort().join(',');
-    await queues.coordinator.add('approval', command, { ...HOP_JOB_OPTIONS, jobId: `${command.conversationId}.approval.v${version}.${createHash('sha1').update(calls).digest('hex').slice(0, 12)}` });
+  const enqueueApproval = async (command: ApprovalCommand & { operationId: string }) => {
+    await sendCommand({ kind: 'approval', conversationId: command.conversationId, operationId: command.operationId, what: 'The approval' }, command);
+  };
+  const cancel = async (conversationId: string, reason: string | undefined, operationId = newOperationId()): Promise<void> => {
+    const command: CancelCommand = parseBoundary(
+      CancelCommand,
+      { schemaVersion: SCHEMA_VERSION, kind: 'cancel', conversationId, ...(reason === undefined ? {} : { reason }), operationId, createdAt: Date.now() },
+      'Cancel request',
+    );
+    await sendCommand({ kind: 'cancel', conversationId, operationId, what: 'The cancel' }, command);
   };
   const handle = (conversationId: string): RedisConversationHandle =>
-    new RedisConversationHandle(conversationId, redis, config.keys, store, startPending(conversationId), enqueueMessage, (id, reason) => client.cancel(id, reason), enqueueApproval);
+    new RedisConversationHandle(conversationId, redis, config.keys, store, () => store.isStarting(conversationId), enqueueMessage, cancel, enqueueApproval);
+
+  /**
+   * Backpressure that holds under bursts: the agent's queued hops plus the starts admitted but not
+   * yet queued are counted and this start added in one atomic step, or it is refused at once.
+   */
+  const admit = async (agent: string, limit: number, conversationId: string): Promise<void> => {
+    const queue = queues.agent(agent);
+    const counted = await withSmallScripts(redis).handoffAdmitStart(queue.toKey('wait'), config.keys.admission(agent), limit, Date.now(), ADMISSION_HOLD_MS, conversationId);
+    if (counted < 0) throw new OverloadedError(agent, -counted - 1, limit);
+  };
 
   const network = async (): Promise<NetworkRegistration> => {
     const registration = await readNetworkRegistration(redis, config.keys);
@@ -95,11 +146,9 @@ export function createClient(options: ClientOptions = {}): RedisHandoffClient {
       if (!known.includes(agent)) throw new UnknownAgentError(agent, known, 'Entry agent');
       // Backpressure: refuse at once rather than grow an agent's queue without bound.
       const limit = registration.agents.find((a) => a.name === agent)?.maxWaiting;
-      if (limit !== undefined) {
-        const waiting = await queues.agent(agent).getWaitingCount();
-        if (waiting >= limit) throw new OverloadedError(agent, waiting, limit);
-      }
       const conversationId = parsed.conversationId ?? newConversationId();
+      if (limit !== undefined) await admit(agent, limit, conversationId);
+      const operationId = newOperationId();
       // A caller's active span (when it traces) becomes the parent of the conversation's trace.
       const traceparent = traceparentOf();
       const command: StartCommand = {
@@ -111,23 +160,22 @@ export function createClient(options: ClientOptions = {}): RedisHandoffClient {
         context: parsed.context,
         limits: parsed.limits,
         ...(traceparent === undefined ? {} : { traceparent }),
+        operationId,
         createdAt: Date.now(),
       };
-      await queues.coordinator.add('start', command, { ...HOP_JOB_OPTIONS, jobId: startJobId(conversationId) });
+      // The mark says "starting" to status() and cancel() until the coordinator creates the record.
+      await store.markStarting(conversationId, operationId);
+      await queues.coordinator.add('start', command, { ...HOP_JOB_OPTIONS, jobId: commandJobId(conversationId, 'start', operationId) });
       return handle(conversationId);
     },
     conversation: handle,
     getHandle: handle,
-    async cancel(conversationId, reason) {
-      const command: CancelCommand = parseBoundary(
-        CancelCommand,
-        { schemaVersion: SCHEMA_VERSION, kind: 'cancel', conversationId, ...(reason === undefined ? {} : { reason }), createdAt: Date.now() },
-        'Cancel request',
-      );
-      await queues.coordinator.add('cancel', command, { ...HOP_JOB_OPTIONS, jobId: `${conversationId}.cancel` });
+    async cancel(conversationId, reason, cancelOptions = {}) {
+      await handle(conversationId).cancel(reason, cancelOptions);
     },
     network,
     async close() {
+      blocking.close();
       await queues.close();
       await redis.quit().catch(() => undefined);
     },

@@ -11,14 +11,15 @@ import {
   type Message,
   TERMINAL_EVENT_TYPES,
   TimeoutError,
+  newOperationId,
   resultOfRecord,
   type ConversationRecord,
   type ConversationResult,
   type KeyLayout,
   type StoredEvent,
 } from '@handoff/core';
-import { ConversationStore, EventLog, quietErrors } from '@handoff/redis';
-import type { ApprovalOptions, ConversationHandle, EventsOptions, ResultOptions } from './handle.js';
+import { EventLog, quietErrors, type ConversationStore } from '@handoff/redis';
+import type { ApprovalOptions, CommandOptions, ConversationHandle, EventsOptions, ResultOptions, SendOptions } from './handle.js';
 
 const POLL_BLOCK_MS = 1_000;
 
@@ -35,10 +36,11 @@ export class RedisConversationHandle implements ConversationHandle {
     private readonly store: ConversationStore,
     /** True while the conversation's start command is queued but not yet applied. */
     private readonly startPending: () => Promise<boolean>,
-    /** Queues a user message command (the client owns the queue). */
-    private readonly enqueueMessage: (command: UserMessageCommand) => Promise<void>,
-    private readonly cancelConversation: (conversationId: string, reason?: string) => Promise<void>,
-    private readonly enqueueApproval: (command: ApprovalCommand, version: number) => Promise<void>,
+    /** Sends a user message command and waits until it applied (the client owns the queue). */
+    private readonly enqueueMessage: (command: UserMessageCommand & { operationId: string }) => Promise<void>,
+    private readonly cancelConversation: (conversationId: string, reason: string | undefined, operationId?: string) => Promise<void>,
+    /** Sends an approval command and waits until it applied. */
+    private readonly enqueueApproval: (command: ApprovalCommand & { operationId: string }) => Promise<void>,
   ) {}
 
   approve(options: ApprovalOptions = {}): Promise<void> {
@@ -61,6 +63,7 @@ export class RedisConversationHandle implements ConversationHandle {
     if (calls.length === 0) {
       throw new HandoffError(ErrorCode.VALIDATION_FAILED, `No pending tool call ${options.toolCallId ?? ''} to decide; pending: ${pending.map((c) => c.toolCallId).join(', ') || 'none'}.`);
     }
+    const operationId = options.operationId ?? newOperationId();
     const command = parseBoundary(
       ApprovalCommand,
       {
@@ -68,18 +71,21 @@ export class RedisConversationHandle implements ConversationHandle {
         kind: 'approval',
         conversationId: this.id,
         decisions: calls.map((c) => ({ toolCallId: c.toolCallId, approved, ...(options.reason === undefined ? {} : { reason: options.reason }) })),
+        operationId,
         createdAt: Date.now(),
       },
       'Approval',
     );
-    await this.enqueueApproval(command, record.version);
+    await this.enqueueApproval({ ...command, operationId });
     this.sentAtVersion = record.version;
     return record.version;
   }
 
-  /** Cancels the conversation (see {@link HandoffClient.cancel}). */
-  cancel(reason?: string): Promise<void> {
-    return this.cancelConversation(this.id, reason);
+  /** Cancels the conversation (see {@link ConversationHandle.cancel}). */
+  async cancel(reason?: string, options: CommandOptions = {}): Promise<void> {
+    // Neither a record nor a queued start: nothing to cancel (said at once, without a round trip to the coordinator).
+    await this.currentRecord();
+    await this.cancelConversation(this.id, reason, options.operationId);
   }
 
   /** Results at or below this record version are from before the last message this handle sent. */
@@ -91,16 +97,17 @@ export class RedisConversationHandle implements ConversationHandle {
    * last agent continues). After it, {@link ConversationHandle.result} waits for the next stop.
    * @throws {@link ConversationNotWaitingError} while the conversation runs, or when it failed.
    */
-  async send(message: string | Message, options: { agent?: string } = {}): Promise<void> {
+  async send(message: string | Message, options: SendOptions = {}): Promise<void> {
     await this.sendForVersion(message, options);
   }
 
   /** Like {@link RedisConversationHandle.send}, and returns the record version the message answers. */
-  async sendForVersion(message: string | Message, options: { agent?: string } = {}): Promise<number> {
+  async sendForVersion(message: string | Message, options: SendOptions = {}): Promise<number> {
     const record = await this.currentRecord();
     if (!record || (record.status !== 'awaiting_user' && record.status !== 'completed')) {
       throw new ConversationNotWaitingError(this.id, record?.status ?? 'starting');
     }
+    const operationId = options.operationId ?? newOperationId();
     const command = parseBoundary(
       UserMessageCommand,
       {
@@ -110,11 +117,12 @@ export class RedisConversationHandle implements ConversationHandle {
         message,
         ...(options.agent === undefined ? {} : { agent: options.agent }),
         expectedVersion: record.version,
+        operationId,
         createdAt: Date.now(),
       },
       'User message',
     );
-    await this.enqueueMessage(command);
+    await this.enqueueMessage({ ...command, operationId });
     this.sentAtVersion = record.version;
     return record.version;
   }

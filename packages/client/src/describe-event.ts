@@ -28,6 +28,8 @@ export function describeEvent(event: RuntimeEvent): string {
       return `↳ ${event.caller} started a nested chat with ${event.entry} (${event.childConversationId})`;
     case 'nested.completed':
       return `↲ nested chat ${event.childConversationId} ${event.status}: ${event.summary}`;
+    case 'nested.awaiting_user':
+      return `⏸ nested chat ${event.childConversationId} waits for its user${event.question ? `: ${event.question}` : ''} (answer it there)`;
     case 'approval.requested':
       return `? ${event.agent} asks to run ${event.name}(${event.arguments}) — approve or reject ${event.toolCallId}`;
     case 'approval.decided':

@@ -34,10 +34,19 @@ export interface ConversationHandle {
   result(options?: ResultOptions): Promise<ConversationResult>;
   /** Its events in order, from the start (or after `options.after`); ends after the terminal event. */
   events(options?: EventsOptions): AsyncGenerator<StoredEvent, void, undefined>;
-  /** Sends the user's next message (`agent` picks who continues after an ask-user). */
-  send(message: string | Message, options?: { agent?: string }): Promise<void>;
-  /** Cancels it. */
-  cancel(reason?: string): Promise<void>;
+  /**
+   * Sends the user's next message (`agent` picks who continues after an ask-user) and resolves
+   * once the coordinator applied it. @throws CONVERSATION_NOT_WAITING when it cannot take one now,
+   * VERSION_CONFLICT when another message or decision came first, TIMEOUT when no gateway confirmed
+   * it in time (it stays queued: send again with the same `operationId` to learn its outcome).
+   */
+  send(message: string | Message, options?: SendOptions): Promise<void>;
+  /**
+   * Cancels it, and resolves once the coordinator has (a conversation that had already ended
+   * stays as it ended; `status()` says which). Cancelling while the start is still queued
+   * cancels it too. @throws CONVERSATION_NOT_FOUND, TIMEOUT as for {@link ConversationHandle.send}.
+   */
+  cancel(reason?: string, options?: CommandOptions): Promise<void>;
   /**
    * Approves tool calls the conversation waits on (`awaiting_user` with `waiting.kind` approval):
    * one by `toolCallId`, or all of them. The agent resumes once every call is decided.
@@ -47,8 +56,23 @@ export interface ConversationHandle {
   reject(options?: ApprovalOptions): Promise<void>;
 }
 
+/**
+ * What every command (message, approval, cancel) takes: an operation id, unique per command. A
+ * command sent twice with the same id applies once, and the second call learns the first one's
+ * outcome — so a caller that timed out or lost the answer retries safely. @defaultValue a new id
+ */
+export interface CommandOptions {
+  operationId?: string;
+}
+
+/** Options of {@link ConversationHandle.send}. */
+export interface SendOptions extends CommandOptions {
+  /** Who continues, from the ask-user choices. */
+  agent?: string;
+}
+
 /** Which call to approve or reject (all pending ones by default), and why. */
-export interface ApprovalOptions {
+export interface ApprovalOptions extends CommandOptions {
   toolCallId?: string;
   reason?: string;
 }
@@ -66,8 +90,8 @@ export interface HandoffClient {
   conversation(conversationId: string): ConversationHandle;
   /** The same as {@link HandoffClient.conversation}: re-attach to a conversation by id. */
   getHandle(conversationId: string): ConversationHandle;
-  /** Cancels a conversation. */
-  cancel(conversationId: string, reason?: string): Promise<void>;
+  /** Cancels a conversation (see {@link ConversationHandle.cancel}). */
+  cancel(conversationId: string, reason?: string, options?: CommandOptions): Promise<void>;
   /** Closes the client's connections. */
   close(): Promise<void>;
 }

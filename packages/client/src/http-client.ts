@@ -11,7 +11,7 @@ import {
   type Message,
   type StoredEvent,
 } from '@handoff/core';
-import type { ApprovalOptions, ConversationHandle, EventsOptions, HandoffClient, ResultOptions } from './handle.js';
+import type { ApprovalOptions, CommandOptions, ConversationHandle, EventsOptions, HandoffClient, ResultOptions, SendOptions } from './handle.js';
 import type { StartRequest } from './start-request.js';
 
 /** Options of {@link createHttpClient}. */
@@ -54,7 +54,9 @@ class GatewayHttp {
 async function errorOf(response: Response): Promise<HandoffError> {
   const text = await response.text();
   try {
-    const error = ErrorJson.parse((JSON.parse(text) as { error?: unknown }).error);
+    // A body without `retryable` is still the gateway's typed error (not retryable unless it says so).
+    const body = (JSON.parse(text) as { error?: Record<string, unknown> }).error;
+    const error = ErrorJson.parse(body && typeof body === 'object' ? { retryable: false, ...body } : body);
     return HandoffError.fromJSON(error);
   } catch {
     return new HandoffError(ErrorCode.INTERNAL, `The gateway answered HTTP ${response.status}: ${text.slice(0, 300)}`, { details: { status: response.status } });
@@ -125,7 +127,7 @@ export class HttpConversationHandle implements ConversationHandle {
     }
   }
 
-  async send(message: string | Message, options: { agent?: string } = {}): Promise<void> {
+  async send(message: string | Message, options: SendOptions = {}): Promise<void> {
     const accepted = await this.http.json<{ afterVersion: number }>(`/v1/conversations/${encodeURIComponent(this.id)}/messages`, { method: 'POST' }, { message, ...options });
     this.afterVersion = accepted.afterVersion;
   }
@@ -143,8 +145,8 @@ export class HttpConversationHandle implements ConversationHandle {
     this.afterVersion = accepted.afterVersion;
   }
 
-  async cancel(reason?: string): Promise<void> {
-    await this.http.json(`/v1/conversations/${encodeURIComponent(this.id)}/cancel`, { method: 'POST' }, reason === undefined ? {} : { reason });
+  async cancel(reason?: string, options: CommandOptions = {}): Promise<void> {
+    await this.http.json(`/v1/conversations/${encodeURIComponent(this.id)}/cancel`, { method: 'POST' }, { ...(reason === undefined ? {} : { reason }), ...options });
   }
 }
 
@@ -169,8 +171,8 @@ export function createHttpClient(options: HttpClientOptions): HandoffClient {
     },
     conversation: handle,
     getHandle: handle,
-    async cancel(conversationId, reason) {
-      await handle(conversationId).cancel(reason);
+    async cancel(conversationId, reason, commandOptions = {}) {
+      await handle(conversationId).cancel(reason, commandOptions);
     },
     async close() {},
   };

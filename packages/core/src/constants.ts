@@ -31,6 +31,28 @@ export const DEFAULT_DRAIN_TIMEOUT_MS = 25_000;
 /** How often the gateway moves jobs that failed for good to the dead-letter queue. */
 export const DEFAULT_SWEEP_INTERVAL_MS = 1_000;
 
+/** How long a client waits for the coordinator to confirm a command (user message, approval, cancel). */
+export const DEFAULT_COMMAND_TIMEOUT_MS = 15_000;
+
+/** How long the coordinator's answer to a command is kept for its caller (seconds). */
+export const COMMAND_REPLY_TTL_SECONDS = 3_600;
+
+/** Operation ids of the latest commands remembered per conversation (older ones are refused as stale by their version anyway). */
+export const MAX_OPERATIONS_REMEMBERED = 256;
+
+/**
+ * A conversation in flight without progress for this long is checked by the gateway's reconciler:
+ * a pending hop with no job is published again, and one queued to an agent without a live worker
+ * is routed to a fallback that has one.
+ */
+export const DEFAULT_RECONCILE_AFTER_MS = 10_000;
+
+/** How often the reconciler looks for conversations without progress. */
+export const DEFAULT_RECONCILE_INTERVAL_MS = 2_000;
+
+/** An admitted start that has not reached its agent's queue after this long no longer counts against `maxWaiting`. */
+export const ADMISSION_HOLD_MS = 60_000;
+
 /** Retries the model client makes on 408/409/429/5xx and connection errors, with backoff and jitter. */
 export const DEFAULT_MODEL_MAX_RETRIES = 3;
 
@@ -60,3 +82,22 @@ export const DELTA_FLUSH_INTERVAL_MS = 50;
 
 /** Text deltas are flushed once this many characters are buffered. */
 export const DELTA_FLUSH_CHARS = 512;
+
+/**
+ * How long a dead letter is kept, in milliseconds: the gateway's housekeeping removes older ones.
+ * Nothing consumes the dead-letter queue, so without a bound it would grow forever.
+ */
+export const DEFAULT_DEAD_LETTER_MAX_AGE_MS = 30 * 24 * 3600 * 1000;
+
+/** How many dead letters are kept at most: beyond it, the gateway's housekeeping removes the oldest. */
+export const DEFAULT_DEAD_LETTER_MAX_COUNT = 10_000;
+
+/**
+ * A worker id whose last heartbeat is older than this, in milliseconds, is removed from its agent's
+ * heartbeat set by the gateway's housekeeping (a crashed worker never removes itself). 20× the
+ * heartbeat TTL the routing health check uses (3 s), so a live worker is never reaped.
+ */
+export const DEFAULT_WORKER_REAP_AGE_MS = 60_000;
+
+/** How often the gateway's housekeeping trims the dead-letter queue and reaps stale heartbeats. */
+export const DEFAULT_HOUSEKEEPING_INTERVAL_MS = 30_000;

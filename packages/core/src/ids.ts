@@ -24,3 +24,24 @@ export function isValidConversationId(id: string): boolean {
  * Conversation and hop ids become BullMQ job ids, which may not contain ':' nor be integers.
  */
 export const ConversationId = z.string().refine(isValidConversationId, 'must be 1-100 letters, digits, "_" or "-", and not all digits');
+
+/**
+ * A new operation id, e.g. `op_4k1z…`: one per command call (start, user message, approval,
+ * cancel). It names the command's job and is recorded by the step that applies it, so a command
+ * delivered twice applies once, and a caller that lost the answer can ask again with the same id.
+ */
+export function newOperationId(): string {
+  return `op_${randomId()}`;
+}
+
+/**
+ * A new conversation incarnation: a short random id created with the record. It is part of every
+ * job id and cache key of the conversation, so a conversation id used again after the old one
+ * expired never meets the old conversation's jobs or cached history.
+ */
+export function newEpoch(): string {
+  return randomId().slice(0, 8);
+}
+
+/** Schema of an operation id: what may be part of a BullMQ job id and a Redis key (no ':'). */
+export const OperationId = z.string().regex(/^[A-Za-z0-9_.-]{1,120}$/, 'must be 1-120 letters, digits, ".", "_" or "-"');

@@ -32,6 +32,7 @@ export * from './schemas/child-done-command.js';
 export * from './schemas/cancel-command.js';
 export * from './schemas/approval-command.js';
 export * from './schemas/coordinator-job.js';
+export * from './schemas/command-reply.js';
 export * from './schemas/conversation.js';
 export * from './schemas/runtime-event.js';
 export * from './definitions/model-settings.js';

@@ -26,14 +26,34 @@ export function hopId(conversationId: string, seq: number): string {
   return `${conversationId}.h${seq}`;
 }
 
-/** The BullMQ job id of the start command of a conversation. */
-export function startJobId(conversationId: string): string {
-  return `${conversationId}.start`;
+/**
+ * The BullMQ job id of a hop on its agent's queue: the hop id, and the conversation's incarnation
+ * (so a reused conversation id never collides with the old conversation's kept jobs).
+ */
+export function hopJobId(hop: string, epoch: string | undefined): string {
+  return epoch ? `${hop}.${epoch}` : hop;
 }
 
-/** The BullMQ job id of the turn result of a hop (one per hop, whatever the attempt). */
-export function turnResultJobId(hop: string): string {
-  return `${hop}.turn`;
+/**
+ * The BullMQ job id of a command on the coordinator queue (start, user message, approval,
+ * cancel): one per call, from its operation id, so no two calls share one and none is dropped as
+ * a duplicate of another.
+ */
+export function commandJobId(conversationId: string, kind: string, operationId: string): string {
+  return `${conversationId}.${kind}.${operationId}`;
+}
+
+/** The BullMQ job id of the turn result of a hop (one per hop and incarnation, whatever the attempt). */
+export function turnResultJobId(hop: string, epoch?: string): string {
+  return `${hopJobId(hop, epoch)}.turn`;
+}
+
+/**
+ * The job id (and operation id) with which a child conversation tells its parent where it stands:
+ * one per child incarnation and record version, so each new state is reported once.
+ */
+export function childReportJobId(childId: string, epoch: string, version: number): string {
+  return `${childId}.${epoch || 'e'}.report.v${version}`;
 }
 
 /** Redis keys of one deployment, under its key prefix. */
@@ -50,6 +70,16 @@ export interface KeyLayout {
   events(conversationId: string): string;
   /** List: gets an entry when the conversation ends (what result waiters block on). */
   done(conversationId: string): string;
+  /** List: the operation ids of the latest commands applied to the conversation (newest first, capped). */
+  ops(conversationId: string): string;
+  /** String: set by a client while the conversation's start command is queued (the operation id); the start deletes it. */
+  starting(conversationId: string): string;
+  /** List: the coordinator's answer to one command (what the command's caller waits on); expires soon. */
+  reply(conversationId: string, operationId: string): string;
+  /** Sorted set: conversations in flight (running, or waiting for a child), scored by when the reconciler should look at them next (ms). */
+  readonly inFlight: string;
+  /** Sorted set: starts admitted for an agent but not yet published to its queue, scored by admission time (ms). */
+  admission(agent: string): string;
   /** Sorted set: worker ids of an agent, scored by their last heartbeat (ms). */
   workers(agent: string): string;
   /** Sorted set: conversations with a deadline, scored by it (ms). */
@@ -69,6 +99,11 @@ export function keyLayout(prefix: string): KeyLayout {
     history: (id) => `${prefix}:conv:{${id}}:history`,
     events: (id) => `${prefix}:conv:{${id}}:events`,
     done: (id) => `${prefix}:conv:{${id}}:done`,
+    ops: (id) => `${prefix}:conv:{${id}}:ops`,
+    starting: (id) => `${prefix}:conv:{${id}}:starting`,
+    reply: (id, op) => `${prefix}:conv:{${id}}:reply:${op}`,
+    inFlight: `${prefix}:inflight`,
+    admission: (agent) => `${prefix}:admission:${agent}`,
     workers: (agent) => `${prefix}:workers:${agent}`,
     deadlines: `${prefix}:deadlines`,
     cancelChannel: `${prefix}:cancel`,

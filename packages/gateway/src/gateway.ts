@@ -1,7 +1,7 @@
 import type { Worker } from 'bullmq';
 import { ConversationIndex } from './conversation-index.js';
 import pino, { type Logger } from 'pino';
-import { DEFAULT_DRAIN_TIMEOUT_MS, LOG_REDACTION, newInstanceId, type NetworkDefinition } from '@handoff/core';
+import { DEFAULT_DRAIN_TIMEOUT_MS, LOG_REDACTION, newInstanceId, type NetworkDefinition, type DEFAULT_RECONCILE_AFTER_MS, type DEFAULT_RECONCILE_INTERVAL_MS } from '@handoff/core';
 import {
   ConversationStore,
   EventLog,
@@ -14,6 +14,8 @@ import {
 import { Coordinator } from './coordinator/coordinator.js';
 import { createClient, type RedisHandoffClient } from '@handoff/client';
 import { FailureSweeper } from './coordinator/failure-sweeper.js';
+import { Reconciler } from './coordinator/reconciler.js';
+import { Housekeeping } from './coordinator/housekeeping.js';
 import { createHttpApp, type HttpOptions } from './http/app.js';
 import { GatewayMetrics } from './http/metrics.js';
 import { listen, type HttpServer } from './http/server.js';
@@ -45,6 +47,18 @@ export interface GatewayOptions {
   drainTimeoutMs?: number;
   /** How often jobs that failed for good are dead-lettered. @defaultValue 1 000 */
   sweepIntervalMs?: number;
+  /**
+   * A conversation in flight without progress for this long is checked by the reconciler (its
+   * pending hop published again if its job is gone, moved to a fallback if its agent has no live
+   * worker). @defaultValue {@link DEFAULT_RECONCILE_AFTER_MS}
+   */
+  reconcileAfterMs?: number;
+  /** How often the reconciler looks. @defaultValue {@link DEFAULT_RECONCILE_INTERVAL_MS} */
+  reconcileIntervalMs?: number;
+  /** Dead letters older than this are removed by the gateway's housekeeping. @defaultValue 30 days (`DEFAULT_DEAD_LETTER_MAX_AGE_MS`) */
+  deadLetterMaxAgeMs?: number;
+  /** Beyond this many dead letters, the gateway's housekeeping removes the oldest. @defaultValue 10 000 (`DEFAULT_DEAD_LETTER_MAX_COUNT`) */
+  deadLetterMaxCount?: number;
   /** Run even if Redis may evict keys (its maxmemory-policy is not noeviction); only warns. */
   allowEviction?: boolean;
   /** Serve the HTTP API (conversations, SSE events, chat completions, metrics) on a port. */
@@ -56,6 +70,10 @@ export interface Gateway {
   readonly coordinator: Coordinator;
   /** Moves jobs that failed for good to the dead-letter queue and ends their conversations. */
   readonly sweeper: FailureSweeper;
+  /** Finds conversations in flight that stopped moving, and moves them again. */
+  readonly reconciler: Reconciler;
+  /** Trims the dead-letter queue by age and count, and reaps crashed workers' heartbeats. */
+  readonly housekeeping: Housekeeping;
   /** The HTTP server, when `http` was given. */
   readonly http: HttpServer | undefined;
   /** The gateway's Prometheus metrics. */
@@ -91,7 +109,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const routers = new Routers(options.network, commands, config.keys, queues, health);
   const metrics = new GatewayMetrics();
   const index = new ConversationIndex(commands, config.prefix);
-  const coordinator = new Coordinator({ network: options.network, store, events, queues, logger, redis: commands, keys: config.keys, routers, health, observer: metrics, index });
+  const coordinator = new Coordinator({ network: options.network, store, events, queues, logger, redis: commands, keys: config.keys, routers, health, observer: metrics, index, ...definedOnly({ reconcileAfterMs: options.reconcileAfterMs }) });
   const worker: Worker = coordinator.start({
     connection: blocking,
     prefix: config.prefix,
@@ -100,6 +118,16 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   });
   const sweeper = new FailureSweeper(options.network, queues, coordinator, logger, { redis: commands, keys: config.keys }, definedOnly({ intervalMs: options.sweepIntervalMs }));
   sweeper.start();
+  const reconciler = new Reconciler(
+    { network: options.network, store, events, queues, redis: commands, keys: config.keys, health, coordinator, logger, observer: metrics },
+    definedOnly({ reconcileAfterMs: options.reconcileAfterMs, intervalMs: options.reconcileIntervalMs }),
+  );
+  reconciler.start();
+  const housekeeping = new Housekeeping(
+    { network: options.network, queues, redis: commands, keys: config.keys, logger },
+    definedOnly({ deadLetterMaxAgeMs: options.deadLetterMaxAgeMs, deadLetterMaxCount: options.deadLetterMaxCount }),
+  );
+  housekeeping.start();
   let http: HttpServer | undefined;
   let client: RedisHandoffClient | undefined;
   if (options.http) {
@@ -114,6 +142,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   return {
     coordinator,
     sweeper,
+    reconciler,
+    housekeeping,
     http,
     metrics,
     waitUntilReady: () => worker.waitUntilReady().then(() => undefined),
@@ -122,6 +152,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         await http?.close();
         await client?.close();
         await sweeper.stop();
+        await reconciler.stop();
+        await housekeeping.stop();
         const drainTimeoutMs = options.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS;
         const closed = worker.close();
         const drained = await Promise.race([closed.then(() => true), new Promise<false>((resolve) => setTimeout(resolve, drainTimeoutMs, false).unref())]);

@@ -15,3 +15,4 @@ export * from './conversation-store.js';
 export * from './network-registry.js';
 export * from './queues.js';
 export * from './dead-letters.js';
+export * from './blocking-pool.js';

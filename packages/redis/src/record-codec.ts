@@ -1,7 +1,7 @@
 import { ConversationRecord, parseBoundary } from '@handoff/core';
 
 // Fields stored as JSON in the record hash; the rest are plain strings or numbers.
-const JSON_FIELDS = ['path', 'context', 'usage', 'error', 'next', 'terminalReason', 'output', 'currentAgent', 'waiting', 'parent', 'group', 'limits', 'failures'] as const;
+const JSON_FIELDS = ['path', 'interrupted', 'context', 'usage', 'error', 'next', 'terminalReason', 'output', 'currentAgent', 'waiting', 'parent', 'group', 'limits', 'failures'] as const;
 const NUMBER_FIELDS = ['appliedSeq', 'version', 'historyLength', 'maxHops', 'depth', 'runStartSeq', 'createdAt', 'updatedAt'] as const;
 
 /** Encodes (part of) a conversation record as flat hash field/value pairs. */

@@ -5,6 +5,8 @@
  *   `openai` client talks to unchanged, with rule-based replies, tool calls, errors and held turns.
  * - Redis provisioning ({@link startRedis}) through testcontainers, a local `redis-server` or
  *   `REDIS_URL`, plus {@link RedisServerProcess} for crash-and-restart tests.
+ * - A RESP-aware fault-injection proxy ({@link startRedisFaultProxy}) that counts the commands a
+ *   client sends and cuts or freezes the traffic right after the k-th one, for crash-point tests.
  *
  * @packageDocumentation
  */
@@ -54,5 +56,6 @@ export { RedisServerProcess, type RedisServerProcessOptions } from './redis/redi
 export { findContainerEngine, type ContainerEngine, type ContainerEngineProbe } from './redis/container-engine.js';
 export { redisPing, waitForRedisPing, type WaitForPingOptions } from './redis/redis-ping.js';
 export { findFreePort } from './redis/free-port.js';
+export { startRedisFaultProxy, type RedisFaultProxy, type RedisFaultMode } from './redis/fault-proxy.js';
 
 export { ManagedProcess, type ManagedProcessOptions, type ProcessExit } from './process/managed-process.js';

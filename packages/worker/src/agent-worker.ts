@@ -113,12 +113,13 @@ export class AgentWorker {
 
     // Every line about this hop carries the conversation, the hop and the agent.
     const hopLogger = logger.child({ conversationId: envelope.conversationId, hopId: envelope.hopId });
-    const { progress, history } = await historyCache.read(store, envelope.conversationId, envelope.historyLength);
+    // An envelope without an incarnation (published before they existed) is checked by its sequence only.
+    const { progress, history } = await historyCache.read(store, envelope.conversationId, envelope.historyLength, envelope.epoch);
     if (!progress || !history || progress.status !== 'running' || progress.appliedSeq !== envelope.seq - 1) {
-      hopLogger.info({ progress }, 'stale hop skipped');
+      hopLogger.info({ progress, epoch: envelope.epoch }, 'stale hop skipped');
       return 'stale';
     }
-    const resultJobId = turnResultJobId(envelope.hopId);
+    const resultJobId = turnResultJobId(envelope.hopId, envelope.epoch);
     if ((job.attemptsStarted ?? 1) > 1 && (await queues.coordinator.getJob(resultJobId))) {
       hopLogger.info('turn result already sent by an earlier attempt');
       return 'turn-sent';
@@ -200,6 +201,7 @@ export class AgentWorker {
       usage: run.usage,
       attempt,
       workerId: this.deps.workerId,
+      ...(envelope.epoch === undefined ? {} : { epoch: envelope.epoch }),
       ...(hopTraceparent === undefined ? {} : { traceparent: hopTraceparent }),
       timing: {
         queuedAt: envelope.createdAt,
@@ -232,7 +234,7 @@ export class AgentWorker {
     if (hop) await this.sendFailure(conversationId, hop, errorJson);
   }
 
-  private async sendFailure(conversationId: string, hop: { hopId: string; seq: number }, error: ErrorJson): Promise<void> {
+  private async sendFailure(conversationId: string, hop: { hopId: string; seq: number; epoch?: string }, error: ErrorJson): Promise<void> {
     const now = hrNow();
     const result: TurnResult = {
       schemaVersion: SCHEMA_VERSION,
@@ -246,9 +248,10 @@ export class AgentWorker {
       usage: ZERO_USAGE,
       attempt: 1,
       workerId: this.deps.workerId,
+      ...(hop.epoch === undefined ? {} : { epoch: hop.epoch }),
       timing: { queuedAt: now, startedAt: now, firstModelCallAt: null, lastModelReturnAt: null, modelMs: 0, finishedAt: now },
     };
-    await this.deps.queues.coordinator.add('turn', result, { ...HOP_JOB_OPTIONS, jobId: turnResultJobId(hop.hopId) });
+    await this.deps.queues.coordinator.add('turn', result, { ...HOP_JOB_OPTIONS, jobId: turnResultJobId(hop.hopId, hop.epoch) });
   }
 
   /** Aborts this process's running turns of a conversation (it was cancelled or ended). */
@@ -329,10 +332,12 @@ export class AgentWorker {
  * and the hop id that conversation and seq give): only such a hop can be answered with a turn
  * result, whose job id derives from the hop id.
  */
-function looseHop(payload: unknown): { hopId: string; seq: number } | undefined {
+function looseHop(payload: unknown): { hopId: string; seq: number; epoch?: string } | undefined {
   if (payload === null || typeof payload !== 'object') return undefined;
-  const { conversationId, hopId, seq } = payload as { conversationId?: unknown; hopId?: unknown; seq?: unknown };
+  const { conversationId, hopId, seq, epoch } = payload as { conversationId?: unknown; hopId?: unknown; seq?: unknown; epoch?: unknown };
   if (typeof conversationId !== 'string' || !isValidConversationId(conversationId)) return undefined;
   if (typeof seq !== 'number' || !Number.isInteger(seq) || seq < 1) return undefined;
-  return hopId === hopIdOf(conversationId, seq) ? { hopId, seq } : undefined;
+  if (hopId !== hopIdOf(conversationId, seq)) return undefined;
+  // The incarnation goes into the result's job id, so only one that is safe there is kept.
+  return typeof epoch === 'string' && /^[a-z0-9]{1,40}$/.test(epoch) ? { hopId, seq, epoch } : { hopId, seq };
 }

@@ -12,11 +12,15 @@ export interface HistoryCacheOptions {
 interface Entry {
   messages: Message[];
   bytes: number;
+  /** The conversation's incarnation the messages belong to. */
+  epoch: string;
 }
 
 /**
  * The histories this worker process has read, so the next hop of the same conversation reads only
- * the messages added since. Histories are append-only lists, so a cached prefix never goes stale.
+ * the messages added since. Histories are append-only lists, so a cached prefix never goes stale
+ * within one incarnation of a conversation; entries are kept under the incarnation (`epoch`), so a
+ * conversation id used again never gets the old conversation's messages.
  * Least recently used conversations are dropped first; the size is bounded in bytes and entries.
  */
 export class HistoryCache {
@@ -40,10 +44,16 @@ export class HistoryCache {
    * trip, fetching from Redis only what is not cached. Entries read from Redis are validated.
    * `history` is null when Redis holds fewer than `length` messages (the conversation expired).
    */
-  async read(store: ConversationStore, conversationId: string, length: number): Promise<{ progress: Progress | null; history: Message[] | null }> {
+  async read(store: ConversationStore, conversationId: string, length: number, epoch?: string): Promise<{ progress: Progress | null; history: Message[] | null }> {
     const cached = this.entries.get(conversationId);
-    const have = cached && cached.messages.length <= length ? cached.messages.length : 0;
+    // Without an incarnation to check against (a hop published before they existed), the cache is not used.
+    const have = epoch !== undefined && cached?.epoch === epoch && cached.messages.length <= length ? cached.messages.length : 0;
     const { progress, entries } = await store.readTurnInput(conversationId, have, length);
+    if (epoch !== undefined && (progress?.epoch ?? '') !== epoch) {
+      // Another incarnation than the hop's: nothing of it may be cached or used.
+      this.drop(conversationId);
+      return { progress, history: null };
+    }
     if (entries.length !== length - have) {
       // The list is shorter than the envelope says: the conversation expired or was removed.
       this.drop(conversationId);
@@ -54,7 +64,7 @@ export class HistoryCache {
     const base = have > 0 ? cached : undefined;
     const messages = base ? base.messages.concat(tail) : tail;
     const added = entries.reduce((sum, raw) => sum + raw.length, 0);
-    this.remember(conversationId, messages, (base?.bytes ?? 0) + added);
+    if (epoch !== undefined) this.remember(conversationId, epoch, messages, (base?.bytes ?? 0) + added);
     return { progress, history: messages };
   }
 
@@ -66,10 +76,10 @@ export class HistoryCache {
     this.entries.delete(conversationId);
   }
 
-  private remember(conversationId: string, messages: Message[], bytes: number): void {
+  private remember(conversationId: string, epoch: string, messages: Message[], bytes: number): void {
     this.drop(conversationId);
     if (bytes > this.maxBytes) return;
-    this.entries.set(conversationId, { messages, bytes });
+    this.entries.set(conversationId, { messages, bytes, epoch });
     this.bytes += bytes;
     for (const [id, entry] of this.entries) {
       if (this.bytes <= this.maxBytes && this.entries.size <= this.maxConversations) break;

@@ -20,6 +20,8 @@ export async function gatewayCommand(raw: Record<string, unknown>): Promise<void
     redis: redisConfigFromFlags(flags),
     ...durabilityFromFlags(flags),
     ...(flags.retention === undefined ? {} : { retentionSeconds: flags.retention }),
+    ...(flags.dlqMaxAge === undefined ? {} : { deadLetterMaxAgeMs: flags.dlqMaxAge }),
+    ...(flags.dlqMaxCount === undefined ? {} : { deadLetterMaxCount: flags.dlqMaxCount }),
     ...(flags.httpPort === undefined
       ? {}
       : {

@@ -257,3 +257,29 @@ export class TurnTimeoutError extends HandoffError {
     super(ErrorCode.TURN_TIMEOUT, `Agent "${agent}"'s turn did not finish within ${timeoutMs} ms.`, { retryable: true, details: { agent, timeoutMs } });
   }
 }
+
+/** A command was decided against a state of the conversation that has changed since (two tabs answered at once). */
+export class VersionConflictError extends HandoffError {
+  constructor(conversationId: string, expectedVersion: number, version: number) {
+    super(
+      ErrorCode.VERSION_CONFLICT,
+      `Conversation "${conversationId}" changed (version ${expectedVersion} → ${version}) before this command applied; read it again and resend if it still applies.`,
+      { retryable: true, details: { conversationId, expectedVersion, version } },
+    );
+  }
+}
+
+/**
+ * A command was queued but no gateway confirmed it in time (none running, or all busy). It stays
+ * queued and applies when a gateway takes it; calling again with the same operation id is safe
+ * and returns its outcome.
+ */
+export class CommandNotConfirmedError extends HandoffError {
+  constructor(what: string, operationId: string, timeoutMs: number) {
+    super(
+      ErrorCode.TIMEOUT,
+      `${what} (operation ${operationId}) was not confirmed within ${timeoutMs} ms: no gateway has taken it yet. It stays queued and applies when one does; call again with operationId "${operationId}" to learn its outcome.`,
+      { retryable: true, details: { operationId, timeoutMs } },
+    );
+  }
+}

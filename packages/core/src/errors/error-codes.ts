@@ -47,6 +47,8 @@ export const ErrorCode = {
   NETWORK_NOT_REGISTERED: 'NETWORK_NOT_REGISTERED',
   /** The conversation cannot take a user message now (it is running, or it failed). */
   CONVERSATION_NOT_WAITING: 'CONVERSATION_NOT_WAITING',
+  /** The conversation changed after the caller read it (another message or decision came first); read it again and retry. */
+  VERSION_CONFLICT: 'VERSION_CONFLICT',
   /** No conversation with this id exists (or it expired). */
   CONVERSATION_NOT_FOUND: 'CONVERSATION_NOT_FOUND',
   /** A caller-side wait ran out of time. The conversation itself may still be running. */

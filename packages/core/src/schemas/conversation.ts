@@ -83,6 +83,8 @@ export const Waiting = z.discriminatedUnion('kind', [
     remaining: z.array(z.object({ agent: z.string(), message: z.string().optional(), maxHops: z.number().int().optional() })),
     /** How many child conversations this wait has started (names the next one). */
     index: z.number().int().min(0),
+    /** Set while the child waits for its own user: where (the child's id), who asks and what. Answer the child. */
+    childAwaitingUser: z.object({ conversationId: z.string(), agent: z.string().nullable(), question: z.string().optional() }).optional(),
   }),
 ]);
 /** What the conversation waits for. */
@@ -135,6 +137,12 @@ export const ConversationRecord = z.object({
   currentAgent: z.string().nullable(),
   /** W3C traceparent of the conversation's span, when tracing is on: every hop's span is in its trace. */
   traceparent: z.string().optional(),
+  /**
+   * The conversation's incarnation: random, created with the record. Job ids and worker caches
+   * carry it, so a reused conversation id never meets an old conversation's jobs or history.
+   * Empty for records written before it existed.
+   */
+  epoch: z.string().default(''),
   /** Sequence of the last applied turn (0 once started, before any turn). */
   appliedSeq: z.number().int().min(0),
   /** Incremented by every write of the record; writers compare it to detect concurrent changes. */
@@ -152,6 +160,12 @@ export const ConversationRecord = z.object({
   next: PendingHop.nullable(),
   /** What a parked conversation waits for. */
   waiting: Waiting.nullable(),
+  /**
+   * What an end from outside (cancel, failure, deadline) cut short, so its effects can be done
+   * again after a crash: the hop that was pending (its job is removed, a running turn aborted) and
+   * the child conversation that was running (it ends too).
+   */
+  interrupted: z.object({ agent: z.string().nullable(), hopId: z.string().nullable(), childId: z.string().nullable() }).nullable().default(null),
   /** The conversation (and agent) this one reports back to, when it is a nested or group chat. */
   parent: z.object({ conversationId: z.string(), caller: z.string() }).nullable(),
   /** 0 for a top-level conversation, +1 per nesting. */
@@ -221,12 +235,13 @@ export const ConversationView = ConversationRecord.pick({
   parent: true,
   createdAt: true,
   updatedAt: true,
+  epoch: true,
 });
 /** What clients are shown of a conversation. */
 export type ConversationView = z.infer<typeof ConversationView>;
 
 /** The client view of a record. */
 export function viewOfRecord(record: ConversationRecord): ConversationView {
-  const { conversationId, network, status, entryAgent, currentAgent, path, context, output, terminalReason, error, waiting, usage, parent, createdAt, updatedAt } = record;
-  return { conversationId, network, status, entryAgent, currentAgent, path, context, output, terminalReason, error, waiting, usage, parent, createdAt, updatedAt };
+  const { conversationId, network, status, entryAgent, currentAgent, path, context, output, terminalReason, error, waiting, usage, parent, createdAt, updatedAt, epoch } = record;
+  return { conversationId, network, status, entryAgent, currentAgent, path, context, output, terminalReason, error, waiting, usage, parent, createdAt, updatedAt, epoch };
 }

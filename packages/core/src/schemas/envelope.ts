@@ -56,6 +56,11 @@ export const Envelope = z.object({
   traceparent: z.string().optional(),
   /** When the coordinator published this hop (high-resolution Unix ms, see hrNow). */
   createdAt: z.number(),
+  /**
+   * The conversation's incarnation (see `ConversationRecord.epoch`): a worker runs the hop only
+   * while the record carries the same one, and caches history under it.
+   */
+  epoch: z.string().max(40).optional(),
 }).refine((e) => e.hopId === hopId(e.conversationId, e.seq), { message: 'must be "<conversationId>.h<seq>"', path: ['hopId'] });
 /** Envelope v1. */
 export type Envelope = z.infer<typeof Envelope>;

@@ -111,6 +111,14 @@ export const NestedCompletedEvent = z.object({
   status: z.string(),
   summary: z.string(),
 });
+/** A child conversation stopped to wait for its own user: the parent waits on it, and the user answers the child. */
+export const NestedAwaitingUserEvent = z.object({
+  ...base,
+  type: z.literal('nested.awaiting_user'),
+  childConversationId: z.string(),
+  agent: z.string().nullable(),
+  question: z.string().optional(),
+});
 /** A turn changed context variables. */
 export const ContextUpdatedEvent = z.object({
   ...base,
@@ -202,6 +210,7 @@ export const RuntimeEvent = z.discriminatedUnion('type', [
   UserMessageEvent,
   NestedStartedEvent,
   NestedCompletedEvent,
+  NestedAwaitingUserEvent,
   ContextUpdatedEvent,
   RoutingDecidedEvent,
   ApprovalRequestedEvent,

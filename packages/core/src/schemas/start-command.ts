@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { SCHEMA_VERSION } from '../constants.js';
-import { ConversationId } from '../ids.js';
+import { ConversationId, OperationId } from '../ids.js';
 import { ContextVariables } from './json.js';
 import { ConversationLimits } from './limits.js';
 import { Message } from './message.js';
@@ -17,6 +17,11 @@ export const StartCommand = z.object({
   context: ContextVariables,
   limits: ConversationLimits,
   traceparent: z.string().optional(),
+  /**
+   * Unique per call (see `newOperationId`); redeliveries of the job keep it. The coordinator records it with the
+   * step it applies, so a command is applied once however often it arrives, and its caller is told the outcome.
+   */
+  operationId: OperationId.optional(),
   createdAt: z.number().int(),
 });
 /** What a client sends to start a conversation. */

@@ -55,6 +55,8 @@ export const TurnResult = z.object({
   /** BullMQ attempt that produced this result (1-based). */
   attempt: z.number().int().min(1),
   workerId: z.string(),
+  /** The incarnation of the conversation the hop belonged to (from the envelope); a result for another is ignored. */
+  epoch: z.string().max(40).optional(),
   timing: TurnTiming,
   /** W3C traceparent of the worker's hop span, when tracing is on (the handoff span is its child). */
   traceparent: z.string().optional(),

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { SCHEMA_VERSION } from '../constants.js';
+import { OperationId } from '../ids.js';
 import { Message } from './message.js';
 
 /** What a client sends when the user writes to a conversation (after revert-to-user, ask-user, or an answer). */
@@ -12,6 +13,11 @@ export const UserMessageCommand = z.object({
   agent: z.string().min(1).optional(),
   /** The record version the client saw; the message applies only to that state (double sends apply once). */
   expectedVersion: z.number().int().min(0),
+  /**
+   * Unique per call (see `newOperationId`); redeliveries of the job keep it. The coordinator records it with the
+   * step it applies, so a command is applied once however often it arrives, and its caller is told the outcome.
+   */
+  operationId: OperationId.optional(),
   createdAt: z.number().int(),
 });
 /** What a client sends when the user writes to a conversation. */

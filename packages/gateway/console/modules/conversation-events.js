@@ -117,6 +117,9 @@ export function applyEvent(detail, event) {
       detail.status = 'awaiting_child';
       note(detail, `nested chat ${event.childConversationId} started on ${event.entry} (for ${event.caller}) — open it`, 'handoff', { open: event.childConversationId });
       break;
+    case 'nested.awaiting_user':
+      note(detail, `nested chat ${event.childConversationId} waits for its user${event.question ? `: ${clip(event.question, 300)}` : ''} — answer it there`, 'handoff', { open: event.childConversationId });
+      break;
     case 'nested.completed':
       detail.status = 'running';
       note(detail, `nested chat ${event.childConversationId} ${event.status}: ${clip(event.summary, 300)}`, 'handoff', { open: event.childConversationId });

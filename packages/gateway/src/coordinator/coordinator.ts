@@ -29,13 +29,21 @@ import {
   type TurnResult,
   contextOfTraceparent,
   markSpan,
+  ConversationNotWaitingError,
+  VersionConflictError,
+  newOperationId,
+  type CommandReply,
 } from '@handoff/core';
+
+/** Reads and applies of one command before it gives up (and BullMQ retries it): each retry follows a concurrent write. */
+const MAX_COMMAND_ATTEMPTS = 8;
 import { ApplyOutcome, addDeadLetter, type ApplyResult, looseConversationId, type ConversationStore, type EventLog, type QueueSet } from '@handoff/redis';
+import { decideEndedBeforeStart } from './decide-start.js';
 import { decideApproval } from './decide-approval.js';
 import { decideChildDone } from './decide-child-done.js';
 import { decideStart, inputMessages, openingText } from './decide-start.js';
 import { decideUserMessage } from './decide-user-message.js';
-import type { Decision } from './decision.js';
+import { versionStep, type Decision } from './decision.js';
 import { runEffects, type EffectDeps } from './effects.js';
 import { decideFailure } from './decide-failure.js';
 import { decideTurn } from './decide-turn.js';
@@ -59,6 +67,8 @@ export interface CoordinatorDeps {
   health: HealthView;
   /** Told about every applied step (metrics). */
   observer?: CoordinatorObserver;
+  /** A conversation in flight is looked at by the reconciler after this long without progress. @defaultValue {@link DEFAULT_RECONCILE_AFTER_MS} */
+  reconcileAfterMs?: number;
   /** The console's list of recent conversations: every conversation started is added to it. */
   index?: ConversationIndex;
 }
@@ -125,16 +135,27 @@ export class Coordinator {
   }
 
   private get effects(): EffectDeps {
-    return { network: this.deps.network, store: this.deps.store, queues: this.deps.queues, ...(this.deps.index ? { index: this.deps.index } : {}) };
+    const { network, store, queues, redis, keys, index, reconcileAfterMs } = this.deps;
+    return {
+      network,
+      store,
+      queues,
+      redis,
+      keys,
+      ...(index ? { index } : {}),
+      ...(reconcileAfterMs === undefined ? {} : { reconcileAfterMs }),
+      endConversation: (conversationId, error, reason) => this.endConversation(conversationId, error, null, reason),
+    };
   }
 
   /**
    * Applies a decision; on success remembers the record and runs its effects. `nextTraceparent`
    * is the span the next hop's span goes under (default: the conversation's).
    */
-  private async commit(undecorated: Decision, extraEvents: NewEvent[] = [], nextTraceparent?: string): Promise<ApplyResult & { record?: ConversationRecord }> {
+  private async commit(undecorated: Decision, extraEvents: NewEvent[] = [], nextTraceparent?: string, operationId?: string): Promise<ApplyResult & { record?: ConversationRecord }> {
     const decision = traceNextHop(undecorated, nextTraceparent ?? undecorated.record.traceparent);
-    const step = extraEvents.length > 0 ? { ...decision.step, events: [...extraEvents, ...decision.step.events] } : decision.step;
+    const withEvents = extraEvents.length > 0 ? { ...decision.step, events: [...extraEvents, ...decision.step.events] } : decision.step;
+    const step = operationId === undefined ? withEvents : { ...withEvents, operationId };
     const applied = await this.deps.store.apply(step);
     if (applied.outcome !== ApplyOutcome.APPLIED || applied.version === null) {
       this.records.delete(decision.record.conversationId);
@@ -150,7 +171,9 @@ export class Coordinator {
   private async handleStart(command: StartCommand): Promise<CoordinatorJobOutcome> {
     const existing = await this.deps.store.read(command.conversationId);
     if (existing) {
+      // Applied before (a redelivery, a lost reply), or the id is taken: starting an id twice starts one conversation.
       await runEffects(existing, this.effects);
+      await this.afterStart(command);
       return 'redelivered';
     }
     // The conversation has no history yet: a router classifies the input's opening message.
@@ -158,15 +181,20 @@ export class Coordinator {
     const started = decideStart(this.deps.network, { ...command, entryAgent: routed.agent });
     const traceparent = markSpan('conversation', contextOfTraceparent(command.traceparent), { 'handoff.conversation_id': command.conversationId, 'handoff.entry_agent': routed.agent });
     const traced = traceparent === undefined ? started : withConversationTrace(started, traceparent);
-    const applied = await this.commit(traced, routed.events);
-    if (applied.outcome === ApplyOutcome.APPLIED) {
-      await this.deps.index?.touch(command.conversationId);
-      if (applied.record?.limits.deadlineAt) await this.deps.redis.zadd(this.deps.keys.deadlines, applied.record.limits.deadlineAt, command.conversationId);
-      return 'applied';
+    const applied = await this.commit(traced, routed.events, undefined, command.operationId);
+    if (applied.outcome !== ApplyOutcome.APPLIED) {
+      const record = await this.deps.store.read(command.conversationId);
+      if (record) await runEffects(record, this.effects);
     }
-    const record = await this.deps.store.read(command.conversationId);
-    if (record) await runEffects(record, this.effects);
-    return 'redelivered';
+    await this.afterStart(command);
+    return applied.outcome === ApplyOutcome.APPLIED ? 'applied' : 'redelivered';
+  }
+
+  /** Once a start's first hop is out: the conversation is listed, and its admission no longer holds a place in the entry agent's queue limit. */
+  private async afterStart(command: StartCommand): Promise<void> {
+    const { index, redis, keys, network } = this.deps;
+    const admitted = network.agentNames.includes(command.entryAgent) && network.agent(command.entryAgent).maxWaiting !== undefined;
+    await Promise.all([index?.touch(command.conversationId), admitted ? redis.zrem(keys.admission(command.entryAgent), command.conversationId) : undefined]);
   }
 
   private async handleTurn(turn: TurnResult, jobId: string | undefined): Promise<CoordinatorJobOutcome> {
@@ -179,6 +207,10 @@ export class Coordinator {
     if (!record) {
       await this.reject(turn, jobId, new ConversationNotFoundError(turn.conversationId));
       return 'dead-lettered';
+    }
+    if (turn.epoch !== undefined && turn.epoch !== record.epoch) {
+      logger.info({ conversationId: turn.conversationId, hopId: turn.hopId, epoch: turn.epoch, recordEpoch: record.epoch }, 'turn result of an earlier conversation with this id ignored');
+      return 'ignored';
     }
     if (record.appliedSeq >= turn.seq) {
       // Already applied. If this is still the newest step, its effects may not have happened.
@@ -251,11 +283,10 @@ export class Coordinator {
       }
     }
     if (network.agentNames.includes(agent) && (await health.liveWorkers(agent)) === 0) {
-      for (const fallback of network.agent(agent).fallbacks) {
-        if ((await health.liveWorkers(fallback)) > 0) {
-          events.push({ type: 'routing.decided', router: agent, strategy: 'health', agent: fallback, reason: `${agent} has no live worker; its fallback ${fallback} has`, details: { unavailable: agent } });
-          return { agent: fallback, reason: `${agent} has no live worker`, events };
-        }
+      const fallback = await this.liveFallback(agent);
+      if (fallback !== undefined) {
+        events.push({ type: 'routing.decided', router: agent, strategy: 'health', agent: fallback, reason: `${agent} has no live worker; its fallback ${fallback} has`, details: { unavailable: agent } });
+        return { agent: fallback, reason: `${agent} has no live worker`, events };
       }
       events.push({ type: 'warning', message: `agent "${agent}" has no live worker; the hop waits on its queue until one starts`, details: { agent } });
     }
@@ -270,63 +301,98 @@ export class Coordinator {
   }
 
   private async handleApproval(command: ApprovalCommand): Promise<CoordinatorJobOutcome> {
-    for (let attempt = 0; attempt < 5; attempt++) {
-      const record = await this.deps.store.read(command.conversationId);
-      if (!record) {
-        await this.reject(command, undefined, new ConversationNotFoundError(command.conversationId));
-        return 'dead-lettered';
-      }
+    return this.applyCommand(command, (record) => {
       const decision = decideApproval(this.deps.network, record, command);
-      if (typeof decision === 'string') {
-        const message = decision === 'not-waiting' ? `The conversation is ${record.status}; it waits for no approval.` : 'The approval names a tool call the conversation does not wait on.';
-        await this.deps.events.append(command.conversationId, { type: 'error', error: { code: 'VALIDATION_FAILED', message, retryable: false } });
-        return 'ignored';
-      }
-      const applied = await this.commit(decision);
-      if (applied.outcome === ApplyOutcome.APPLIED) return 'applied';
-    }
-    throw new HandoffError(ErrorCode.INTERNAL, `Could not apply approvals to ${command.conversationId}: its record kept changing`, { retryable: true });
+      if (decision === 'not-waiting') return new ConversationNotWaitingError(command.conversationId, `${record.status} and waits for no approval`);
+      if (decision === 'unknown-call') return new HandoffError(ErrorCode.VALIDATION_FAILED, 'The approval names a tool call the conversation does not wait on.', { details: { pending: record.waiting?.kind === 'approval' ? record.waiting.calls.map((c) => c.toolCallId) : [] } });
+      return decision;
+    });
   }
 
   private async handleCancel(command: CancelCommand): Promise<CoordinatorJobOutcome> {
-    const ended = await this.endConversation(command.conversationId, { code: 'CANCELLED', message: command.reason ? `Cancelled: ${command.reason}` : 'Cancelled by the client.', retryable: false }, null, 'cancelled');
-    return ended ? 'applied' : 'ignored';
+    const error: ErrorJson = { code: 'CANCELLED', message: command.reason ? `Cancelled: ${command.reason}` : 'Cancelled by the client.', retryable: false };
+    return this.applyCommand(
+      command,
+      // An ended conversation stays as it ended: the cancel has nothing left to do.
+      (record) => (TERMINAL_STATUSES.has(record.status) ? null : decideFailure(record, error, 'cancelled')),
+      // Cancelled while its start is still queued: it is created cancelled, and the start finds it so.
+      async () => ((await this.deps.store.isStarting(command.conversationId)) ? decideEndedBeforeStart(this.deps.network, command.conversationId, error, 'cancelled') : null),
+    );
   }
 
   private async handleUserMessage(command: UserMessageCommand): Promise<CoordinatorJobOutcome> {
-    const record = await this.deps.store.read(command.conversationId);
-    if (!record) {
-      await this.reject(command, undefined, new ConversationNotFoundError(command.conversationId));
-      return 'dead-lettered';
-    }
-    const decision = decideUserMessage(this.deps.network, record, command);
-    if (typeof decision === 'string') {
-      if (decision === 'stale' && record.version > command.expectedVersion) {
-        // Applied before (a redelivery or a double send): make sure its effects happened.
-        await runEffects(record, this.effects);
-        return 'redelivered';
+    return this.applyCommand(command, (record) => {
+      const decision = decideUserMessage(this.deps.network, record, command);
+      switch (decision) {
+        case 'stale':
+          return new VersionConflictError(command.conversationId, command.expectedVersion, record.version);
+        case 'busy':
+        case 'ended':
+          return new ConversationNotWaitingError(command.conversationId, record.status);
+        case 'awaiting-approval':
+          return new HandoffError(ErrorCode.CONVERSATION_NOT_WAITING, `Conversation "${command.conversationId}" waits for approval of tool calls, not for a message: approve or reject them (a rejection's reason reaches the agent).`, { details: { conversationId: command.conversationId, status: record.status } });
+        default:
+          return decision;
       }
-      const error = new HandoffError(ErrorCode.VALIDATION_FAILED, `The user's message was not applied: the conversation is ${decision === 'busy' ? `busy (${record.status})` : decision === 'ended' ? 'failed; start a new one' : 'at another state than the message was sent for'}.`, { details: { status: record.status, expectedVersion: command.expectedVersion, version: record.version } });
-      await this.deps.events.append(command.conversationId, { type: 'error', error: error.toJSON() });
-      return 'ignored';
-    }
-    const applied = await this.commit(decision);
-    return applied.outcome === ApplyOutcome.APPLIED ? 'applied' : 'redelivered';
+    });
   }
 
   private async handleChildDone(command: ChildDoneCommand): Promise<CoordinatorJobOutcome> {
-    for (let attempt = 0; attempt < 5; attempt++) {
-      const record = await this.deps.store.read(command.conversationId);
-      if (!record) return 'ignored';
-      const decision = decideChildDone(this.deps.network, record, command);
-      if (!decision) {
+    // A report about a child the parent no longer waits for changes nothing (null).
+    return this.applyCommand(command, (record) => decideChildDone(this.deps.network, record, command));
+  }
+
+  /**
+   * Applies a command to its conversation effectively once, and tells its caller the outcome. The
+   * command's operation id is recorded by the step that applies it: a later delivery of the same
+   * operation (a redelivery after a crash, or ioredis re-sending the apply after a lost reply) finds
+   * it recorded and runs the effects of the current record instead — publish the pending hop,
+   * abort a cancelled turn, report to a parent — so a crash between the apply and its effects
+   * loses nothing. Every other outcome is a fresh decision on a fresh read: applied, or refused
+   * with a typed error that its caller receives.
+   *
+   * @param decide the step for the record as read; a {@link HandoffError} refuses the command;
+   *   null means it has nothing to change (answered as applied).
+   * @param whenMissing the step that creates the record when there is none; null: not found.
+   */
+  private async applyCommand(
+    command: { kind: string; conversationId: string; operationId?: string | undefined },
+    decide: (record: ConversationRecord) => Decision | HandoffError | null,
+    whenMissing?: () => Promise<Decision | null>,
+  ): Promise<CoordinatorJobOutcome> {
+    const { conversationId, operationId } = command;
+    for (let attempt = 0; attempt < MAX_COMMAND_ATTEMPTS; attempt++) {
+      const { record, applied } = await this.deps.store.readForOperation(conversationId, operationId);
+      if (record && applied) {
         await runEffects(record, this.effects);
+        await this.answer(command, { outcome: 'applied', version: record.version });
         return 'redelivered';
       }
-      const applied = await this.commit(decision);
-      if (applied.outcome === ApplyOutcome.APPLIED) return 'applied';
+      const decision = record ? decide(record) : ((await whenMissing?.()) ?? new ConversationNotFoundError(conversationId));
+      if (decision instanceof HandoffError) {
+        this.deps.logger.info({ conversationId, operationId, kind: command.kind, error: decision.code }, 'command refused');
+        await this.answer(command, { outcome: 'refused', version: record?.version ?? null, error: decision.toJSON() });
+        return 'ignored';
+      }
+      if (decision === null) {
+        if (record) await runEffects(record, this.effects);
+        await this.answer(command, { outcome: 'applied', version: record?.version ?? null });
+        return 'ignored';
+      }
+      const result = await this.commit(decision, [], undefined, operationId);
+      if (result.outcome === ApplyOutcome.APPLIED) {
+        await this.answer(command, { outcome: 'applied', version: result.version });
+        return 'applied';
+      }
+      // Another writer came first, or this very apply ran and its reply was lost: read again.
     }
-    throw new HandoffError(ErrorCode.INTERNAL, `Could not apply the end of child ${command.childId}: the parent kept changing`, { retryable: true });
+    throw new HandoffError(ErrorCode.INTERNAL, `Could not apply the ${command.kind} to ${conversationId}: its record kept changing`, { retryable: true });
+  }
+
+  /** Tells a command's caller the outcome (commands from clients only: a child's report has no caller waiting). */
+  private async answer(command: { kind: string; conversationId: string; operationId?: string | undefined }, reply: Omit<CommandReply, 'operationId'>): Promise<void> {
+    if (!command.operationId || command.kind === 'child_done') return;
+    await this.deps.store.reply(command.conversationId, { operationId: command.operationId, ...reply });
   }
 
   /**
@@ -342,30 +408,100 @@ export class Coordinator {
   /**
    * Ends a conversation that has not ended yet — failed, past its deadline, or cancelled: its
    * pending hop is removed from its queue, workers running its turn are told to abort, and its
-   * nested chats end too. With `atSeq`, only a running conversation whose pending hop is `atSeq`.
+   * nested chats end too (the effects of the ended record). With `atSeq`, only a running
+   * conversation whose pending hop is `atSeq`. The end is an operation of its own, so a lost reply
+   * or a crash after it still runs its effects when it is tried again.
    * @returns true when this call ended it.
    */
   async endConversation(conversationId: string, error: ErrorJson, atSeq: number | null, reason: TerminalReason): Promise<boolean> {
-    for (let attempt = 0; attempt < 5; attempt++) {
+    const operationId = `end_${newOperationId().slice(3)}`;
+    for (let attempt = 0; attempt < MAX_COMMAND_ATTEMPTS; attempt++) {
       this.records.delete(conversationId);
-      const record = await this.deps.store.read(conversationId);
+      const { record, applied } = await this.deps.store.readForOperation(conversationId, operationId);
+      if (record && applied) {
+        await runEffects(record, this.effects);
+        return true;
+      }
       if (!record || TERMINAL_STATUSES.has(record.status)) return false;
       if (atSeq !== null && (record.status !== 'running' || record.next?.seq !== atSeq)) return false;
-      const applied = await this.commit(decideFailure(record, error, reason));
-      if (applied.outcome !== ApplyOutcome.APPLIED) continue;
-      await this.stopInFlight(record, error, reason);
-      return true;
+      const result = await this.commit(decideFailure(record, error, reason), [], undefined, operationId);
+      if (result.outcome === ApplyOutcome.APPLIED) return true;
     }
     throw new HandoffError(ErrorCode.INTERNAL, `Could not end conversation ${conversationId}: its record kept changing`, { retryable: true });
   }
 
-  /** After a conversation ended from outside: drop its pending hop, abort its running turn, end its children. */
-  private async stopInFlight(record: ConversationRecord, error: ErrorJson, reason: TerminalReason): Promise<void> {
-    const { queues, redis, keys } = this.deps;
-    if (record.next) await queues.agent(record.next.agent).remove(record.next.hopId).catch(() => 0);
-    await redis.publish(keys.cancelChannel, record.conversationId);
-    await redis.zrem(keys.deadlines, record.conversationId);
-    if (record.waiting?.kind === 'child') await this.endConversation(record.waiting.childId, error, null, reason);
+  /**
+   * Settles a coordinator job that failed for good (the failure sweeper calls it): a command whose
+   * step was applied gets its effects run again (the publish after the apply may be what failed);
+   * a start that never applied creates its conversation failed; a turn whose hop is still pending
+   * ends the conversation; a client's command is answered as refused. Nothing is left waiting.
+   */
+  async settleFailedJob(payload: unknown, error: ErrorJson): Promise<void> {
+    const conversationId = looseConversationId(payload);
+    if (!conversationId) return;
+    const data = payload as { kind?: unknown; seq?: unknown; operationId?: unknown };
+    const operationId = typeof data.operationId === 'string' ? data.operationId : undefined;
+    const { record, applied } = await this.deps.store.readForOperation(conversationId, operationId);
+    if (data.kind === 'turn' && typeof data.seq === 'number') {
+      if (record && record.appliedSeq >= data.seq) await runEffects(record, this.effects);
+      else await this.failConversation(conversationId, error, data.seq);
+      return;
+    }
+    if (record && (applied || data.kind === 'start' || data.kind === 'child_done')) {
+      await runEffects(record, this.effects);
+      if (applied) await this.answer({ kind: String(data.kind), conversationId, ...(operationId ? { operationId } : {}) }, { outcome: 'applied', version: record.version });
+      return;
+    }
+    if (!record && data.kind === 'start') {
+      await this.commit(decideEndedBeforeStart(this.deps.network, conversationId, error, 'error'), [], undefined, operationId);
+      return;
+    }
+    await this.answer({ kind: String(data.kind), conversationId, ...(operationId ? { operationId } : {}) }, { outcome: 'refused', version: record?.version ?? null, error });
+  }
+
+  /**
+   * Moves a hop that waits on the queue of an agent with no live worker to the first of its
+   * fallbacks that has one — as a new hop to that agent would be routed. The queued job is removed
+   * first (`removeQueued` says whether it was: a worker may have taken it meanwhile), then the
+   * record's pending hop is re-pointed, version-guarded, and published.
+   * @returns true when it moved.
+   */
+  async rerouteQueuedHop(record: ConversationRecord, removeQueued: (agent: string) => Promise<number>): Promise<boolean> {
+    const next = record.next;
+    if (record.status !== 'running' || !next || !this.deps.network.agentNames.includes(next.agent)) return false;
+    const fallback = await this.liveFallback(next.agent);
+    if (fallback === undefined || (await removeQueued(next.agent)) !== 1) return false;
+    const reason = `${next.agent} has no live worker; its fallback ${fallback} has`;
+    const moved: ConversationRecord = {
+      ...record,
+      currentAgent: fallback,
+      path: [...record.path.slice(0, -1), fallback],
+      next: { ...next, agent: fallback, reason: `${next.reason} (${reason})` },
+      updatedAt: Date.now(),
+    };
+    const events: NewEvent[] = [
+      { type: 'warning', message: `hop ${next.hopId} waited on the queue of ${next.agent}, whose workers are gone; moved to ${fallback}`, details: { agent: next.agent, hopId: next.hopId } },
+      { type: 'routing.decided', router: next.agent, strategy: 'health', agent: fallback, reason, details: { unavailable: next.agent } },
+    ];
+    const applied = await this.commit(versionStep(record, moved, events, 'active'), [], undefined, `reroute_${newOperationId().slice(3)}`);
+    if (applied.outcome === ApplyOutcome.APPLIED) return true;
+    // Someone else moved it first: whatever the record says now is published (its hop may be the one just removed).
+    const latest = await this.deps.store.read(record.conversationId);
+    if (latest) await runEffects(latest, this.effects);
+    return false;
+  }
+
+  /** The first fallback of `agent` with a live worker, if any. */
+  private async liveFallback(agent: string): Promise<string | undefined> {
+    for (const fallback of this.deps.network.agent(agent).fallbacks) {
+      if ((await this.deps.health.liveWorkers(fallback)) > 0) return fallback;
+    }
+    return undefined;
+  }
+
+  /** Runs the effects a record's state calls for (the reconciler's way to finish what a crash left). */
+  async resume(record: ConversationRecord): Promise<void> {
+    await runEffects(record, this.effects);
   }
 
   /**

@@ -3,15 +3,24 @@ import { versionStep, type Decision } from './decision.js';
 import { childConversationId, continueWith } from './route-target.js';
 
 /**
- * Decides what a finished nested or group chat does to its parent: with nested chats left, the next
- * one starts, carrying this one's output; otherwise the summary is added to the parent's history
- * and the agent that asked continues. A result for a child the parent no longer waits for is
- * ignored (null).
+ * Decides what a child conversation's report does to its parent. A child that waits for its own
+ * user leaves the parent waiting, with where (`waiting.childAwaitingUser`). A child that ended
+ * (completed, failed or cancelled): with nested chats left and a completed child, the next one
+ * starts, carrying this one's output; otherwise the summary (or why it did not complete) is added
+ * to the parent's history and the agent that asked continues. A report about a child the parent
+ * no longer waits for is ignored (null).
  */
 export function decideChildDone(network: NetworkDefinition, record: ConversationRecord, command: ChildDoneCommand, now = Date.now()): Decision | null {
   const waiting = record.waiting;
   if (record.status !== 'awaiting_child' || waiting?.kind !== 'child' || waiting.childId !== command.childId) return null;
   const result = command.result;
+  if (result.status === 'awaiting_user') {
+    // The child waits for its own user: the parent keeps waiting, and says where.
+    const question = result.waiting?.kind === 'user' ? result.waiting.question : result.waiting?.kind === 'approval' ? `approve ${result.waiting.calls.map((c) => c.name).join(', ')}` : undefined;
+    const where = { conversationId: command.childId, agent: result.agent, ...(question === undefined ? {} : { question }) };
+    const parked: ConversationRecord = { ...record, waiting: { ...waiting, childAwaitingUser: where }, updatedAt: now };
+    return versionStep(record, parked, [{ type: 'nested.awaiting_user', childConversationId: command.childId, agent: result.agent, ...(question === undefined ? {} : { question }) }], 'active');
+  }
   const summary = result.status === 'completed' ? (result.output ?? '') : `The nested chat ${result.status}: ${result.error?.message ?? result.reason}`;
   const base = { ...record, updatedAt: now };
   const completedEvent = { type: 'nested.completed' as const, childConversationId: command.childId, status: result.status, summary };

@@ -8,7 +8,13 @@ import { mustResult, versionStep, type Decision } from './decision.js';
  */
 export function decideFailure(record: ConversationRecord, error: ErrorJson, reason: TerminalReason = 'error', now = Date.now()): Decision {
   const cancelled = reason === 'cancelled';
-  const failed: ConversationRecord = { ...record, status: cancelled ? 'cancelled' : 'failed', terminalReason: reason, error, next: null, waiting: null, updatedAt: now };
+  // What was in flight is kept, so the end's effects (drop the hop, abort the turn, end the child) can run again after a crash.
+  const interrupted = {
+    agent: record.status === 'running' ? (record.next?.agent ?? null) : null,
+    hopId: record.status === 'running' ? (record.next?.hopId ?? null) : null,
+    childId: record.waiting?.kind === 'child' ? record.waiting.childId : null,
+  };
+  const failed: ConversationRecord = { ...record, status: cancelled ? 'cancelled' : 'failed', terminalReason: reason, error, next: null, waiting: null, interrupted, updatedAt: now };
   const result = mustResult(failed);
   const events: NewEvent[] = cancelled
     ? [{ type: 'conversation.cancelled', result }]

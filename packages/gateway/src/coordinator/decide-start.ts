@@ -3,6 +3,7 @@ import {
   UnknownAgentError,
   ZERO_USAGE,
   hopId,
+  newEpoch,
   type ContextVariables,
   type ConversationLimits,
   type ConversationRecord,
@@ -10,6 +11,8 @@ import {
   type NetworkDefinition,
   type NewEvent,
   type StartCommand,
+  type ErrorJson,
+  type TerminalReason,
 } from '@handoff/core';
 import { mustResult, type Decision } from './decision.js';
 
@@ -38,6 +41,8 @@ export interface NewConversation {
   depth: number;
   group: ConversationRecord['group'];
   limits: ConversationRecord['limits'];
+  /** The incarnation. @defaultValue a new one */
+  epoch?: string;
 }
 
 /** The conversation's loop and budget limits: its own, else the network's. */
@@ -63,6 +68,8 @@ export function decideNewConversation(network: NetworkDefinition, start: NewConv
     conversationId: start.conversationId,
     network: network.name,
     status: 'running',
+    epoch: start.epoch ?? newEpoch(),
+    interrupted: null,
     entryAgent: start.entryAgent,
     currentAgent: start.entryAgent,
     appliedSeq: 0,
@@ -118,4 +125,18 @@ export function decideStart(network: NetworkDefinition, command: StartCommand, n
     },
     now,
   );
+}
+
+/**
+ * Decides the record of a conversation that ended before its start was applied: cancelled while
+ * the start was still queued, or whose start command failed for good. It is created ended, so
+ * its caller learns why, and a start that still comes finds it ended (starting an id twice starts
+ * one conversation) instead of running a conversation its caller cancelled.
+ */
+export function decideEndedBeforeStart(network: NetworkDefinition, conversationId: string, error: ErrorJson, reason: TerminalReason, now = Date.now()): Decision {
+  const started = decideNewConversation(network, { conversationId, entryAgent: network.entry, messages: [], context: {}, maxHops: network.maxHops, createdAt: now, parent: null, depth: 0, group: null, limits: resolveLimits(network, {}, now) }, now);
+  const cancelled = reason === 'cancelled';
+  const record: ConversationRecord = { ...started.record, status: cancelled ? 'cancelled' : 'failed', currentAgent: null, path: [], terminalReason: reason, error, next: null };
+  const events: NewEvent[] = cancelled ? [{ type: 'conversation.cancelled', result: mustResult(record) }] : [{ type: 'error', error }, { type: 'conversation.failed', result: mustResult(record) }];
+  return { record, step: { ...started.step, record, events, lifecycle: 'parked' } };
 }

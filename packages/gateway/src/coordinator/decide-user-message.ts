@@ -3,7 +3,7 @@ import { versionStep, type Decision } from './decision.js';
 import { continueWith } from './route-target.js';
 
 /** Why a user message was not applied. */
-export type UserMessageRefusal = 'stale' | 'busy' | 'ended';
+export type UserMessageRefusal = 'stale' | 'busy' | 'ended' | 'awaiting-approval';
 
 /**
  * Decides what the user's message does: for a conversation waiting on a revert-to-user, the agent
@@ -15,7 +15,9 @@ export type UserMessageRefusal = 'stale' | 'busy' | 'ended';
 export function decideUserMessage(network: NetworkDefinition, record: ConversationRecord, command: UserMessageCommand, now = Date.now()): Decision | UserMessageRefusal {
   if (record.version !== command.expectedVersion) return 'stale';
   if (record.status === 'running' || record.status === 'awaiting_child') return 'busy';
-  if (record.status === 'failed') return 'ended';
+  if (record.status === 'failed' || record.status === 'cancelled') return 'ended';
+  // The history ends with the agent's tool calls: a text now would leave them unanswered, which the model API refuses.
+  if (record.waiting?.kind === 'approval') return 'awaiting-approval';
   const message: Message = typeof command.message === 'string' ? { role: 'user', content: command.message } : command.message;
   const text = messageText(message).trim();
 

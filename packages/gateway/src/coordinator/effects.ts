@@ -1,6 +1,22 @@
 import type { ConversationIndex } from '../conversation-index.js';
-import { SCHEMA_VERSION, interpolateContext, messageText, resultOfRecord, type ChildDoneCommand, type ConversationRecord, type NetworkDefinition, type Waiting } from '@handoff/core';
-import { ApplyOutcome, HOP_JOB_OPTIONS, type ConversationStore, type QueueSet } from '@handoff/redis';
+import {
+  DEFAULT_RECONCILE_AFTER_MS,
+  SCHEMA_VERSION,
+  TERMINAL_STATUSES,
+  childReportJobId,
+  hopJobId,
+  interpolateContext,
+  messageText,
+  resultOfRecord,
+  type ChildDoneCommand,
+  type ConversationRecord,
+  type ErrorJson,
+  type KeyLayout,
+  type NetworkDefinition,
+  type TerminalReason,
+  type Waiting,
+} from '@handoff/core';
+import { ApplyOutcome, HOP_JOB_OPTIONS, type ConversationStore, type QueueSet, type RedisClient } from '@handoff/redis';
 import { decideNewConversation } from './decide-start.js';
 import { dispatchPendingHop } from './dispatch.js';
 
@@ -9,24 +25,54 @@ export interface EffectDeps {
   network: NetworkDefinition;
   store: ConversationStore;
   queues: QueueSet;
+  /** The command connection (in-flight index, deadlines, cancellation announcements). */
+  redis: RedisClient;
+  keys: KeyLayout;
   /** The console's list of recent conversations; child conversations are added to it when created. */
   index?: ConversationIndex;
+  /** A conversation in flight is looked at by the reconciler after this long without progress. @defaultValue {@link DEFAULT_RECONCILE_AFTER_MS} */
+  reconcileAfterMs?: number;
+  /** Ends a conversation from outside (the coordinator's endConversation): used for the child of an ended parent. */
+  endConversation(conversationId: string, error: ErrorJson, reason: TerminalReason): Promise<unknown>;
 }
 
 /**
  * Does what a record's state calls for once its step is applied — every action idempotent, so it
  * runs after each apply and again for every redelivered job whose step was already applied (the
- * crash may have fallen in between): publish the pending hop; start the child conversation a
- * parent waits for (or pick up where it is); tell the parent when a child conversation ended.
+ * crash may have fallen in between), and from the reconciler:
+ * - running: publish the pending hop; keep it in the in-flight index (and its deadline);
+ * - waiting for a child: start the child conversation (or pick up where it is);
+ * - ended from outside: drop the hop that was pending, abort its running turn, end its child;
+ * - a child that ended or waits for its user: tell the parent.
  */
 export async function runEffects(record: ConversationRecord, deps: EffectDeps): Promise<void> {
+  const { redis, keys } = deps;
+  const id = record.conversationId;
+  const inFlight = record.status === 'running' || record.status === 'awaiting_child';
+  const bookkeeping: Promise<unknown>[] = [
+    inFlight ? redis.zadd(keys.inFlight, Date.now() + (deps.reconcileAfterMs ?? DEFAULT_RECONCILE_AFTER_MS), id) : redis.zrem(keys.inFlight, id),
+  ];
+  if (record.limits.deadlineAt !== null) bookkeeping.push(TERMINAL_STATUSES.has(record.status) ? redis.zrem(keys.deadlines, id) : redis.zadd(keys.deadlines, record.limits.deadlineAt, id));
   if (record.status === 'running') {
-    await dispatchPendingHop(record, deps.queues);
-  } else if (record.status === 'awaiting_child' && record.waiting?.kind === 'child') {
-    await ensureChild(record, record.waiting, deps);
-  } else if ((record.status === 'completed' || record.status === 'failed') && record.parent) {
-    await notifyParent(record, deps);
+    await Promise.all([dispatchPendingHop(record, deps.queues), ...bookkeeping]);
+    return;
   }
+  await Promise.all(bookkeeping);
+  if (record.status === 'awaiting_child' && record.waiting?.kind === 'child') {
+    await ensureChild(record, record.waiting, deps);
+    return;
+  }
+  if (record.interrupted && TERMINAL_STATUSES.has(record.status)) await stopInterrupted(record, record.interrupted, deps);
+  if (record.parent && resultOfRecord(record)) await reportToParent(record, deps);
+}
+
+/** After an end from outside: the pending hop leaves its queue, a running turn is aborted, the child ends too. */
+async function stopInterrupted(record: ConversationRecord, interrupted: NonNullable<ConversationRecord['interrupted']>, deps: EffectDeps): Promise<void> {
+  const { queues, redis, keys } = deps;
+  // A job a worker holds cannot be removed: the announcement aborts its turn, and its result is ignored.
+  if (interrupted.agent && interrupted.hopId) await queues.agent(interrupted.agent).remove(hopJobId(interrupted.hopId, record.epoch)).catch(() => 0);
+  await redis.publish(keys.cancelChannel, record.conversationId);
+  if (interrupted.childId && record.error) await deps.endConversation(interrupted.childId, record.error, record.terminalReason === 'cancelled' ? 'cancelled' : 'error');
 }
 
 async function ensureChild(parent: ConversationRecord, waiting: Extract<Waiting, { kind: 'child' }>, deps: EffectDeps): Promise<void> {
@@ -66,9 +112,15 @@ async function openingMessage(parent: ConversationRecord, waiting: Extract<Waiti
   return lastUser ? messageText(lastUser) : `(${waiting.caller} started this chat)`;
 }
 
-async function notifyParent(child: ConversationRecord, deps: EffectDeps): Promise<void> {
+/**
+ * Tells the parent where its child stands — ended (completed, failed or cancelled: the parent
+ * continues) or waiting for its user (the parent shows where it waits). One job per child state,
+ * so a report is added once however often the effects run.
+ */
+async function reportToParent(child: ConversationRecord, deps: EffectDeps): Promise<void> {
   const result = resultOfRecord(child);
   if (!child.parent || !result) return;
-  const command: ChildDoneCommand = { schemaVersion: SCHEMA_VERSION, kind: 'child_done', conversationId: child.parent.conversationId, childId: child.conversationId, result, createdAt: Date.now() };
-  await deps.queues.coordinator.add('child_done', command, { ...HOP_JOB_OPTIONS, jobId: `${child.conversationId}.done` });
+  const jobId = childReportJobId(child.conversationId, child.epoch, child.version);
+  const command: ChildDoneCommand = { schemaVersion: SCHEMA_VERSION, kind: 'child_done', conversationId: child.parent.conversationId, childId: child.conversationId, result, operationId: jobId, createdAt: Date.now() };
+  await deps.queues.coordinator.add('child_done', command, { ...HOP_JOB_OPTIONS, jobId });
 }

@@ -77,16 +77,14 @@ export class FailureSweeper {
     for (const job of jobs) {
       const error = new HopFailedError(queue.name, job.id, job.failedReason ?? 'unknown', job.attemptsMade).toJSON();
       const conversationId = looseConversationId(job.data);
-      const data = job.data as { seq?: unknown; kind?: unknown } | undefined;
-      // A hop job (seq = the hop) or a turn result (seq = the turn): the conversation is stuck if
-      // it still waits for that hop. A start command that never got its first hop out: hop 1.
-      const seq = typeof data?.seq === 'number' ? data.seq : label === COORDINATOR_QUEUE && data?.kind === 'start' ? 1 : null;
-      const hop = (job.data as { hopId?: unknown } | undefined)?.hopId;
-      if (conversationId && seq !== null && label !== COORDINATOR_QUEUE && typeof hop === 'string') {
+      const data = job.data as { seq?: unknown; hopId?: unknown; epoch?: unknown } | undefined;
+      if (label === COORDINATOR_QUEUE) {
+        // A command or turn result: its effects run again if it applied (the publish after the
+        // apply may be what failed), else its conversation or its caller is told why.
+        await this.coordinator.settleFailedJob(job.data, error);
+      } else if (conversationId && typeof data?.seq === 'number' && typeof data.hopId === 'string') {
         // A hop that failed for good is a failed turn: its agent's fallbacks get the step.
-        await this.coordinator.handle(failedTurn(conversationId, hop, seq, label, error));
-      } else if (conversationId && seq !== null) {
-        await this.coordinator.failConversation(conversationId, error, seq);
+        await this.coordinator.handle(failedTurn(conversationId, data.hopId, data.seq, label, error, typeof data.epoch === 'string' ? data.epoch : undefined));
       }
       await addDeadLetter(this.queues, { sourceQueue: queue.name, jobId: job.id, conversationId, error, payload: job.data });
       await job.remove();
@@ -97,7 +95,7 @@ export class FailureSweeper {
 }
 
 /** The failed turn a hop that failed for good stands for. */
-function failedTurn(conversationId: string, hopId: string, seq: number, agent: string, error: ErrorJson): TurnResult {
+function failedTurn(conversationId: string, hopId: string, seq: number, agent: string, error: ErrorJson, epoch: string | undefined): TurnResult {
   const now = hrNow();
   return {
     schemaVersion: SCHEMA_VERSION,
@@ -111,6 +109,7 @@ function failedTurn(conversationId: string, hopId: string, seq: number, agent: s
     usage: ZERO_USAGE,
     attempt: 1,
     workerId: 'gateway-sweeper',
+    ...(epoch === undefined ? {} : { epoch }),
     timing: { queuedAt: now, startedAt: now, firstModelCallAt: null, lastModelReturnAt: null, modelMs: 0, finishedAt: now },
   };
 }

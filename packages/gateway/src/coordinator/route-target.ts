@@ -144,7 +144,7 @@ export function routeTarget(network: NetworkDefinition, record: ConversationReco
 
 /** The id of the k-th child conversation started from the parent's current step. */
 export function childConversationId(record: ConversationRecord, k: number): string {
-  return `${record.conversationId}-s${record.appliedSeq}v${record.version}c${k}`;
+  return `${record.conversationId}-s${record.appliedSeq}v${record.version}c${k}${record.epoch ? `e${record.epoch}` : ''}`;
 }
 
 /** What a nested or group chat target starts. */

@@ -1,14 +1,19 @@
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import { z } from 'zod';
-import { Message, parseBoundary, viewOfRecord } from '@handoff/core';
+import { Message, OperationId, newOperationId, parseBoundary, viewOfRecord } from '@handoff/core';
 import type { RedisHandoffClient } from '@handoff/client';
 import type { ConversationIndex } from '../conversation-index.js';
 import { jsonBody } from './json-body.js';
 
-const MessageRequest = z.object({ message: z.union([z.string().min(1), Message]), agent: z.string().min(1).optional() });
-const CancelRequest = z.object({ reason: z.string().max(1_000).optional() });
-const ApprovalRequest = z.object({ approved: z.boolean(), toolCallId: z.string().min(1).optional(), reason: z.string().max(2_000).optional() });
+const MessageRequest = z.object({ message: z.union([z.string().min(1), Message]), agent: z.string().min(1).optional(), operationId: OperationId.optional() });
+const CancelRequest = z.object({ reason: z.string().max(1_000).optional(), operationId: OperationId.optional() });
+const ApprovalRequest = z.object({ approved: z.boolean(), toolCallId: z.string().min(1).optional(), reason: z.string().max(2_000).optional(), operationId: OperationId.optional() });
+
+/** The operation id of a command request: the body's, else an `Idempotency-Key` header, else a new one. */
+function operationIdOf(c: Context, body: { operationId?: string | undefined }): string {
+  return body.operationId ?? parseBoundary(OperationId.optional(), c.req.header('idempotency-key'), 'Idempotency-Key header') ?? newOperationId();
+}
 const KEEPALIVE_MS = 15_000;
 
 /**
@@ -65,22 +70,26 @@ export function conversationRoutes(client: RedisHandoffClient, index?: Conversat
 
   app.post('/:id/messages', async (c) => {
     const body = parseBoundary(MessageRequest, await jsonBody(c), 'Message request');
-    const afterVersion = await client.conversation(c.req.param('id')).sendForVersion(body.message, body.agent === undefined ? {} : { agent: body.agent });
-    return c.json({ conversationId: c.req.param('id'), afterVersion }, 202);
+    const operationId = operationIdOf(c, body);
+    // Answered once the coordinator applied it (or refused it, with the reason).
+    const afterVersion = await client.conversation(c.req.param('id')).sendForVersion(body.message, { operationId, ...(body.agent === undefined ? {} : { agent: body.agent }) });
+    return c.json({ conversationId: c.req.param('id'), afterVersion, operationId }, 200);
   });
 
   app.post('/:id/approvals', async (c) => {
     const body = parseBoundary(ApprovalRequest, await jsonBody(c), 'Approval request');
-    const afterVersion = await client.conversation(c.req.param('id')).decide(body.approved, { ...(body.toolCallId ? { toolCallId: body.toolCallId } : {}), ...(body.reason ? { reason: body.reason } : {}) });
-    return c.json({ conversationId: c.req.param('id'), afterVersion }, 202);
+    const operationId = operationIdOf(c, body);
+    const afterVersion = await client.conversation(c.req.param('id')).decide(body.approved, { operationId, ...(body.toolCallId ? { toolCallId: body.toolCallId } : {}), ...(body.reason ? { reason: body.reason } : {}) });
+    return c.json({ conversationId: c.req.param('id'), afterVersion, operationId }, 200);
   });
 
   app.post('/:id/cancel', async (c) => {
     const body = parseBoundary(CancelRequest, await jsonBody(c), 'Cancel request');
+    const operationId = operationIdOf(c, body);
     const handle = client.conversation(c.req.param('id'));
-    await handle.assertExists();
-    await handle.cancel(body.reason);
-    return c.json({ conversationId: handle.id, cancelling: true }, 202);
+    await handle.cancel(body.reason, { operationId });
+    const { status } = await handle.status();
+    return c.json({ conversationId: handle.id, status, operationId }, 200);
   });
 
   return app;

@@ -12,6 +12,7 @@ const STATUS: Partial<Record<Code, number>> = {
   [ErrorCode.NOT_FOUND]: 404,
   [ErrorCode.TIMEOUT]: 408,
   [ErrorCode.CONVERSATION_NOT_WAITING]: 409,
+  [ErrorCode.VERSION_CONFLICT]: 409,
   [ErrorCode.PAYLOAD_TOO_LARGE]: 413,
   [ErrorCode.OVERLOADED]: 429,
   [ErrorCode.MODEL_UNAVAILABLE]: 502,

@@ -1,0 +1,172 @@
+import type { Logger } from 'pino';
+import {
+  DEFAULT_RECONCILE_AFTER_MS,
+  DEFAULT_RECONCILE_INTERVAL_MS,
+  hopJobId,
+  turnResultJobId,
+  type ConversationRecord,
+  type KeyLayout,
+  type NetworkDefinition,
+} from '@handoff/core';
+import type { ConversationStore, EventLog, QueueSet, RedisClient } from '@handoff/redis';
+import type { HealthView } from '../routing/health.js';
+import type { Coordinator } from './coordinator.js';
+
+/** Options of {@link Reconciler}. */
+export interface ReconcilerOptions {
+  /** A conversation in flight is looked at after this long without progress. @defaultValue {@link DEFAULT_RECONCILE_AFTER_MS} */
+  reconcileAfterMs?: number;
+  /** How often to look. @defaultValue {@link DEFAULT_RECONCILE_INTERVAL_MS} */
+  intervalMs?: number;
+  /** Conversations looked at per round at most. @defaultValue 200 */
+  batch?: number;
+}
+
+/** What the reconciler needs; the gateway wires it. */
+export interface ReconcilerDeps {
+  network: NetworkDefinition;
+  store: ConversationStore;
+  events: EventLog;
+  queues: QueueSet;
+  redis: RedisClient;
+  keys: KeyLayout;
+  health: HealthView;
+  coordinator: Coordinator;
+  logger: Logger;
+  /** Told what each repair did (metrics). */
+  observer?: ReconcilerObserver;
+}
+
+/** What one repair did, for metrics. */
+export type Repair = 'republished' | 'rerouted' | 'resumed' | 'no-live-worker';
+
+/** Something that wants to know every repair, e.g. metrics. */
+export interface ReconcilerObserver {
+  repaired(repair: Repair, agent: string | null): void;
+}
+
+/** What one round found and did. */
+export interface ReconcileReport {
+  /** Conversations looked at. */
+  checked: number;
+  /** Pending hops published again (their job was gone). */
+  republished: number;
+  /** Queued hops moved to a fallback agent (theirs had no live worker). */
+  rerouted: number;
+  /** Parked-on-a-child parents whose child was started again or asked to report. */
+  resumed: number;
+}
+
+/**
+ * Finds conversations that stopped moving and moves them again — what a crash between an apply
+ * and its effects, a publish that failed for good, or a worker that died with a hop queued for it
+ * would otherwise leave stalled forever.
+ *
+ * Every conversation in flight (running, or waiting for a child) is in a sorted set scored by when
+ * to look at it next; each step's effects push the score `reconcileAfterMs` ahead, and a finished
+ * or parked conversation leaves the set. A round reads only the entries that are due (bounded by
+ * `batch`), never all records. For each:
+ * - its pending hop has no job (and no worker holds it): published again, under its hop id, with
+ *   a `warning` event;
+ * - its hop waits on the queue of an agent with no live worker: moved to the first fallback that
+ *   has one, like a new hop would be (a `warning` event when there is none);
+ * - it waits for a child: the child is started, or its report sent, again (idempotently).
+ * Any number of gateways may run it: every repair is idempotent or version-guarded.
+ */
+export class Reconciler {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<unknown> | undefined;
+  /** Hops already warned about having no live worker (once per hop and process). */
+  private readonly warned = new Set<string>();
+
+  constructor(
+    private readonly deps: ReconcilerDeps,
+    private readonly options: ReconcilerOptions = {},
+  ) {}
+
+  private get afterMs(): number {
+    return this.options.reconcileAfterMs ?? DEFAULT_RECONCILE_AFTER_MS;
+  }
+
+  /** Starts looking periodically. */
+  start(): void {
+    this.timer = setInterval(() => {
+      this.running ??= this.runOnce()
+        .catch((error: unknown) => this.deps.logger.warn({ err: error }, 'reconcile round failed'))
+        .finally(() => (this.running = undefined));
+    }, this.options.intervalMs ?? DEFAULT_RECONCILE_INTERVAL_MS);
+    this.timer.unref();
+  }
+
+  /** Stops, and waits for a round in progress. */
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await this.running;
+  }
+
+  /** One round over the conversations that are due. */
+  async runOnce(now = Date.now()): Promise<ReconcileReport> {
+    const { redis, keys } = this.deps;
+    const report: ReconcileReport = { checked: 0, republished: 0, rerouted: 0, resumed: 0 };
+    const due = await redis.zrangebyscore(keys.inFlight, '-inf', now, 'LIMIT', 0, this.options.batch ?? 200);
+    for (const conversationId of due) {
+      // Pushed ahead first, so another gateway's round does not take the same one meanwhile.
+      await redis.zadd(keys.inFlight, 'XX', now + this.afterMs, conversationId);
+      const record = await this.deps.store.read(conversationId);
+      if (!record || (record.status !== 'running' && record.status !== 'awaiting_child')) {
+        await redis.zrem(keys.inFlight, conversationId);
+        continue;
+      }
+      report.checked++;
+      const repair = await this.check(record);
+      if (repair === 'republished') report.republished++;
+      if (repair === 'rerouted') report.rerouted++;
+      if (repair === 'resumed') report.resumed++;
+    }
+    return report;
+  }
+
+  private async check(record: ConversationRecord): Promise<Repair | null> {
+    const { coordinator, queues } = this.deps;
+    const next = record.next;
+    if (record.status === 'awaiting_child' || !next || record.appliedSeq !== next.seq - 1) {
+      // A parent waiting on a child, or a step whose effects are all it lacks: run them again (idempotent).
+      await coordinator.resume(record);
+      return this.note(record.status === 'awaiting_child' ? 'resumed' : null, null);
+    }
+    const queue = queues.agent(next.agent);
+    const jobId = hopJobId(next.hopId, record.epoch);
+    const state = await queue.getJobState(jobId);
+    if (state === 'active') return null; // a worker holds it; BullMQ's stall check covers that worker's death
+    if (state === 'failed') return null; // the failure sweeper gives it to the agent's fallbacks
+    if (state === 'completed' || state === 'unknown') {
+      // The hop's job is gone (never published, or removed), or it finished without a result.
+      if (state === 'completed' && (await queues.coordinator.getJobState(turnResultJobId(next.hopId, record.epoch))) !== 'unknown') return null;
+      await queue.remove(jobId).catch(() => 0);
+      await this.warn(record, `hop ${next.hopId} to ${next.agent} had no job ${state === 'completed' ? 'left (it finished without a result)' : 'in its queue'}; published again`, { agent: next.agent, hopId: next.hopId });
+      await coordinator.resume(record);
+      return this.note('republished', next.agent);
+    }
+    // Waiting on the queue: fine while the agent has a live worker.
+    if ((await this.deps.health.liveWorkers(next.agent)) > 0) return null;
+    const rerouted = await coordinator.rerouteQueuedHop(record, (agent) => queues.agent(agent).remove(hopJobId(next.hopId, record.epoch)));
+    if (rerouted) return this.note('rerouted', next.agent);
+    if (!this.warned.has(`${record.conversationId}/${next.hopId}/${record.epoch}`)) {
+      this.warned.add(`${record.conversationId}/${next.hopId}/${record.epoch}`);
+      if (this.warned.size > 10_000) this.warned.clear();
+      await this.warn(record, `agent "${next.agent}" has no live worker; hop ${next.hopId} waits on its queue until one starts`, { agent: next.agent, hopId: next.hopId });
+      return this.note('no-live-worker', next.agent);
+    }
+    return null;
+  }
+
+  private async warn(record: ConversationRecord, message: string, details: Record<string, unknown>): Promise<void> {
+    this.deps.logger.warn({ conversationId: record.conversationId, ...details }, message);
+    await this.deps.events.append(record.conversationId, { type: 'warning', message, details });
+  }
+
+  private note(repair: Repair | null, agent: string | null): Repair | null {
+    if (repair) this.deps.observer?.repaired(repair, agent);
+    return repair;
+  }
+}
