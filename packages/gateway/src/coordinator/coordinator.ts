@@ -44,7 +44,7 @@ import { decideChildDone } from './decide-child-done.js';
 import { decideStart, inputMessages, openingText } from './decide-start.js';
 import { decideUserMessage } from './decide-user-message.js';
 import { versionStep, type Decision } from './decision.js';
-import { runEffects, type EffectDeps } from './effects.js';
+import { indexInFlight, isInFlight, runEffects, type EffectDeps } from './effects.js';
 import { decideFailure } from './decide-failure.js';
 import { decideTurn } from './decide-turn.js';
 import { handoffSpan, traceNextHop, withConversationTrace } from './trace-hops.js';
@@ -156,7 +156,12 @@ export class Coordinator {
     const decision = traceNextHop(undecorated, nextTraceparent ?? undecorated.record.traceparent);
     const withEvents = extraEvents.length > 0 ? { ...decision.step, events: [...extraEvents, ...decision.step.events] } : decision.step;
     const step = operationId === undefined ? withEvents : { ...withEvents, operationId };
-    const applied = await this.deps.store.apply(step);
+    // A step that leaves the conversation in flight enters the reconciler's index before it applies
+    // (sent first on the same connection: no extra round trip), so a crash right after the apply
+    // cannot leave a conversation that no job and no index entry will ever move.
+    const indexed = isInFlight(decision.record);
+    const indexing = indexed ? indexInFlight(decision.record, this.effects) : undefined;
+    const [applied] = await Promise.all([this.deps.store.apply(step), indexing]);
     if (applied.outcome !== ApplyOutcome.APPLIED || applied.version === null) {
       this.records.delete(decision.record.conversationId);
       return applied;
@@ -164,7 +169,7 @@ export class Coordinator {
     const record = { ...decision.record, version: applied.version };
     this.records.set(record);
     this.deps.observer?.stepApplied(step.events);
-    await runEffects(record, this.effects);
+    await runEffects(record, this.effects, { indexed });
     return { ...applied, record };
   }
 

@@ -45,13 +45,12 @@ export interface EffectDeps {
  * - ended from outside: drop the hop that was pending, abort its running turn, end its child;
  * - a child that ended or waits for its user: tell the parent.
  */
-export async function runEffects(record: ConversationRecord, deps: EffectDeps): Promise<void> {
+export async function runEffects(record: ConversationRecord, deps: EffectDeps, options: { indexed?: boolean } = {}): Promise<void> {
   const { redis, keys } = deps;
   const id = record.conversationId;
-  const inFlight = record.status === 'running' || record.status === 'awaiting_child';
-  const bookkeeping: Promise<unknown>[] = [
-    inFlight ? redis.zadd(keys.inFlight, Date.now() + (deps.reconcileAfterMs ?? DEFAULT_RECONCILE_AFTER_MS), id) : redis.zrem(keys.inFlight, id),
-  ];
+  const bookkeeping: Promise<unknown>[] = [];
+  if (!isInFlight(record)) bookkeeping.push(redis.zrem(keys.inFlight, id));
+  else if (!options.indexed) bookkeeping.push(indexInFlight(record, deps));
   if (record.limits.deadlineAt !== null) bookkeeping.push(TERMINAL_STATUSES.has(record.status) ? redis.zrem(keys.deadlines, id) : redis.zadd(keys.deadlines, record.limits.deadlineAt, id));
   if (record.status === 'running') {
     await Promise.all([dispatchPendingHop(record, deps.queues), ...bookkeeping]);
@@ -64,6 +63,16 @@ export async function runEffects(record: ConversationRecord, deps: EffectDeps): 
   }
   if (record.interrupted && TERMINAL_STATUSES.has(record.status)) await stopInterrupted(record, record.interrupted, deps);
   if (record.parent && resultOfRecord(record)) await reportToParent(record, deps);
+}
+
+/** True for a conversation the reconciler watches: running, or waiting for a child. */
+export function isInFlight(record: ConversationRecord): boolean {
+  return record.status === 'running' || record.status === 'awaiting_child';
+}
+
+/** Puts a conversation in flight in the reconciler's index, due `reconcileAfterMs` from now. */
+export function indexInFlight(record: ConversationRecord, deps: Pick<EffectDeps, 'redis' | 'keys' | 'reconcileAfterMs'>): Promise<unknown> {
+  return deps.redis.zadd(deps.keys.inFlight, Date.now() + (deps.reconcileAfterMs ?? DEFAULT_RECONCILE_AFTER_MS), record.conversationId);
 }
 
 /** After an end from outside: the pending hop leaves its queue, a running turn is aborted, the child ends too. */
