@@ -34,6 +34,8 @@ common(program.command('gateway').description('run the coordinator of the networ
   .option('--retention <seconds>', 'how long finished conversations are kept ($HANDOFF_RETENTION_SECONDS; default 7 days)')
   .option('--dlq-max-age <ms>', 'dead letters older than this are removed ($HANDOFF_DLQ_MAX_AGE_MS; default 30 days)')
   .option('--dlq-max-count <n>', 'dead letters kept at most, the oldest removed beyond it ($HANDOFF_DLQ_MAX_COUNT; default 10000)')
+  .option('--reconcile-after <ms>', 'a conversation without progress this long has its pending hop checked: published again if its job is gone, moved to a fallback if its agent has no live worker ($HANDOFF_RECONCILE_AFTER_MS; default 10000)')
+  .option('--reconcile-interval <ms>', 'how often the reconciler looks ($HANDOFF_RECONCILE_INTERVAL_MS; default 2000)')
   .action(async (options: Record<string, unknown>) => (await import('./commands/gateway.js')).gatewayCommand(options));
 
 common(program.command('run').description('run one conversation and print its events live, then its path (starts the network in this process unless --attach)'))

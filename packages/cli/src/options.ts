@@ -25,6 +25,8 @@ export const RunFlags = z.object({
   retention: z.coerce.number().int().min(60).max(365 * 24 * 3600).optional(),
   dlqMaxAge: z.coerce.number().int().min(1_000).max(10 * 365 * 24 * 3600 * 1000).optional(),
   dlqMaxCount: z.coerce.number().int().min(0).max(100_000_000).optional(),
+  reconcileAfter: z.coerce.number().int().min(100).max(24 * 3600 * 1000).optional(),
+  reconcileInterval: z.coerce.number().int().min(50).max(3600 * 1000).optional(),
   agents: list.optional(),
 });
 /** Flags shared by the commands that run a network. */
@@ -56,6 +58,8 @@ function flagsFromEnvironment(): Record<string, unknown> {
     ['retention', env.HANDOFF_RETENTION_SECONDS],
     ['dlqMaxAge', env.HANDOFF_DLQ_MAX_AGE_MS],
     ['dlqMaxCount', env.HANDOFF_DLQ_MAX_COUNT],
+    ['reconcileAfter', env.HANDOFF_RECONCILE_AFTER_MS],
+    ['reconcileInterval', env.HANDOFF_RECONCILE_INTERVAL_MS],
   ];
   return Object.fromEntries(entries.filter(([, value]) => value !== undefined));
 }

@@ -22,6 +22,8 @@ export async function gatewayCommand(raw: Record<string, unknown>): Promise<void
     ...(flags.retention === undefined ? {} : { retentionSeconds: flags.retention }),
     ...(flags.dlqMaxAge === undefined ? {} : { deadLetterMaxAgeMs: flags.dlqMaxAge }),
     ...(flags.dlqMaxCount === undefined ? {} : { deadLetterMaxCount: flags.dlqMaxCount }),
+    ...(flags.reconcileAfter === undefined ? {} : { reconcileAfterMs: flags.reconcileAfter }),
+    ...(flags.reconcileInterval === undefined ? {} : { reconcileIntervalMs: flags.reconcileInterval }),
     ...(flags.httpPort === undefined
       ? {}
       : {

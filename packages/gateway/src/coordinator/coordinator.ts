@@ -373,7 +373,12 @@ export class Coordinator {
         await this.answer(command, { outcome: 'applied', version: record.version });
         return 'redelivered';
       }
-      const decision = record ? decide(record) : ((await whenMissing?.()) ?? new ConversationNotFoundError(conversationId));
+      let decision = record ? decide(record) : await whenMissing?.();
+      if (decision === undefined || (decision === null && !record)) {
+        // No record and nothing to create: unless a start applied meanwhile (read again), there is no such conversation.
+        if (await this.deps.store.read(conversationId)) continue;
+        decision = new ConversationNotFoundError(conversationId);
+      }
       if (decision instanceof HandoffError) {
         this.deps.logger.info({ conversationId, operationId, kind: command.kind, error: decision.code }, 'command refused');
         await this.answer(command, { outcome: 'refused', version: record?.version ?? null, error: decision.toJSON() });

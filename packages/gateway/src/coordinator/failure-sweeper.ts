@@ -78,13 +78,19 @@ export class FailureSweeper {
       const error = new HopFailedError(queue.name, job.id, job.failedReason ?? 'unknown', job.attemptsMade).toJSON();
       const conversationId = looseConversationId(job.data);
       const data = job.data as { seq?: unknown; hopId?: unknown; epoch?: unknown } | undefined;
-      if (label === COORDINATOR_QUEUE) {
-        // A command or turn result: its effects run again if it applied (the publish after the
-        // apply may be what failed), else its conversation or its caller is told why.
-        await this.coordinator.settleFailedJob(job.data, error);
-      } else if (conversationId && typeof data?.seq === 'number' && typeof data.hopId === 'string') {
-        // A hop that failed for good is a failed turn: its agent's fallbacks get the step.
-        await this.coordinator.handle(failedTurn(conversationId, data.hopId, data.seq, label, error, typeof data.epoch === 'string' ? data.epoch : undefined));
+      try {
+        if (label === COORDINATOR_QUEUE) {
+          // A command or turn result: its effects run again if it applied (the publish after the
+          // apply may be what failed), else its conversation or its caller is told why.
+          await this.coordinator.settleFailedJob(job.data, error);
+        } else if (conversationId && typeof data?.seq === 'number' && typeof data.hopId === 'string') {
+          // A hop that failed for good is a failed turn: its agent's fallbacks get the step.
+          await this.coordinator.handle(failedTurn(conversationId, data.hopId, data.seq, label, error, typeof data.epoch === 'string' ? data.epoch : undefined));
+        }
+      } catch (settleError) {
+        // What failed the job may still be failing (Redis refusing writes): the job is dead-lettered
+        // all the same, and the reconciler finishes the conversation's effects once Redis takes them.
+        this.logger.warn({ queue: queue.name, jobId: job.id, conversationId, err: settleError }, 'could not settle a failed job; the reconciler will');
       }
       await addDeadLetter(this.queues, { sourceQueue: queue.name, jobId: job.id, conversationId, error, payload: job.data });
       await job.remove();
