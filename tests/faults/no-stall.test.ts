@@ -4,46 +4,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient, createHttpClient, type HandoffClient, type RedisHandoffClient } from '@handoff/client';
 import { EventLog } from '@handoff/redis';
 import { COORDINATOR_QUEUE, agentQueueName, keyLayout, type Message, type StoredEvent } from '@handoff/core';
-import { findFreePort, lastUserText, startScriptedModel, systemIncludes, type ManagedProcess, type RecordedRequest, type ScriptedModel, type ScriptRule } from '@handoff/testing';
+import { findFreePort, startScriptedModel, systemIncludes, type ManagedProcess, type ScriptedModel } from '@handoff/testing';
 import { redisUrl, uniquePrefix } from '../support/env.js';
 import { startHandoff } from '../support/processes.js';
 import { FAST_RECOVERY, waitFor } from './support/deployment.js';
-
-const NETWORK = 'tests/faults/networks/no-stall.ts';
-
-/** The last message of a request is a tool result (the turn goes on after a tool ran). */
-const afterTool = (req: RecordedRequest) => req.body.messages.at(-1)?.role === 'tool';
-
-const RULES: ScriptRule[] = [
-  {
-    name: 'Front',
-    when: systemIncludes('You are Front.'),
-    reply: (req) => {
-      const text = lastUserText(req) ?? '';
-      if (afterTool(req)) return { content: 'Refund done.' };
-      if (text.startsWith('Result of the nested chat')) return { content: `Front sums up: ${text}` };
-      if (text.startsWith('cancel-me')) return { content: 'a slow answer', delayMs: 3_000 };
-      if (text.includes('nest')) return { toolCalls: [{ name: 'ask_helper', arguments: { reason: 'the helper knows' } }] };
-      if (text.includes('refund')) return { toolCalls: [{ name: 'refund', arguments: { amount: 5 } }] };
-      if (text.includes('primary')) return { toolCalls: [{ name: 'transfer_to_Primary', arguments: { reason: 'for Primary' } }] };
-      if (text.includes('clerk')) return { toolCalls: [{ name: 'transfer_to_Clerk', arguments: { reason: 'for Clerk' } }] };
-      return { content: `Front answers: ${text}` };
-    },
-  },
-  { name: 'Primary', when: systemIncludes('You are Primary.'), reply: { content: 'Primary answers.' } },
-  { name: 'Backup', when: systemIncludes('You are Backup.'), reply: { content: 'Backup answers.' } },
-  { name: 'Clerk', when: systemIncludes('You are Clerk.'), reply: (req) => ({ content: `Clerk heard: ${lastUserText(req) ?? ''}` }) },
-  {
-    name: 'Helper',
-    when: systemIncludes('You are Helper.'),
-    reply: (req) => {
-      const text = lastUserText(req) ?? '';
-      if (text === 'done') return { content: 'Helper finished.', toolCalls: [{ name: 'finish', arguments: { reason: 'finished' } }] };
-      if (text.includes('slow')) return { content: 'Helper took long.', delayMs: 30_000 };
-      return { content: 'What size?' };
-    },
-  },
-];
+import { NO_STALL_NETWORK, NO_STALL_RULES } from './support/no-stall-model.js';
 
 /** The history as the model API demands it: every assistant tool call answered by a tool message before anything else follows. */
 function unansweredToolCalls(history: Message[]): string[] {
@@ -75,13 +40,13 @@ describe('no conversation stalls on the paths around the turn', () => {
   let redis: Redis;
 
   beforeAll(async () => {
-    model = await startScriptedModel({ rules: RULES });
+    model = await startScriptedModel({ rules: NO_STALL_RULES() });
     const env = { REDIS_URL: redisUrl(), HANDOFF_PREFIX: prefix, OPENAI_BASE_URL: model.url, OPENAI_API_KEY: 'test' };
     const port = await findFreePort();
     [gateway, mainWorker, primaryWorker] = await Promise.all([
-      startHandoff('gateway', ['gateway', '--network', NETWORK, ...FAST_RECOVERY, '--reconcile-after', '800', '--reconcile-interval', '200', '--http-port', String(port), '--no-auth'], env),
-      startHandoff('worker main', ['worker', '--network', NETWORK, ...FAST_RECOVERY, '--agents', 'Front,Backup,Clerk,Helper', '--concurrency', '32'], env),
-      startHandoff('worker primary', ['worker', '--network', NETWORK, ...FAST_RECOVERY, '--agents', 'Primary'], env),
+      startHandoff('gateway', ['gateway', '--network', NO_STALL_NETWORK, ...FAST_RECOVERY, '--reconcile-after', '800', '--reconcile-interval', '200', '--http-port', String(port), '--no-auth'], env),
+      startHandoff('worker main', ['worker', '--network', NO_STALL_NETWORK, ...FAST_RECOVERY, '--agents', 'Front,Backup,Clerk,Helper', '--concurrency', '32'], env),
+      startHandoff('worker primary', ['worker', '--network', NO_STALL_NETWORK, ...FAST_RECOVERY, '--agents', 'Primary'], env),
     ]);
     client = createClient({ redis: { url: redisUrl(), prefix } });
     secondTab = createClient({ redis: { url: redisUrl(), prefix } });
@@ -244,7 +209,7 @@ describe('no conversation stalls on the paths around the turn', () => {
     // Started within the heartbeat's lifetime: the handoff goes to Primary's queue, where no one will take it.
     const conversation = await client.start({ agent: 'Front', input: 'primary please' });
     const result = await conversation.result({ timeoutMs: 20_000 });
-    expect(result).toMatchObject({ status: 'completed', output: 'Backup answers.', agent: 'Backup', path: ['Front', 'Backup'] });
+    expect(result).toMatchObject({ status: 'completed', output: 'Backup answers: primary please', agent: 'Backup', path: ['Front', 'Backup'] });
     const events = await eventsOf(conversation.id);
     expect(events.find((e) => e.type === 'routing.decided' && e.strategy === 'health')).toMatchObject({ router: 'Primary', agent: 'Backup' });
     // Moved while queued (not routed around at the handoff: Primary's heartbeat was still fresh then).
