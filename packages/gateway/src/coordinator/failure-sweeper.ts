@@ -4,6 +4,7 @@ import type { RedisClient } from '@handoff/redis';
 import { COORDINATOR_QUEUE, DEFAULT_SWEEP_INTERVAL_MS, HopFailedError, SCHEMA_VERSION, hrNow, ZERO_USAGE, type ErrorJson, type KeyLayout, type NetworkDefinition, type TurnResult } from '@handoff/core';
 import { addDeadLetter, looseConversationId, type QueueSet } from '@handoff/redis';
 import type { Coordinator } from './coordinator.js';
+import { Periodic } from './periodic.js';
 
 /** Options of {@link FailureSweeper}. */
 export interface FailureSweeperOptions {
@@ -22,8 +23,7 @@ export interface FailureSweeperOptions {
  * runs.
  */
 export class FailureSweeper {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
+  private readonly rounds: Periodic;
 
   constructor(
     private readonly network: NetworkDefinition,
@@ -32,24 +32,18 @@ export class FailureSweeper {
     private readonly logger: Logger,
     private readonly deadlines: { redis: RedisClient; keys: KeyLayout },
     private readonly options: FailureSweeperOptions = {},
-  ) {}
+  ) {
+    this.rounds = new Periodic(() => this.sweep(), options.intervalMs ?? DEFAULT_SWEEP_INTERVAL_MS, (error) => logger.warn({ err: error }, 'failure sweep failed'));
+  }
 
   /** Starts sweeping periodically. */
   start(): void {
-    const interval = this.options.intervalMs ?? DEFAULT_SWEEP_INTERVAL_MS;
-    this.timer = setInterval(() => {
-      this.running ??= this.sweep()
-        .then(() => undefined)
-        .catch((error: unknown) => this.logger.warn({ err: error }, 'failure sweep failed'))
-        .finally(() => (this.running = undefined));
-    }, interval);
-    this.timer.unref();
+    this.rounds.start();
   }
 
   /** Stops sweeping and waits for a sweep in progress. */
-  async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    await this.running;
+  stop(): Promise<void> {
+    return this.rounds.stop();
   }
 
   /** One sweep over the coordinator queue and every agent queue, then the deadlines. @returns how many jobs were moved. */

@@ -1,3 +1,4 @@
+import { Periodic } from './periodic.js';
 import type { Logger } from 'pino';
 import type { QueueSet, RedisClient } from '@handoff/redis';
 import {
@@ -52,28 +53,24 @@ export interface HousekeepingDeps {
  * (racing count trims may remove up to one batch more than the excess, oldest first).
  */
 export class Housekeeping {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<unknown> | undefined;
+  private readonly rounds: Periodic;
 
   constructor(
     private readonly deps: HousekeepingDeps,
     private readonly options: HousekeepingOptions = {},
-  ) {}
+  ) {
+    // runOnce logs its own failures and never throws.
+    this.rounds = new Periodic(() => this.runOnce(), options.intervalMs ?? DEFAULT_HOUSEKEEPING_INTERVAL_MS, () => undefined);
+  }
 
   /** Starts running periodically (the timer does not keep the process alive). */
   start(): void {
-    if (this.timer) return;
-    this.timer = setInterval(() => {
-      this.running ??= this.runOnce().finally(() => (this.running = undefined));
-    }, this.options.intervalMs ?? DEFAULT_HOUSEKEEPING_INTERVAL_MS);
-    this.timer.unref();
+    this.rounds.start();
   }
 
   /** Stops, and waits for a run in progress. */
-  async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
-    await this.running;
+  stop(): Promise<void> {
+    return this.rounds.stop();
   }
 
   /** One pass: trims the dead-letter queue and reaps stale heartbeats. A failing part is logged and the other still runs. */

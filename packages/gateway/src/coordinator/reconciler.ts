@@ -11,6 +11,7 @@ import {
 import type { ConversationStore, EventLog, QueueSet, RedisClient } from '@handoff/redis';
 import type { HealthView } from '../routing/health.js';
 import type { Coordinator } from './coordinator.js';
+import { Periodic } from './periodic.js';
 
 /** Options of {@link Reconciler}. */
 export interface ReconcilerOptions {
@@ -74,15 +75,16 @@ export interface ReconcileReport {
  * Any number of gateways may run it: every repair is idempotent or version-guarded.
  */
 export class Reconciler {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<unknown> | undefined;
+  private readonly rounds: Periodic;
   /** Hops already warned about having no live worker (once per hop and process). */
   private readonly warned = new Set<string>();
 
   constructor(
     private readonly deps: ReconcilerDeps,
     private readonly options: ReconcilerOptions = {},
-  ) {}
+  ) {
+    this.rounds = new Periodic(() => this.runOnce(), options.intervalMs ?? DEFAULT_RECONCILE_INTERVAL_MS, (error) => deps.logger.warn({ err: error }, 'reconcile round failed'));
+  }
 
   private get afterMs(): number {
     return this.options.reconcileAfterMs ?? DEFAULT_RECONCILE_AFTER_MS;
@@ -90,18 +92,12 @@ export class Reconciler {
 
   /** Starts looking periodically. */
   start(): void {
-    this.timer = setInterval(() => {
-      this.running ??= this.runOnce()
-        .catch((error: unknown) => this.deps.logger.warn({ err: error }, 'reconcile round failed'))
-        .finally(() => (this.running = undefined));
-    }, this.options.intervalMs ?? DEFAULT_RECONCILE_INTERVAL_MS);
-    this.timer.unref();
+    this.rounds.start();
   }
 
   /** Stops, and waits for a round in progress. */
-  async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    await this.running;
+  stop(): Promise<void> {
+    return this.rounds.stop();
   }
 
   /** One round over the conversations that are due. */
