@@ -307,12 +307,16 @@ describe('fuzzing the boundaries and the handlers', () => {
     const id = `c_fuzz${++counter}`;
     touched.add(id);
     const command = parseBoundary(StartCommand, { ...startTemplate, conversationId: id, createdAt: Date.now() }, 'Fixture start');
-    expect((await store.apply(decideStart(rt.network, command).step)).outcome).toBe('applied');
+    const decision = decideStart(rt.network, command);
+    expect((await store.apply(decision.step)).outcome).toBe('applied');
+    epochs.set(id, decision.record.epoch);
     return id;
   }
+  /** The incarnation of each conversation the fuzzer started (its hops must carry it to be current). */
+  const epochs = new Map<string, string>();
 
   /** The harvested Front hop-1 envelope (of the conversation `startTemplate` started), re-pointed at `conversationId`. */
-  const envelopeOf = (conversationId: string): Record<string, unknown> => ({ ...structuredClone(envelopeTemplate), conversationId, hopId: hopId(conversationId, 1), createdAt: Date.now() });
+  const envelopeOf = (conversationId: string): Record<string, unknown> => ({ ...structuredClone(envelopeTemplate), conversationId, hopId: hopId(conversationId, 1), epoch: epochs.get(conversationId) ?? 'unknown', createdAt: Date.now() });
   /** A harvested hop-1 turn result, re-pointed at `conversationId` and made Front's. */
   const turnOf = (template: Record<string, unknown>, conversationId: string): Record<string, unknown> => ({ ...structuredClone(template), conversationId, hopId: hopId(conversationId, 1), agent: 'Front' });
 
