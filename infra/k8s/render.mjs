@@ -24,9 +24,9 @@ export function kebab(name) {
     .toLowerCase();
 }
 
-/** The BullMQ list of an agent's waiting hops: `<prefix>:agent.<Agent>:wait` (see @handoff/core naming). */
+/** The BullMQ list of an agent's waiting hops: `<prefix>:{agent.<Agent>}:agent.<Agent>:wait` (see @handoff/core naming: each queue has its own hash-tagged prefix). */
 export function waitList(prefix, agent) {
-  return `${prefix}:agent.${agent}:wait`;
+  return `${prefix}:{agent.${agent}}:agent.${agent}:wait`;
 }
 
 /** The objects of the deployment, one entry per file: `{ file, docs: [object, …] }`. */
@@ -272,7 +272,7 @@ export function renderManifests(values) {
     files.push({
       file: `agent-${id}.yaml`,
       header: [
-        `Agent ${agent.name}: workers on the BullMQ queue "${v.prefix}:agent.${agent.name}", scaled by KEDA on its wait list.`,
+        `Agent ${agent.name}: workers on the BullMQ queue "agent.${agent.name}" (prefix "${v.prefix}:{agent.${agent.name}}"), scaled by KEDA on its wait list.`,
         'The worker has no HTTP port, hence no probes: it exits (and is restarted) when it cannot start, and the',
         'jobs of a worker that hangs or dies are taken over by its replicas once their lock expires.',
       ],

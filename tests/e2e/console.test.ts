@@ -2,7 +2,6 @@ import { existsSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,6 +9,7 @@ import { agentQueueName } from '@handoff/core';
 import { ManagedProcess, lastUserText, startScriptedModel, systemIncludes, type ScriptedModel } from '@handoff/testing';
 import { redisUrl, uniquePrefix } from '../support/env.js';
 import { REPO_ROOT, startHandoff } from '../support/processes.js';
+import { openQueue } from '../support/queues.js';
 
 const KEY = 'console-key-4f9a';
 const NETWORK = 'tests/e2e/networks/console.ts';
@@ -242,7 +242,7 @@ describe('web console', () => {
   });
 
   it('lists dead letters and replays one from the dead-letter view', async () => {
-    const queue = new Queue(agentQueueName('Intake'), { connection: redis, prefix });
+    const queue = openQueue(agentQueueName('Intake'), redis, prefix);
     try {
       await queue.add('hop', { not: 'an envelope' }, { jobId: 'poison-1' });
     } finally {

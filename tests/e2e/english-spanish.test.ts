@@ -1,12 +1,12 @@
-import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient, type HandoffClient } from '@handoff/client';
-import { COORDINATOR_QUEUE, agentQueueName, hopId, turnResultJobId, type StoredEvent } from '@handoff/core';
+import { agentQueueName, hopId, turnResultJobId, type StoredEvent } from '@handoff/core';
 import { systemIncludes, startScriptedModel, type ManagedProcess, type ScriptedModel } from '@handoff/testing';
 import { englishSpanishRules } from '@handoff/examples/dist/english-spanish/scripted-model.js';
 import { redisUrl, uniquePrefix } from '../support/env.js';
 import { startHandoff } from '../support/processes.js';
+import { openQueue, coordinatorQueueOf } from '../support/queues.js';
 
 /**
  * The seed's example end to end, as separate OS processes: a gateway and two workers that serve
@@ -74,7 +74,7 @@ describe('English/Spanish handoff across processes', () => {
     expect(spanishRequest?.body.messages[1]).toEqual({ role: 'user', content: '¿cuanto es 2+2?' });
 
     // Each turn ran in the worker process that serves its agent, not in this one.
-    const coordinatorQueue = new Queue(COORDINATOR_QUEUE, { connection: redis, prefix });
+    const coordinatorQueue = coordinatorQueueOf(conversation.id, redis, prefix);
     const { epoch } = await conversation.status();
     const [first, second] = await Promise.all([1, 2].map((seq) => coordinatorQueue.getJob(turnResultJobId(hopId(conversation.id, seq), epoch))));
     expect(first?.data.agent).toBe('EnglishAgent');
@@ -91,8 +91,8 @@ describe('English/Spanish handoff across processes', () => {
       expect(result.status).toBe('completed');
       expect(result.agent).toBe(i % 2 === 0 ? 'SpanishAgent' : 'EnglishAgent');
     });
-    const english = new Queue(agentQueueName('EnglishAgent'), { connection: redis, prefix });
-    const spanish = new Queue(agentQueueName('SpanishAgent'), { connection: redis, prefix });
+    const english = openQueue(agentQueueName('EnglishAgent'), redis, prefix);
+    const spanish = openQueue(agentQueueName('SpanishAgent'), redis, prefix);
     const [englishWorkers, spanishWorkers] = await Promise.all([english.getWorkers(), spanish.getWorkers()]);
     expect(englishWorkers).toHaveLength(1);
     expect(spanishWorkers).toHaveLength(1);

@@ -144,7 +144,7 @@ describe('HTTP API', () => {
   it('answers every kind of bad input with a 4xx and a code, and changes nothing in Redis', async () => {
     const finished = await client.start({ agent: 'EnglishAgent', input: 'hi' });
     await finished.result({ timeoutMs: 10_000 });
-    const snapshot = async () => (await redis.keys(`${prefix}:conv:*`)).sort().join('\n') + (await redis.llen(`${prefix}:coordinator:wait`));
+    const snapshot = async () => (await redis.keys(`${prefix}:conv:*`)).sort().join('\n') + (await Promise.all(Array.from({ length: 8 }, (_, p) => redis.llen(`${prefix}:{coordinator.${p}}:coordinator.${p}:wait`)))).join(',');
     const before = await snapshot();
     const post = (path: string, body: string, headers: Record<string, string> = {}) => api(path, { method: 'POST', body, headers: { 'content-type': 'application/json', ...headers } });
     const cases: [string, Promise<Response>, number, string][] = [
@@ -211,7 +211,7 @@ describe('HTTP API', () => {
     expect(listed.status).toBe(200);
     const { queues } = (await listed.json()) as { queues: { name: string; counts: Record<string, number> }[] };
     const byName = new Map(queues.map((q) => [q.name, q]));
-    expect([...byName.keys()].sort()).toEqual(['agent.EnglishAgent', 'agent.SpanishAgent', 'coordinator', 'dead-letter'].sort());
+    expect([...byName.keys()].sort()).toEqual(['agent.EnglishAgent', 'agent.SpanishAgent', ...Array.from({ length: 8 }, (_, p) => `coordinator.${p}`), 'dead-letter'].sort());
     expect(byName.get('agent.SpanishAgent')!.counts.completed).toBeGreaterThan(0);
   });
 

@@ -1,11 +1,11 @@
-import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient, type HandoffClient } from '@handoff/client';
-import { COORDINATOR_QUEUE, hopId, turnResultJobId } from '@handoff/core';
+import { hopId, turnResultJobId } from '@handoff/core';
 import { startScriptedModel, systemText, type ManagedProcess, type ScriptedModel } from '@handoff/testing';
 import { redisUrl, uniquePrefix } from '../support/env.js';
 import { startHandoff } from '../support/processes.js';
+import { coordinatorQueueOf, allCoordinatorQueues } from '../support/queues.js';
 
 const NETWORK = 'tests/e2e/networks/pool.ts';
 
@@ -52,9 +52,16 @@ describe('replicas and pools across processes', () => {
     soloWorkers[0]!.kill('SIGKILL');
     const results = await Promise.all(conversations.map((c) => c.result({ timeoutMs: 30_000 })));
     expect(results.every((r) => r.status === 'completed' && r.output === 'Solo done')).toBe(true);
-    const coordinator = new Queue(COORDINATOR_QUEUE, { connection: redis, prefix });
-    const turns = await Promise.all(conversations.map(async (c) => coordinator.getJob(turnResultJobId(hopId(c.id, 1), (await c.status()).epoch))));
-    await coordinator.close();
+    const turns = await Promise.all(
+      conversations.map(async (c) => {
+        const coordinator = coordinatorQueueOf(c.id, redis, prefix);
+        try {
+          return await coordinator.getJob(turnResultJobId(hopId(c.id, 1), (await c.status()).epoch));
+        } finally {
+          await coordinator.close();
+        }
+      }),
+    );
     expect(new Set(turns.map((t) => t?.data.workerId)).size).toBeGreaterThanOrEqual(2);
   }, 60_000);
 
@@ -65,11 +72,11 @@ describe('replicas and pools across processes', () => {
     for (const count of counts) expect(Math.abs(count - 10)).toBeLessThanOrEqual(1);
     expect(counts.reduce((a, b) => a + b, 0)).toBe(30);
     // Both gateways took start commands.
-    const coordinator = new Queue(COORDINATOR_QUEUE, { connection: redis, prefix });
     const ids = new Set(conversations.map((c) => c.id));
-    const starts = (await coordinator.getJobs(['completed'], 0, -1)).filter((job) => job.data.kind === 'start' && ids.has(job.data.conversationId));
+    const partitions = allCoordinatorQueues(redis, prefix);
+    const starts = (await Promise.all(partitions.map((q) => q.getJobs(['completed'], 0, -1)))).flat().filter((job) => job.data.kind === 'start' && ids.has(job.data.conversationId));
+    await Promise.all(partitions.map((q) => q.close()));
     expect(starts).toHaveLength(30);
-    await coordinator.close();
     expect(new Set(starts.map((s) => s?.processedBy)).size).toBe(2);
   }, 60_000);
 });

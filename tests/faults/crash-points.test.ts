@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SCHEMA_VERSION, agentQueueName, commandJobId, hopId, hopJobId, newOperationId, type CoordinatorJob } from '@handoff/core';
 import { startRedisFaultProxy, type RedisFaultMode, type RedisFaultProxy } from '@handoff/testing';
 import { redisUrl, uniquePrefix } from '../support/env.js';
+import { coordinatorQueueNameOf } from '../support/queues.js';
 import {
-  COORDINATOR_QUEUE,
   CrashHarness,
   childReportJobId,
   countEvents,
@@ -142,7 +142,7 @@ const SCENARIOS: CrashScenario[] = [
       await h.deliver(turnResult(child, 1, 'B', { type: 'final', output: `B's findings for ${id}` }));
       const ended = (await h.record(childId))!;
       const jobId = childReportJobId(childId, ended.epoch, ended.version);
-      const payload = (await h.jobData(COORDINATOR_QUEUE, jobId)) as CoordinatorJob;
+      const payload = (await h.jobData(coordinatorQueueNameOf(id), jobId)) as CoordinatorJob;
       return { payload, jobId };
     },
     async verify(h, id) {

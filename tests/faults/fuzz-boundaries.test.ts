@@ -1,9 +1,9 @@
-import { Queue } from 'bullmq';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StartRequest } from '@handoff/client';
 import {
-  COORDINATOR_QUEUE,
+  DEFAULT_COORDINATOR_PARTITIONS,
+  coordinatorQueueName,
   ConversationRecord,
   CoordinatorJob,
   Envelope,
@@ -24,6 +24,7 @@ import { decideStart } from '@handoff/gateway';
 import { ConversationStore } from '@handoff/redis';
 import { systemIncludes } from '@handoff/testing';
 import { startInProcess, type InProcessRuntime } from '../support/in-process.js';
+import { openQueue } from '../support/queues.js';
 
 /**
  * Property-based fuzzing of every schema-validated boundary, then of the real coordinator and
@@ -220,14 +221,14 @@ describe('fuzzing the boundaries and the handlers', () => {
     ]);
     for (const conversation of conversations) await conversation.result({ timeoutMs: 10_000 });
     const jobData = async (queue: string) => {
-      const q = new Queue(queue, { connection: rt.redis, prefix: rt.prefix });
+      const q = openQueue(queue, rt.redis, rt.prefix);
       try {
         return (await q.getJobs(['completed'])).map((job) => job.data as Record<string, unknown>);
       } finally {
         await q.close();
       }
     };
-    const coordinatorJobs = await jobData(COORDINATOR_QUEUE);
+    const coordinatorJobs = (await Promise.all(Array.from({ length: DEFAULT_COORDINATOR_PARTITIONS }, (_, p) => jobData(coordinatorQueueName(p))))).flat();
     const envelopes = [...(await jobData(agentQueueName('Front'))), ...(await jobData(agentQueueName('Back'))), ...(await jobData(agentQueueName('Broken')))];
     const events: unknown[] = [];
     const records: unknown[] = [];

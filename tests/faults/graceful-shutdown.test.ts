@@ -1,4 +1,3 @@
-import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HandoffClient } from '@handoff/client';
@@ -9,6 +8,7 @@ import { uniquePrefix } from '../support/env.js';
 import { FAST_RECOVERY, waitFor, type Deployment } from './support/deployment.js';
 import { isTurnOf, relayInput, relayReply, verifyRelay } from './support/relay.js';
 import { startRelayRuntime, type RelayRuntime } from './support/relay-runtime.js';
+import { openQueue } from '../support/queues.js';
 
 /**
  * SIGTERM drains: a worker finishes the turns it is running before it exits (no stalled jobs);
@@ -44,7 +44,7 @@ describe('graceful shutdown', () => {
   });
 
   async function hopJob(conversationId: string) {
-    const queue = new Queue(agentQueueName('R1'), { connection: redis, prefix });
+    const queue = openQueue(agentQueueName('R1'), redis, prefix);
     try {
       const { epoch } = await client.conversation(conversationId).status();
       return await queue.getJob(hopJobId(hopId(conversationId, 1), epoch));

@@ -1,13 +1,13 @@
-import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient, createHttpClient, type HandoffClient, type RedisHandoffClient } from '@handoff/client';
 import { EventLog } from '@handoff/redis';
-import { COORDINATOR_QUEUE, agentQueueName, keyLayout, type Message, type StoredEvent } from '@handoff/core';
+import { agentQueueName, queuePrefix, keyLayout, type Message, type StoredEvent } from '@handoff/core';
 import { findFreePort, startScriptedModel, systemIncludes, type ManagedProcess, type ScriptedModel } from '@handoff/testing';
 import { redisUrl, uniquePrefix } from '../support/env.js';
 import { startHandoff } from '../support/processes.js';
 import { FAST_RECOVERY, waitFor } from './support/deployment.js';
+import { coordinatorQueueOf, openQueue } from '../support/queues.js';
 import { NO_STALL_NETWORK, NO_STALL_RULES } from './support/no-stall-model.js';
 
 /** The history as the model API demands it: every assistant tool call answered by a tool message before anything else follows. */
@@ -178,12 +178,12 @@ describe('no conversation stalls on the paths around the turn', () => {
     // Clerk's queue cannot take a job (a key of the wrong type stands where its list goes), as
     // during a failover. BullMQ's add script fails half way: the job's hash is written, the job is
     // in no list — the turn result's next delivery finds "the job exists" and completes.
-    const waitKey = `${prefix}:${agentQueueName('Clerk')}:wait`;
+    const waitKey = `${queuePrefix(prefix, agentQueueName('Clerk'))}:${agentQueueName('Clerk')}:wait`;
     const saved = await redis.lrange(waitKey, 0, -1);
     await redis.del(waitKey);
     await redis.set(waitKey, 'not a list');
     const conversation = await client.start({ agent: 'Front', input: 'clerk please, while the queue is broken' });
-    const coordinator = new Queue(COORDINATOR_QUEUE, { connection: redis, prefix });
+    const coordinator = coordinatorQueueOf(conversation.id, redis, prefix);
     try {
       await waitFor(async () => {
         const turns = (await coordinator.getJobs(['completed', 'failed'])).filter((j) => j.data.conversationId === conversation.id && j.data.kind === 'turn');
@@ -214,7 +214,7 @@ describe('no conversation stalls on the paths around the turn', () => {
     expect(events.find((e) => e.type === 'routing.decided' && e.strategy === 'health')).toMatchObject({ router: 'Primary', agent: 'Backup' });
     // Moved while queued (not routed around at the handoff: Primary's heartbeat was still fresh then).
     expect(events.some((e) => e.type === 'warning' && /waited on the queue of Primary/.test(e.message))).toBe(true);
-    const primaryQueue = new Queue(agentQueueName('Primary'), { connection: redis, prefix });
+    const primaryQueue = openQueue(agentQueueName('Primary'), redis, prefix);
     try {
       expect((await primaryQueue.getJobs(['waiting'])).filter((j) => j.data.conversationId === conversation.id)).toEqual([]);
     } finally {

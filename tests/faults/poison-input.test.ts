@@ -1,7 +1,7 @@
-import { Queue, type Job } from 'bullmq';
+import type { Job, Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  COORDINATOR_QUEUE,
+  coordinatorQueueName,
   DEAD_LETTER_QUEUE,
   MAX_COORDINATOR_JOB_BYTES,
   MAX_ENVELOPE_BYTES,
@@ -20,6 +20,7 @@ import { decideStart } from '@handoff/gateway';
 import { ConversationStore, EventLog, HOP_JOB_OPTIONS, type DeadLetter } from '@handoff/redis';
 import { lastUserText, systemIncludes } from '@handoff/testing';
 import { startInProcess, type InProcessRuntime } from '../support/in-process.js';
+import { coordinatorQueueOf, openQueue } from '../support/queues.js';
 
 /**
  * Garbage and hostile jobs added straight to the runtime's BullMQ queues, bypassing the client:
@@ -54,9 +55,10 @@ describe('poison input on the queues', () => {
         { when: systemIncludes('You are Back.'), reply: { content: 'Back answers.' } },
       ],
     });
-    front = new Queue(agentQueueName('Front'), { connection: rt.redis, prefix: rt.prefix });
-    coordinator = new Queue(COORDINATOR_QUEUE, { connection: rt.redis, prefix: rt.prefix });
-    deadLetters = new Queue(DEAD_LETTER_QUEUE, { connection: rt.redis, prefix: rt.prefix });
+    front = openQueue(agentQueueName('Front'), rt.redis, rt.prefix);
+    // Partition 0 of the coordinator queue: where the garbage goes (the gateway consumes every partition).
+    coordinator = openQueue(coordinatorQueueName(0), rt.redis, rt.prefix);
+    deadLetters = openQueue(DEAD_LETTER_QUEUE, rt.redis, rt.prefix);
     store = new ConversationStore(rt.redis, keyLayout(rt.prefix));
     eventLog = new EventLog(rt.redis, keyLayout(rt.prefix));
   });
@@ -168,13 +170,13 @@ describe('poison input on the queues', () => {
     await coordinator.add('turn', { kind: 'turn', conversationId: named, seq: 'one' }, { jobId: 'garbage-coord-named' });
 
     for (const [label, payload] of GARBAGE) {
-      const letter = await deadLetterOf(COORDINATOR_QUEUE, `garbage-coord-${label}`);
-      expect(letter).toMatchObject({ sourceQueue: 'coordinator', jobId: `garbage-coord-${label}`, error: { code: 'VALIDATION_FAILED' } });
+      const letter = await deadLetterOf(coordinatorQueueName(0), `garbage-coord-${label}`);
+      expect(letter).toMatchObject({ sourceQueue: coordinatorQueueName(0), jobId: `garbage-coord-${label}`, error: { code: 'VALIDATION_FAILED' } });
       expect(letter.payload).toEqual(payload);
       expect(letter.error.message).toMatch(/^Coordinator job is invalid: /);
     }
-    const letter = await deadLetterOf(COORDINATOR_QUEUE, 'garbage-coord-named');
-    expect(letter).toMatchObject({ sourceQueue: 'coordinator', conversationId: named, error: { code: 'VALIDATION_FAILED' } });
+    const letter = await deadLetterOf(coordinatorQueueName(0), 'garbage-coord-named');
+    expect(letter).toMatchObject({ sourceQueue: coordinatorQueueName(0), conversationId: named, error: { code: 'VALIDATION_FAILED' } });
     const [event] = await errorEventsOf(named);
     expect(event).toMatchObject({ type: 'error', conversationId: named, error: { code: 'VALIDATION_FAILED' } });
     // Nothing was created for a conversation that only garbage named.
@@ -232,8 +234,8 @@ describe('poison input on the queues', () => {
       await coordinator.add('turn', turnFor(id, { type: 'final', output: 'from the future' }, { schemaVersion: 2 }), {
         ...HOP_JOB_OPTIONS, jobId: turnResultJobId(hopId(id, 1)),
       });
-      const letter = await deadLetterOf(COORDINATOR_QUEUE, turnResultJobId(hopId(id, 1)));
-      expect(letter).toMatchObject({ sourceQueue: 'coordinator', conversationId: id, error: { code: 'UNSUPPORTED_SCHEMA_VERSION', details: { found: 2 } } });
+      const letter = await deadLetterOf(coordinatorQueueName(0), turnResultJobId(hopId(id, 1)));
+      expect(letter).toMatchObject({ sourceQueue: coordinatorQueueName(0), conversationId: id, error: { code: 'UNSUPPORTED_SCHEMA_VERSION', details: { found: 2 } } });
       const errors = await errorEventsOf(id);
       expect(errors[0]).toMatchObject({ error: { code: 'UNSUPPORTED_SCHEMA_VERSION' } });
       // Nothing of it was applied, and the conversation does not wait forever for a result that will not come.
@@ -268,7 +270,7 @@ describe('poison input on the queues', () => {
       // The turn was applied as a failure (not dead-lettered): the record moved past hop 1.
       expect((await store.read(id))?.appliedSeq).toBe(1);
       expect((await coordinator.getJob(turnResultJobId(hopId(id, 1))))?.returnvalue).toBe('applied');
-      expect(await deadLetters.getJob(`coordinator.${turnResultJobId(hopId(id, 1))}`)).toBeUndefined();
+      expect(await deadLetters.getJob(`${coordinatorQueueName(0)}.${turnResultJobId(hopId(id, 1))}`)).toBeUndefined();
     } finally {
       release();
     }
@@ -280,14 +282,16 @@ describe('poison input on the queues', () => {
 
   it('refuses a start request over the coordinator job limit at the client, before anything is enqueued', async () => {
     const id = 'c_poison_too_big_start';
-    const before = await coordinator.getJobCountByTypes('waiting', 'active', 'completed', 'failed', 'delayed');
+    const partition = coordinatorQueueOf(id, rt.redis, rt.prefix);
+    const before = await partition.getJobCountByTypes('waiting', 'active', 'completed', 'failed', 'delayed');
     const blob = 'y'.repeat(MAX_COORDINATOR_JOB_BYTES + 1);
     await expect(rt.client.start({ agent: 'Front', input: 'big', context: { blob }, conversationId: id })).rejects.toMatchObject({
       code: 'PAYLOAD_TOO_LARGE',
       message: expect.stringMatching(/^Start request is \d+ bytes; the limit is 8388608\.$/),
       details: { limit: MAX_COORDINATOR_JOB_BYTES },
     });
-    expect(await coordinator.getJobCountByTypes('waiting', 'active', 'completed', 'failed', 'delayed')).toBe(before);
+    expect(await partition.getJobCountByTypes('waiting', 'active', 'completed', 'failed', 'delayed')).toBe(before);
+    await partition.close();
     expect(await rt.redis.exists(keyLayout(rt.prefix).starting(id))).toBe(0);
     expect(await store.read(id)).toBeNull();
     expect(await rt.redis.exists(keyLayout(rt.prefix).events(id))).toBe(0);

@@ -305,7 +305,7 @@ describe('infra/k8s', () => {
       expect(spec.triggers).toHaveLength(1);
       const [trigger] = spec.triggers;
       expect(trigger.type).toBe('redis');
-      expect(trigger.metadata.listName).toBe(`${values.prefix}:agent.${agent}:wait`);
+      expect(trigger.metadata.listName).toBe(`${values.prefix}:{agent.${agent}}:agent.${agent}:wait`);
       expect(Number(trigger.metadata.listLength)).toBeGreaterThan(0);
       expect(trigger.metadata.address).toBe(`redis.${values.namespace}.svc.cluster.local:6379`);
       expect(auth.map((a) => a.metadata.name)).toContain(trigger.authenticationRef.name);
@@ -587,7 +587,7 @@ describe("the image's command, run as the container would run it", () => {
     const result = await fetch(`${base}/v1/conversations/${conversationId}/result?waitMs=15000`, { headers });
     expect(await result.json()).toMatchObject({ status: 'completed', agent: 'Billing', path: ['CustomerService', 'Billing'] });
     // The hop queued before any TechSupport worker ran has been taken.
-    const list = `${prefix}:agent.TechSupport:wait`;
+    const list = `${prefix}:{agent.TechSupport}:agent.TechSupport:wait`;
     await expect.poll(() => redis.llen(list), { timeout: 15_000 }).toBe(0);
     // SIGTERM, as Kubernetes and compose stop a container: a clean exit well within the grace period.
     const began = Date.now();

@@ -1,12 +1,12 @@
-import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient } from '@handoff/client';
-import { COORDINATOR_QUEUE, DEAD_LETTER_QUEUE, agentQueueName, defineAgent, defineNetwork, hopId, keyLayout, commandJobId } from '@handoff/core';
+import { DEAD_LETTER_QUEUE, agentQueueName, defineAgent, defineNetwork, hopId, keyLayout, commandJobId } from '@handoff/core';
 import { decideStart } from '@handoff/gateway';
 import { ConversationStore } from '@handoff/redis';
 import { findFreePort, hasTool, lastUserText, systemIncludes, type RecordedRequest } from '@handoff/testing';
 import { redisUrl, uniquePrefix } from '../support/env.js';
 import { startInProcess, type InProcessRuntime } from '../support/in-process.js';
+import { openQueue, coordinatorQueueOf, coordinatorJobCount } from '../support/queues.js';
 
 const lastToolMessage = (req: RecordedRequest) => [...req.body.messages].reverse().find((m) => m.role === 'tool');
 
@@ -53,19 +53,17 @@ describe('bad input', () => {
   afterAll(() => rt.close());
 
   it('refuses an unknown entry agent at the client, naming the agents, and enqueues nothing', async () => {
-    const coordinator = new Queue(COORDINATOR_QUEUE, { connection: rt.redis, prefix: rt.prefix });
-    const before = await coordinator.getJobCountByTypes('waiting', 'active', 'completed', 'failed');
+    const before = await coordinatorJobCount(rt.redis, rt.prefix, 'waiting', 'active', 'completed', 'failed');
     await expect(rt.client.start({ agent: 'Nobody', input: 'hi' })).rejects.toMatchObject({
       code: 'UNKNOWN_AGENT',
       message: 'Entry agent: unknown agent "Nobody". The network has: Front, Back, Flaky, Offline.',
     });
-    expect(await coordinator.getJobCountByTypes('waiting', 'active', 'completed', 'failed')).toBe(before);
-    await coordinator.close();
+    expect(await coordinatorJobCount(rt.redis, rt.prefix, 'waiting', 'active', 'completed', 'failed')).toBe(before);
   });
 
   it('ends a conversation whose start command names an unknown agent (bypassing the client) with the reason', async () => {
-    const coordinator = new Queue(COORDINATOR_QUEUE, { connection: rt.redis, prefix: rt.prefix });
     const id = 'c_unknown_entry';
+    const coordinator = coordinatorQueueOf(id, rt.redis, rt.prefix);
     // A producer other than the client marks the conversation as starting, as the client does, so handles can wait for it.
     await new ConversationStore(rt.redis, keyLayout(rt.prefix)).markStarting(id, 'op_raw');
     await coordinator.add('start', { schemaVersion: 1, kind: 'start', conversationId: id, entryAgent: 'Ghost', input: 'hi', context: {}, limits: {}, operationId: 'op_raw', createdAt: Date.now() }, { jobId: commandJobId(id, 'start', 'op_raw') });
@@ -120,8 +118,8 @@ describe('bad input', () => {
 
   it('dead-letters an invalid envelope with an error event, ends its conversation, and keeps serving', async () => {
     const id = 'c_bad_envelope';
-    const front = new Queue(agentQueueName('Front'), { connection: rt.redis, prefix: rt.prefix });
-    const deadLetters = new Queue(DEAD_LETTER_QUEUE, { connection: rt.redis, prefix: rt.prefix });
+    const front = openQueue(agentQueueName('Front'), rt.redis, rt.prefix);
+    const deadLetters = openQueue(DEAD_LETTER_QUEUE, rt.redis, rt.prefix);
     // A real conversation whose first hop arrives corrupt: the coordinator's apply ran (record,
     // history, events), and instead of its envelope a broken one naming the same hop is queued.
     const store = new ConversationStore(rt.redis, keyLayout(rt.prefix));

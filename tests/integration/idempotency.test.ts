@@ -1,6 +1,6 @@
 import { Queue, QueueEvents } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { COORDINATOR_QUEUE, SCHEMA_VERSION, agentQueueName, hopId, hopJobId, turnResultJobId, type StartCommand, type TurnResult } from '@handoff/core';
+import { SCHEMA_VERSION, agentQueueName, queuePrefix, hopId, hopJobId, turnResultJobId, type StartCommand, type TurnResult } from '@handoff/core';
 import { ConversationStore, EventLog, QueueSet, createRedisConnection, registerNetwork } from '@handoff/redis';
 import { Coordinator, HealthView, Routers, decideTurn } from '@handoff/gateway';
 import { defineAgent, defineNetwork, keyLayout } from '@handoff/core';
@@ -10,6 +10,7 @@ import { redisUrl, uniquePrefix } from '../support/env.js';
 import { startInProcess, type InProcessRuntime } from '../support/in-process.js';
 import { chainNetwork } from '../support/network-builders.js';
 import { hasTool, systemIncludes } from '@handoff/testing';
+import { openQueue, coordinatorQueueOf, coordinatorQueueNameOf } from '../support/queues.js';
 
 const network = defineNetwork({
   name: 'pair',
@@ -56,7 +57,7 @@ describe('coordinator applies each hop exactly once', () => {
     await registerNetwork(redis, keys, network);
     const health = new HealthView(redis, keys);
     coordinator = new Coordinator({ network, store, events: new EventLog(redis, keys), queues, logger: pino({ level: 'silent' }), redis, keys, health, routers: new Routers(network, redis, keys, queues, health) });
-    agentB = new Queue(agentQueueName('B'), { connection: redis, prefix });
+    agentB = openQueue(agentQueueName('B'), redis, prefix);
   });
   afterAll(async () => {
     await agentB.close();
@@ -124,7 +125,7 @@ describe('coordinator applies each hop exactly once', () => {
     expect(await coordinator.handle(turn(id, 1, 'B', { type: 'final', output: 'imposter' }))).toBe('dead-lettered');
     expect((await store.read(id))?.appliedSeq).toBe(0);
     const letters = await queues.deadLetter.getJobs(['waiting']);
-    expect(letters.some((l) => l.data.conversationId === id && l.data.sourceQueue === COORDINATOR_QUEUE)).toBe(true);
+    expect(letters.some((l) => l.data.conversationId === id && l.data.sourceQueue === coordinatorQueueNameOf(id))).toBe(true);
     const events = await new EventLog(redis, keys).read(id);
     expect(events.at(-1)).toMatchObject({ type: 'error', error: { code: 'VALIDATION_FAILED' } });
   });
@@ -150,13 +151,13 @@ describe('duplicate delivery through the queues', () => {
     const conversation = await rt.client.start({ agent: 'A1', input: 'go' });
     const result = await conversation.result({ timeoutMs: 15_000 });
     expect(result.path).toEqual(['A1', 'A2', 'A3']);
-    const coordinatorQueue = new Queue(COORDINATOR_QUEUE, { connection: rt.redis, prefix: rt.prefix });
+    const coordinatorQueue = coordinatorQueueOf(conversation.id, rt.redis, rt.prefix);
     const original = await coordinatorQueue.getJob(turnResultJobId(hopId(conversation.id, 1), (await conversation.status()).epoch));
     expect(original?.data.kind).toBe('turn');
     const before = await rt.redis.lrange(`${rt.prefix}:conv:{${conversation.id}}:history`, 0, -1);
     const eventsBefore = await rt.redis.xlen(`${rt.prefix}:conv:{${conversation.id}}:events`);
 
-    const queueEvents = new QueueEvents(COORDINATOR_QUEUE, { connection: createRedisConnection(redisUrl(), 'blocking'), prefix: rt.prefix });
+    const queueEvents = new QueueEvents(coordinatorQueueNameOf(conversation.id), { connection: createRedisConnection(redisUrl(), 'blocking'), prefix: queuePrefix(rt.prefix, coordinatorQueueNameOf(conversation.id)) });
     await queueEvents.waitUntilReady();
     const again = await coordinatorQueue.add('turn', original!.data, { jobId: 'redelivered-copy' });
     expect(await again.waitUntilFinished(queueEvents, 10_000)).toBe('redelivered');

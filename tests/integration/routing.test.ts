@@ -1,10 +1,10 @@
-import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentQueueName, keyLayout, capabilityRouter, defineNetwork, pool, to, type RoutingStrategy, type StoredEvent } from '@handoff/core';
 import { addDeadLetter, listDeadLetters, QueueSet, replayDeadLetter } from '@handoff/redis';
 import { lastUserText, systemText } from '@handoff/testing';
 import { startInProcess, type InProcessRuntime } from '../support/in-process.js';
 import { by, call, scriptedAgent, when } from '../support/scripted-agents.js';
+import { openQueue } from '../support/queues.js';
 
 async function eventsOf(rt: InProcessRuntime, id: string): Promise<StoredEvent[]> {
   const events: StoredEvent[] = [];
@@ -171,7 +171,7 @@ describe('routing policies', () => {
       rules: [],
     });
     try {
-      const queue = new Queue(agentQueueName('Busy'), { connection: limited.redis, prefix: limited.prefix });
+      const queue = openQueue(agentQueueName('Busy'), limited.redis, limited.prefix);
       // One at a time: a start counts from its admission until its first hop is queued (for a few ms it may count twice, never zero times).
       for (let i = 0; i < 3; i++) {
         await limited.client.start({ agent: 'Busy', input: `q ${i}` });

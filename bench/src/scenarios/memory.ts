@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import pino from 'pino';
 import { createClient } from '@handoff/client';
-import { agentQueueName } from '@handoff/core';
+import { agentQueueName, queuePrefix } from '@handoff/core';
 import { startGateway } from '@handoff/gateway';
 import { startScriptedModel } from '@handoff/testing';
 import { Queue } from 'bullmq';
@@ -62,7 +62,7 @@ export async function memory(options: { redisUrl: string; prefix: string; busyTu
   const redis = new Redis(options.redisUrl);
   const waitingGateway = await startGateway({ network, redis: { url: options.redisUrl, prefix: waitingPrefix }, logger });
   const waitingClient = createClient({ redis: { url: options.redisUrl, prefix: waitingPrefix } });
-  const queue = new Queue(agentQueueName('A1'), { connection: redis, prefix: waitingPrefix });
+  const queue = new Queue(agentQueueName('A1'), { connection: redis, prefix: queuePrefix(waitingPrefix, agentQueueName('A1')) });
   await waitingClient.network();
   const before = Number(/used_memory:(\d+)/.exec(await redis.info('memory'))?.[1]);
   for (let i = 0; i < options.waitingConversations; i += 50) {

@@ -12,7 +12,7 @@ const common = (command: Command) =>
     .option('-n, --network <module>', 'module whose default export is the network (.js or .ts); required here or in --config')
     .option('--redis-url <url>', 'Redis URL (default: $REDIS_URL or redis://127.0.0.1:6379)')
     .option('--prefix <prefix>', 'key prefix of the deployment (default: handoff)')
-    .option('--redis-cluster', 'the Redis URL is a node of a Redis Cluster (default: $HANDOFF_REDIS_CLUSTER); the prefix must be hash-tagged, e.g. {handoff}')
+    .option('--redis-cluster', 'the Redis URL is a node of a Redis Cluster (default: $HANDOFF_REDIS_CLUSTER); keys spread over its shards')
     .option('-c, --concurrency <n>', 'jobs processed at once')
     .option('--lock-duration <ms>', 'BullMQ lock of a running job, renewed while it runs ($HANDOFF_LOCK_DURATION_MS; default 60000 for workers)')
     .option('--stalled-interval <ms>', 'how often dead workers\' jobs are looked for ($HANDOFF_STALLED_INTERVAL_MS; default 30000)')
@@ -35,6 +35,7 @@ common(program.command('gateway').description('run the coordinator of the networ
   .option('--dlq-max-age <ms>', 'dead letters older than this are removed ($HANDOFF_DLQ_MAX_AGE_MS; default 30 days)')
   .option('--dlq-max-count <n>', 'dead letters kept at most, the oldest removed beyond it ($HANDOFF_DLQ_MAX_COUNT; default 10000)')
   .option('--reconcile-after <ms>', 'a conversation without progress this long has its pending hop checked: published again if its job is gone, moved to a fallback if its agent has no live worker ($HANDOFF_RECONCILE_AFTER_MS; default 10000)')
+  .option('--coordinator-partitions <n>', 'coordinator queue partitions, each its own queue and Redis Cluster slot; every gateway of a deployment must use the same ($HANDOFF_COORDINATOR_PARTITIONS; default 8)')
   .option('--reconcile-interval <ms>', 'how often the reconciler looks ($HANDOFF_RECONCILE_INTERVAL_MS; default 2000)')
   .action(async (options: Record<string, unknown>) => (await import('./commands/gateway.js')).gatewayCommand(options));
 
@@ -49,7 +50,7 @@ const connection = (command: Command) =>
   command
     .option('--redis-url <url>', 'Redis URL (default: $REDIS_URL or redis://127.0.0.1:6379)')
     .option('--prefix <prefix>', 'key prefix of the deployment (default: handoff)')
-    .option('--redis-cluster', 'the Redis URL is a node of a Redis Cluster (default: $HANDOFF_REDIS_CLUSTER); the prefix must be hash-tagged, e.g. {handoff}')
+    .option('--redis-cluster', 'the Redis URL is a node of a Redis Cluster (default: $HANDOFF_REDIS_CLUSTER); keys spread over its shards')
     .option('--config <file>', 'a JSON config file with the same settings')
     .option('--json', 'print JSON');
 

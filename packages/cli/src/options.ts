@@ -26,6 +26,7 @@ export const RunFlags = z.object({
   dlqMaxAge: z.coerce.number().int().min(1_000).max(10 * 365 * 24 * 3600 * 1000).optional(),
   dlqMaxCount: z.coerce.number().int().min(0).max(100_000_000).optional(),
   reconcileAfter: z.coerce.number().int().min(100).max(24 * 3600 * 1000).optional(),
+  coordinatorPartitions: z.coerce.number().int().min(1).max(1024).optional(),
   reconcileInterval: z.coerce.number().int().min(50).max(3600 * 1000).optional(),
   agents: list.optional(),
 });
@@ -59,6 +60,7 @@ function flagsFromEnvironment(): Record<string, unknown> {
     ['dlqMaxAge', env.HANDOFF_DLQ_MAX_AGE_MS],
     ['dlqMaxCount', env.HANDOFF_DLQ_MAX_COUNT],
     ['reconcileAfter', env.HANDOFF_RECONCILE_AFTER_MS],
+    ['coordinatorPartitions', env.HANDOFF_COORDINATOR_PARTITIONS],
     ['reconcileInterval', env.HANDOFF_RECONCILE_INTERVAL_MS],
   ];
   return Object.fromEntries(entries.filter(([, value]) => value !== undefined));

@@ -22,6 +22,7 @@ import {
 } from '@handoff/core';
 import {
   BlockingPool,
+  CoordinatorPartitions,
   ConversationStore,
   HOP_JOB_OPTIONS,
   withSmallScripts,
@@ -85,7 +86,7 @@ export function createClient(options: ClientOptions = {}): RedisHandoffClient {
   const config: ResolvedRedisConfig = resolveRedisConfig(options.redis);
   const redis: RedisClient = createRedisConnection(config.url, 'command', 'handoff-client', config.cluster);
   const store = new ConversationStore(redis, config.keys);
-  const queues = new QueueSet(redis, config.prefix);
+  const queues = new QueueSet(redis, config.prefix, new CoordinatorPartitions({ redis, keys: config.keys }));
 
   const blocking = new BlockingPool(redis, options.maxBlockingConnections === undefined ? {} : { maxConnections: options.maxBlockingConnections });
   const commandTimeoutMs = options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
@@ -97,7 +98,7 @@ export function createClient(options: ClientOptions = {}): RedisHandoffClient {
    */
   const sendCommand = async (command: CommandToSend, data: object): Promise<number | null> => {
     // The same operation id twice is one job (while BullMQ keeps it) and one apply (the coordinator records it).
-    await queues.coordinator.add(command.kind, data, { ...HOP_JOB_OPTIONS, jobId: commandJobId(command.conversationId, command.kind, command.operationId) });
+    await (await queues.coordinatorFor(command.conversationId)).add(command.kind, data, { ...HOP_JOB_OPTIONS, jobId: commandJobId(command.conversationId, command.kind, command.operationId) });
     const reply = await blocking.with(commandTimeoutMs, (connection, remainingMs) => store.waitForReply(connection, command.conversationId, command.operationId, remainingMs));
     if (!reply) throw new CommandNotConfirmedError(command.what, command.operationId, commandTimeoutMs);
     if (reply.outcome === 'refused') throw HandoffError.fromJSON(reply.error ?? { code: 'INTERNAL', message: `${command.what} was refused without a reason.`, retryable: false });
@@ -165,7 +166,7 @@ export function createClient(options: ClientOptions = {}): RedisHandoffClient {
       };
       // The mark says "starting" to status() and cancel() until the coordinator creates the record.
       await store.markStarting(conversationId, operationId);
-      await queues.coordinator.add('start', command, { ...HOP_JOB_OPTIONS, jobId: commandJobId(conversationId, 'start', operationId) });
+      await (await queues.coordinatorFor(conversationId)).add('start', command, { ...HOP_JOB_OPTIONS, jobId: commandJobId(conversationId, 'start', operationId) });
       return handle(conversationId);
     },
     conversation: handle,

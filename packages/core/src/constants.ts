@@ -31,6 +31,12 @@ export const DEFAULT_DRAIN_TIMEOUT_MS = 25_000;
 /** How often the gateway moves jobs that failed for good to the dead-letter queue. */
 export const DEFAULT_SWEEP_INTERVAL_MS = 1_000;
 
+/**
+ * Coordinator queue partitions of a deployment (each its own queue and Redis Cluster slot). Every
+ * gateway consumes all of them; the gateway registers the count, and clients and workers read it.
+ */
+export const DEFAULT_COORDINATOR_PARTITIONS = 8;
+
 /** How long a client waits for the coordinator to confirm a command (user message, approval, cancel). */
 export const DEFAULT_COMMAND_TIMEOUT_MS = 15_000;
 

@@ -1,11 +1,56 @@
 /**
- * Names of queues and Redis keys, in one place. Every key of one conversation shares a Redis
- * Cluster hash tag (`{conversationId}`), so atomic multi-key steps work on a cluster too.
+ * Names of queues and Redis keys, in one place, laid out to spread over every shard of a Redis
+ * Cluster while each atomic step stays in one slot:
+ * - every key of one conversation carries its hash tag (`{conversationId}`): the apply script and
+ *   the other multi-key steps touch one slot;
+ * - every BullMQ queue has a prefix of its own with its name as hash tag (see {@link queuePrefix}):
+ *   one slot per queue, as BullMQ needs on a cluster, and different queues on different shards;
+ * - the coordinator queue is partitioned by conversation (see {@link coordinatorQueueName});
+ * - global keys (registration, heartbeats, deadlines, the in-flight index, router state, the
+ *   console's index) carry no tag: each is in a slot of its own, and none is in a script with
+ *   another key.
+ * The deployment's prefix itself must not be hash-tagged: a tag there would put every key in one
+ * slot (it still works, on one shard).
  * @module
  */
 
-/** The queue that carries start commands and turn results to the coordinator. */
+/** The base name of the queues that carry commands and turn results to the coordinator (one per partition). */
 export const COORDINATOR_QUEUE = 'coordinator';
+
+/**
+ * The coordinator queue of one partition, `coordinator.<p>`. A conversation's commands and turn
+ * results always go to the partition of its id ({@link coordinatorPartitionOf}), so they share a
+ * queue; every gateway consumes every partition.
+ */
+export function coordinatorQueueName(partition: number): string {
+  return `${COORDINATOR_QUEUE}.${partition}`;
+}
+
+/** The partition (0 … partitions − 1) of a conversation's coordinator queue: FNV-1a of its id. */
+export function coordinatorPartitionOf(conversationId: string, partitions: number): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < conversationId.length; i++) {
+    hash ^= conversationId.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return partitions > 1 ? hash % partitions : 0;
+}
+
+/** The partition a coordinator queue name stands for, or undefined for another queue. */
+export function partitionOfQueueName(queue: string): number | undefined {
+  const match = /^coordinator\.(\d+)$/.exec(queue);
+  return match ? Number(match[1]) : undefined;
+}
+
+/**
+ * The BullMQ prefix of one queue: the deployment's prefix and the queue's name as hash tag, e.g.
+ * `handoff:{agent.Billing}` — BullMQ's documented way to keep one queue's keys in one Redis Cluster
+ * slot while different queues spread over the shards. Its wait list is
+ * `handoff:{agent.Billing}:agent.Billing:wait`.
+ */
+export function queuePrefix(prefix: string, queue: string): string {
+  return `${prefix}:{${queue}}`;
+}
 
 /** The queue where jobs that could not be processed are kept for inspection and replay. */
 export const DEAD_LETTER_QUEUE = 'dead-letter';
@@ -78,7 +123,10 @@ export interface KeyLayout {
   reply(conversationId: string, operationId: string): string;
   /** Sorted set: conversations in flight (running, or waiting for a child), scored by when the reconciler should look at them next (ms). */
   readonly inFlight: string;
-  /** Sorted set: starts admitted for an agent but not yet published to its queue, scored by admission time (ms). */
+  /**
+   * Sorted set: starts admitted for an agent but not yet published to its queue, scored by
+   * admission time (ms). In the agent queue's slot: the admission script reads both.
+   */
   admission(agent: string): string;
   /** Sorted set: worker ids of an agent, scored by their last heartbeat (ms). */
   workers(agent: string): string;
@@ -103,7 +151,7 @@ export function keyLayout(prefix: string): KeyLayout {
     starting: (id) => `${prefix}:conv:{${id}}:starting`,
     reply: (id, op) => `${prefix}:conv:{${id}}:reply:${op}`,
     inFlight: `${prefix}:inflight`,
-    admission: (agent) => `${prefix}:admission:${agent}`,
+    admission: (agent) => `${queuePrefix(prefix, agentQueueName(agent))}:admission`,
     workers: (agent) => `${prefix}:workers:${agent}`,
     deadlines: `${prefix}:deadlines`,
     cancelChannel: `${prefix}:cancel`,

@@ -1,12 +1,14 @@
 import type { Worker } from 'bullmq';
 import { ConversationIndex } from './conversation-index.js';
 import pino, { type Logger } from 'pino';
-import { DEFAULT_DRAIN_TIMEOUT_MS, LOG_REDACTION, newInstanceId, type NetworkDefinition, type DEFAULT_RECONCILE_AFTER_MS, type DEFAULT_RECONCILE_INTERVAL_MS } from '@handoff/core';
+import { DEFAULT_COORDINATOR_PARTITIONS, DEFAULT_DRAIN_TIMEOUT_MS, LOG_REDACTION, newInstanceId, type NetworkDefinition, type DEFAULT_RECONCILE_AFTER_MS, type DEFAULT_RECONCILE_INTERVAL_MS } from '@handoff/core';
 import {
   ConversationStore,
+  CoordinatorPartitions,
   EventLog,
   QueueSet,
   openProcessConnections,
+  readNetworkRegistration,
   registerNetwork,
   resolveRedisConfig,
   type RedisConfig,
@@ -45,6 +47,13 @@ export interface GatewayOptions {
   maxStalledCount?: number;
   /** On close, how long coordinator jobs in progress may take. @defaultValue {@link DEFAULT_DRAIN_TIMEOUT_MS} */
   drainTimeoutMs?: number;
+  /**
+   * Coordinator queue partitions (each its own queue, and its own slot on a Redis Cluster); every
+   * gateway of a deployment consumes all of them and must be given the same count. The gateway
+   * registers it for clients and workers; partitions of an earlier, larger count are still
+   * consumed until they drain. @defaultValue {@link DEFAULT_COORDINATOR_PARTITIONS}
+   */
+  coordinatorPartitions?: number;
   /** How often jobs that failed for good are dead-lettered. @defaultValue 1 000 */
   sweepIntervalMs?: number;
   /**
@@ -102,21 +111,26 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const { commands, blocking } = await openProcessConnections(config, { commands: 'handoff-gateway', blocking: 'handoff-coordinator' }, { allowEviction: options.allowEviction, warn: (message) => logger.warn(message) });
   const store = new ConversationStore(commands, config.keys, options.retentionSeconds === undefined ? {} : { retentionSeconds: options.retentionSeconds });
   const events = new EventLog(commands, config.keys);
-  const queues = new QueueSet(commands, config.prefix);
-  await registerNetwork(commands, config.keys, options.network);
+  // Partitions a gateway registered before (jobs may still wait there) are consumed too, while the registration takes this gateway's count.
+  const partitions = options.coordinatorPartitions ?? DEFAULT_COORDINATOR_PARTITIONS;
+  const registeredBefore = (await readNetworkRegistration(commands, config.keys).catch(() => null))?.coordinatorPartitions ?? 0;
+  const consumed = Math.max(partitions, registeredBefore);
+  const queues = new QueueSet(commands, config.prefix, new CoordinatorPartitions(partitions));
+  await registerNetwork(commands, config.keys, options.network, { coordinatorPartitions: partitions });
 
   const health = new HealthView(commands, config.keys);
   const routers = new Routers(options.network, commands, config.keys, queues, health);
   const metrics = new GatewayMetrics();
   const index = new ConversationIndex(commands, config.prefix);
   const coordinator = new Coordinator({ network: options.network, store, events, queues, logger, redis: commands, keys: config.keys, routers, health, observer: metrics, index, ...definedOnly({ reconcileAfterMs: options.reconcileAfterMs }) });
-  const worker: Worker = coordinator.start({
+  const workers: Worker[] = coordinator.start({
     connection: blocking,
     prefix: config.prefix,
     name: gatewayId,
+    partitions: consumed,
     ...definedOnly({ concurrency: options.concurrency, lockDurationMs: options.lockDurationMs, stalledIntervalMs: options.stalledIntervalMs, maxStalledCount: options.maxStalledCount }),
   });
-  const sweeper = new FailureSweeper(options.network, queues, coordinator, logger, { redis: commands, keys: config.keys }, definedOnly({ intervalMs: options.sweepIntervalMs }));
+  const sweeper = new FailureSweeper(options.network, queues, coordinator, logger, { redis: commands, keys: config.keys }, { coordinatorPartitions: consumed, ...definedOnly({ intervalMs: options.sweepIntervalMs }) });
   sweeper.start();
   const reconciler = new Reconciler(
     { network: options.network, store, events, queues, redis: commands, keys: config.keys, health, coordinator, logger, observer: metrics },
@@ -132,11 +146,11 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   let client: RedisHandoffClient | undefined;
   if (options.http) {
     client = createClient({ redis: { url: config.url, prefix: config.prefix, cluster: config.cluster } });
-    const app = createHttpApp({ network: options.network, client, queues, health, metrics, redis: commands, index, coordinatorRunning: () => worker.isRunning() }, options.http);
+    const app = createHttpApp({ network: options.network, client, queues, health, metrics, redis: commands, index, coordinatorRunning: () => workers.every((w) => w.isRunning()), coordinatorPartitions: consumed }, options.http);
     http = await listen(app, options.http.port, options.http.host);
     logger.info({ port: http.port }, 'http listening');
   }
-  logger.info({ network: options.network.name, agents: options.network.agentNames, prefix: config.prefix }, 'gateway started');
+  logger.info({ network: options.network.name, agents: options.network.agentNames, prefix: config.prefix, coordinatorPartitions: partitions, ...(consumed > partitions ? { alsoDraining: consumed } : {}) }, 'gateway started');
 
   let closing: Promise<void> | undefined;
   return {
@@ -146,7 +160,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     housekeeping,
     http,
     metrics,
-    waitUntilReady: () => worker.waitUntilReady().then(() => undefined),
+    waitUntilReady: () => Promise.all(workers.map((w) => w.waitUntilReady())).then(() => undefined),
     close() {
       closing ??= (async () => {
         await http?.close();
@@ -155,9 +169,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         await reconciler.stop();
         await housekeeping.stop();
         const drainTimeoutMs = options.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS;
-        const closed = worker.close();
+        const closed = Promise.all(workers.map((w) => w.close()));
         const drained = await Promise.race([closed.then(() => true), new Promise<false>((resolve) => setTimeout(resolve, drainTimeoutMs, false).unref())]);
-        if (!drained) await worker.close(true);
+        if (!drained) await Promise.all(workers.map((w) => w.close(true)));
         await queues.close();
         await Promise.allSettled([commands.quit(), blocking.quit()]);
         logger.info('gateway stopped');

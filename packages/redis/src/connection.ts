@@ -1,5 +1,5 @@
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
-import { DEFAULT_KEY_PREFIX, UnsafeRedisConfigError, keyLayout, type KeyLayout } from '@handoff/core';
+import { DEFAULT_KEY_PREFIX, keyLayout, type KeyLayout } from '@handoff/core';
 
 /** A connection to a single Redis or to a Redis Cluster. */
 export type RedisClient = Redis | Cluster;
@@ -8,12 +8,15 @@ export type RedisClient = Redis | Cluster;
 export interface RedisConfig {
   /** A `redis://` or `rediss://` URL. @defaultValue `process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'` */
   url?: string;
-  /** Key prefix of the deployment; every queue and key lives under it. @defaultValue `'handoff'` (`'{handoff}'` on a cluster) */
+  /**
+   * Key prefix of the deployment; every queue and key lives under it. Without a hash tag the
+   * deployment spreads over every shard of a cluster (each conversation and each queue in a slot of
+   * its own); a hash-tagged prefix (`{handoff}`) still works, on one shard. @defaultValue `'handoff'`
+   */
   prefix?: string;
   /**
-   * The URL names one node of a Redis Cluster (the others are discovered). The prefix must then be
-   * hash-tagged (`{handoff}`), which puts every key of the deployment in one slot, as the
-   * runtime's multi-key scripts and BullMQ require. @defaultValue `process.env.HANDOFF_REDIS_CLUSTER === '1'`
+   * The URL names one node of a Redis Cluster (the others are discovered). The same key layout
+   * works on a single node and on a cluster (see `@handoff/core` naming). @defaultValue `process.env.HANDOFF_REDIS_CLUSTER === '1'`
    */
   cluster?: boolean;
 }
@@ -30,10 +33,7 @@ export interface ResolvedRedisConfig {
 export function resolveRedisConfig(config: RedisConfig = {}): ResolvedRedisConfig {
   const url = config.url ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
   const cluster = config.cluster ?? ['1', 'true'].includes(process.env.HANDOFF_REDIS_CLUSTER ?? '');
-  const prefix = config.prefix ?? process.env.HANDOFF_PREFIX ?? (cluster ? `{${DEFAULT_KEY_PREFIX}}` : DEFAULT_KEY_PREFIX);
-  if (cluster && !/^\{[^{}]+\}/.test(prefix)) {
-    throw new UnsafeRedisConfigError(`Redis Cluster needs a hash-tagged prefix, such as "{${prefix.replace(/[{}]/g, '') || DEFAULT_KEY_PREFIX}}": got "${prefix}". Every key of a deployment must live in one slot.`, { prefix });
-  }
+  const prefix = config.prefix ?? process.env.HANDOFF_PREFIX ?? DEFAULT_KEY_PREFIX;
   return Object.freeze({ url, prefix, keys: keyLayout(prefix), cluster });
 }
 

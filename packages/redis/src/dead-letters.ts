@@ -1,5 +1,5 @@
 import type { Job } from 'bullmq';
-import { COORDINATOR_QUEUE, ErrorCode, HandoffError, agentOfQueueName } from '@handoff/core';
+import { ErrorCode, HandoffError } from '@handoff/core';
 import type { DeadLetter, QueueSet } from './queues.js';
 
 /** A dead letter with its id in the dead-letter queue. */
@@ -24,8 +24,7 @@ export async function replayDeadLetter(queues: QueueSet, id: string): Promise<st
   const job = await queues.deadLetter.getJob(id);
   if (!job) throw new HandoffError(ErrorCode.VALIDATION_FAILED, `No dead letter with id "${id}".`, { details: { id } });
   const letter = job.data as DeadLetter;
-  const agent = agentOfQueueName(letter.sourceQueue);
-  const target = letter.sourceQueue === COORDINATOR_QUEUE ? queues.coordinator : agent !== undefined ? queues.agent(agent) : undefined;
+  const target = queues.byName(letter.sourceQueue);
   if (!target) throw new HandoffError(ErrorCode.VALIDATION_FAILED, `Dead letter "${id}" came from an unknown queue "${letter.sourceQueue}".`);
   const existing = letter.jobId ? await target.getJob(letter.jobId) : undefined;
   if (existing) await existing.remove();

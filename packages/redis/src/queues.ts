@@ -1,6 +1,7 @@
 import { Queue, type JobsOptions } from 'bullmq';
 import type { RedisClient } from './connection.js';
-import { COORDINATOR_QUEUE, DEAD_LETTER_QUEUE, agentQueueName, type ErrorJson } from '@handoff/core';
+import { DEAD_LETTER_QUEUE, DEFAULT_COORDINATOR_PARTITIONS, agentOfQueueName, agentQueueName, coordinatorPartitionOf, coordinatorQueueName, partitionOfQueueName, queuePrefix, type ErrorJson } from '@handoff/core';
+import { CoordinatorPartitions } from './network-registry.js';
 
 /**
  * Job options of every hop and turn-result job. Redelivery safety does not rest on retention —
@@ -16,21 +17,22 @@ export const HOP_JOB_OPTIONS: JobsOptions = Object.freeze({
 });
 
 /**
- * The producers one process needs: the coordinator queue, each agent's queue (created on first
- * use) and the dead-letter queue, all over one shared command connection.
+ * The producers one process needs: the coordinator queue partitions, each agent's queue (created
+ * on first use) and the dead-letter queue, all over one shared command connection. Every queue has
+ * a prefix of its own ({@link queuePrefix}), so on a Redis Cluster each lives in its own slot.
  */
 export class QueueSet {
   private readonly agentQueues = new Map<string, Queue>();
-  /** The coordinator's queue. */
-  readonly coordinator: Queue;
+  private readonly coordinatorQueues = new Map<number, Queue>();
   /** The dead-letter queue. */
   readonly deadLetter: Queue;
 
   constructor(
     private readonly connection: RedisClient,
     private readonly prefix: string,
+    /** How many coordinator partitions there are (what the gateway registered). @defaultValue the default count, fixed */
+    readonly partitions: CoordinatorPartitions = new CoordinatorPartitions(DEFAULT_COORDINATOR_PARTITIONS),
   ) {
-    this.coordinator = this.open(COORDINATOR_QUEUE);
     this.deadLetter = this.open(DEAD_LETTER_QUEUE);
   }
 
@@ -39,9 +41,30 @@ export class QueueSet {
    * errors through its commands only: an unlistened `error` event is printed by BullMQ.
    */
   private open(name: string): Queue {
-    const queue = new Queue(name, { connection: this.connection, prefix: this.prefix });
+    const queue = new Queue(name, { connection: this.connection, prefix: queuePrefix(this.prefix, name) });
     queue.on('error', () => undefined);
     return queue;
+  }
+
+  /** The coordinator queue of a conversation: the partition of its id. */
+  async coordinatorFor(conversationId: string): Promise<Queue> {
+    return this.coordinatorPartition(coordinatorPartitionOf(conversationId, await this.partitions.count()));
+  }
+
+  /** The coordinator queue of one partition. */
+  coordinatorPartition(partition: number): Queue {
+    let queue = this.coordinatorQueues.get(partition);
+    if (!queue) {
+      queue = this.open(coordinatorQueueName(partition));
+      this.coordinatorQueues.set(partition, queue);
+    }
+    return queue;
+  }
+
+  /** Every coordinator partition's queue (at least `atLeast` of them: a count changed since may leave jobs in more). */
+  async coordinatorAll(atLeast = 0): Promise<Queue[]> {
+    const count = Math.max(await this.partitions.count(), atLeast);
+    return Array.from({ length: count }, (_, p) => this.coordinatorPartition(p));
   }
 
   /** The queue of an agent. */
@@ -54,9 +77,17 @@ export class QueueSet {
     return queue;
   }
 
+  /** A coordinator partition's or an agent's queue by its name, or undefined for another name. */
+  byName(name: string): Queue | undefined {
+    const partition = partitionOfQueueName(name);
+    if (partition !== undefined) return this.coordinatorPartition(partition);
+    const agent = agentOfQueueName(name);
+    return agent === undefined ? undefined : this.agent(agent);
+  }
+
   /** Closes every queue (not the shared connection). */
   async close(): Promise<void> {
-    await Promise.all([this.coordinator.close(), this.deadLetter.close(), ...[...this.agentQueues.values()].map((q) => q.close())]);
+    await Promise.all([this.deadLetter.close(), ...[...this.coordinatorQueues.values(), ...this.agentQueues.values()].map((q) => q.close())]);
   }
 }
 

@@ -19,6 +19,7 @@ import {
   assertPayloadSize,
   SCHEMA_VERSION,
   agentQueueName,
+  queuePrefix,
   hopId as hopIdOf,
   hrNow,
   isValidConversationId,
@@ -120,7 +121,7 @@ export class AgentWorker {
       return 'stale';
     }
     const resultJobId = turnResultJobId(envelope.hopId, envelope.epoch);
-    if ((job.attemptsStarted ?? 1) > 1 && (await queues.coordinator.getJob(resultJobId))) {
+    if ((job.attemptsStarted ?? 1) > 1 && (await (await queues.coordinatorFor(envelope.conversationId)).getJob(resultJobId))) {
       hopLogger.info('turn result already sent by an earlier attempt');
       return 'turn-sent';
     }
@@ -213,7 +214,8 @@ export class AgentWorker {
       },
     };
     // Same connection, sent after the turn's events: they land first.
-    await Promise.all([queues.coordinator.add('turn', result, { ...HOP_JOB_OPTIONS, jobId: resultJobId }), turnEvents.drain()]);
+    const coordinator = await queues.coordinatorFor(envelope.conversationId);
+    await Promise.all([coordinator.add('turn', result, { ...HOP_JOB_OPTIONS, jobId: resultJobId }), turnEvents.drain()]);
     hopLogger.debug({ outcome: run.outcome.type }, 'turn done');
     return 'turn-sent';
   }
@@ -251,7 +253,7 @@ export class AgentWorker {
       ...(hop.epoch === undefined ? {} : { epoch: hop.epoch }),
       timing: { queuedAt: now, startedAt: now, firstModelCallAt: null, lastModelReturnAt: null, modelMs: 0, finishedAt: now },
     };
-    await this.deps.queues.coordinator.add('turn', result, { ...HOP_JOB_OPTIONS, jobId: turnResultJobId(hop.hopId, hop.epoch) });
+    await (await this.deps.queues.coordinatorFor(conversationId)).add('turn', result, { ...HOP_JOB_OPTIONS, jobId: turnResultJobId(hop.hopId, hop.epoch) });
   }
 
   /** Aborts this process's running turns of a conversation (it was cancelled or ended). */
@@ -312,7 +314,7 @@ export class AgentWorker {
       },
       {
         connection: options.connection,
-        prefix: options.prefix,
+        prefix: queuePrefix(options.prefix, this.queueName),
         concurrency: options.concurrency ?? 8,
         lockDuration: options.lockDurationMs ?? DEFAULT_LOCK_DURATION_MS,
         stalledInterval: options.stalledIntervalMs ?? DEFAULT_STALLED_INTERVAL_MS,

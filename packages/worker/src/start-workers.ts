@@ -3,7 +3,7 @@ import pino, { type Logger } from 'pino';
 import { DEFAULT_DRAIN_TIMEOUT_MS, LOG_REDACTION, DefinitionError, UnknownAgentError, newInstanceId, type NetworkDefinition } from '@handoff/core';
 import { McpConnections } from './mcp/mcp-connections.js';
 import { functionTurnTool, mcpTurnTool, type TurnTool } from './turn/turn-tools.js';
-import { ConversationStore, EventLog, QueueSet, openProcessConnections, quietErrors, resolveRedisConfig, type RedisConfig } from '@handoff/redis';
+import { ConversationStore, CoordinatorPartitions, EventLog, QueueSet, openProcessConnections, quietErrors, resolveRedisConfig, type RedisConfig } from '@handoff/redis';
 
 /** How often a worker process says it is alive, per agent it serves. */
 const HEARTBEAT_INTERVAL_MS = 1_000;
@@ -64,7 +64,7 @@ export async function startWorkers(options: WorkerProcessOptions): Promise<Worke
   const { commands, blocking } = await openProcessConnections(config, { commands: `handoff-${workerId}`, blocking: `handoff-${workerId}-jobs` }, { allowEviction: options.allowEviction, warn: (message) => logger.warn(message) });
   const store = new ConversationStore(commands, config.keys);
   const events = new EventLog(commands, config.keys);
-  const queues = new QueueSet(commands, config.prefix);
+  const queues = new QueueSet(commands, config.prefix, new CoordinatorPartitions({ redis: commands, keys: config.keys }));
   const clients = new ModelClients(workerId);
   const historyCache = new HistoryCache(options.historyCache);
 

@@ -1,4 +1,3 @@
-import { Queue } from 'bullmq';
 import pino from 'pino';
 import { Redis } from 'ioredis';
 import {
@@ -24,6 +23,7 @@ import {
 import { ConversationStore, EventLog, QueueSet, createRedisConnection, registerNetwork, type RedisClient } from '@handoff/redis';
 import { Coordinator, HealthView, Reconciler, Routers } from '@handoff/gateway';
 import type { RedisFaultMode, RedisFaultProxy } from '@handoff/testing';
+import { openQueue } from '../../support/queues.js';
 
 /** The network the crash-point runs use: A hands off to B, asks for approvals, and starts nested chats with B. */
 export const CRASH_NETWORK: NetworkDefinition = defineNetwork({
@@ -147,7 +147,7 @@ export class CrashHarness {
 
   /** The state of a job on a queue (`unknown` when there is none). */
   async jobState(queueName: string, jobId: string): Promise<string> {
-    const queue = new Queue(queueName, { connection: this.redis, prefix: this.prefix });
+    const queue = openQueue(queueName, this.redis, this.prefix);
     try {
       return await queue.getJobState(jobId);
     } finally {
@@ -156,7 +156,7 @@ export class CrashHarness {
   }
 
   async jobData(queueName: string, jobId: string): Promise<unknown> {
-    const queue = new Queue(queueName, { connection: this.redis, prefix: this.prefix });
+    const queue = openQueue(queueName, this.redis, this.prefix);
     try {
       return (await queue.getJob(jobId))?.data;
     } finally {

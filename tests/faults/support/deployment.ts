@@ -1,8 +1,8 @@
-import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { agentQueueName } from '@handoff/core';
 import type { ManagedProcess } from '@handoff/testing';
 import { startHandoff } from '../../support/processes.js';
+import { openQueue } from '../../support/queues.js';
 
 /** The relay network module the processes load. */
 export const RELAY_MODULE = 'tests/faults/networks/relay.ts';
@@ -48,7 +48,7 @@ export class Deployment {
   /** The running worker process whose BullMQ worker holds the active job of `agent` for `conversationId`. */
   async workerRunning(redisUrl: string, agent: string, conversationId: string): Promise<ManagedProcess | undefined> {
     const redis = new Redis(redisUrl);
-    const queue = new Queue(agentQueueName(agent), { connection: redis, prefix: this.env.HANDOFF_PREFIX! });
+    const queue = openQueue(agentQueueName(agent), redis, this.env.HANDOFF_PREFIX!);
     try {
       const active = await queue.getActive();
       const job = active.find((j) => (j.data as { conversationId?: string }).conversationId === conversationId);

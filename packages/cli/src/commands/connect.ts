@@ -1,5 +1,5 @@
 import { createClient, type RedisHandoffClient } from '@handoff/client';
-import { EventLog, QueueSet, createRedisConnection, resolveRedisConfig } from '@handoff/redis';
+import { CoordinatorPartitions, EventLog, QueueSet, createRedisConnection, resolveRedisConfig } from '@handoff/redis';
 import type { RedisClient } from '@handoff/redis';
 import { readConfigFile } from '../options.js';
 
@@ -23,7 +23,7 @@ export function connect(raw: Record<string, unknown>): Connection {
   });
   const client = createClient({ redis: { url: config.url, prefix: config.prefix, cluster: config.cluster } });
   const redis = createRedisConnection(config.url, 'command', 'handoff-cli', config.cluster);
-  const queues = new QueueSet(redis, config.prefix);
+  const queues = new QueueSet(redis, config.prefix, new CoordinatorPartitions({ redis, keys: config.keys }));
   return {
     client,
     redis,

@@ -23,6 +23,7 @@ export async function gatewayCommand(raw: Record<string, unknown>): Promise<void
     ...(flags.dlqMaxAge === undefined ? {} : { deadLetterMaxAgeMs: flags.dlqMaxAge }),
     ...(flags.dlqMaxCount === undefined ? {} : { deadLetterMaxCount: flags.dlqMaxCount }),
     ...(flags.reconcileAfter === undefined ? {} : { reconcileAfterMs: flags.reconcileAfter }),
+    ...(flags.coordinatorPartitions === undefined ? {} : { coordinatorPartitions: flags.coordinatorPartitions }),
     ...(flags.reconcileInterval === undefined ? {} : { reconcileIntervalMs: flags.reconcileInterval }),
     ...(flags.httpPort === undefined
       ? {}

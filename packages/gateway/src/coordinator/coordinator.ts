@@ -2,7 +2,10 @@ import { Worker, type Job } from 'bullmq';
 import type { RedisClient } from '@handoff/redis';
 import type { Logger } from 'pino';
 import {
-  COORDINATOR_QUEUE,
+  DEFAULT_COORDINATOR_PARTITIONS,
+  coordinatorPartitionOf,
+  coordinatorQueueName,
+  queuePrefix,
   ConversationNotFoundError,
   CoordinatorJob,
   DEFAULT_MAX_STALLED_COUNT,
@@ -83,7 +86,7 @@ export interface CoordinatorOptions {
   /** Redis connection for the worker (blocking; not shared with commands). */
   connection: RedisClient;
   prefix: string;
-  /** Coordinator jobs processed at once by this process. @defaultValue 64 */
+  /** Coordinator jobs processed at once by this process, across its partitions. @defaultValue 64 */
   concurrency?: number;
   /** This gateway's id (BullMQ's worker name: jobs show which gateway processed them). */
   name?: string;
@@ -93,6 +96,8 @@ export interface CoordinatorOptions {
   stalledIntervalMs?: number;
   /** @defaultValue {@link DEFAULT_MAX_STALLED_COUNT} */
   maxStalledCount?: number;
+  /** Coordinator queue partitions to consume (0 … partitions − 1). @defaultValue {@link DEFAULT_COORDINATOR_PARTITIONS} */
+  partitions?: number;
 }
 
 /** What happened to one coordinator job (returned as the BullMQ job's result, for inspection). */
@@ -109,13 +114,13 @@ export class Coordinator {
   constructor(private readonly deps: CoordinatorDeps) {}
 
   /** Handles one coordinator job payload (exposed so tests can drive the exact interleavings). */
-  async handle(payload: unknown, jobId?: string): Promise<CoordinatorJobOutcome> {
+  async handle(payload: unknown, jobId?: string, queueName?: string): Promise<CoordinatorJobOutcome> {
     let job: CoordinatorJob;
     try {
       assertPayloadSize(payload, MAX_COORDINATOR_JOB_BYTES, 'Coordinator job');
       job = parseBoundary(CoordinatorJob, payload, 'Coordinator job');
     } catch (error) {
-      await this.reject(payload, jobId, error, { endPendingTurn: true });
+      await this.reject(payload, jobId, error, { endPendingTurn: true, ...(queueName === undefined ? {} : { queueName }) });
       return 'dead-lettered';
     }
     switch (job.kind) {
@@ -520,11 +525,13 @@ export class Coordinator {
    * that names the hop its conversation waits for also ends that conversation with the error: its
    * worker has finished the hop, so no other result will come.
    */
-  private async reject(payload: unknown, jobId: string | undefined, error: unknown, options: { endPendingTurn?: boolean } = {}): Promise<void> {
+  private async reject(payload: unknown, jobId: string | undefined, error: unknown, options: { endPendingTurn?: boolean; queueName?: string } = {}): Promise<void> {
     const conversationId = looseConversationId(payload);
     const errorJson = toErrorJson(error, ErrorCode.VALIDATION_FAILED);
     this.deps.logger.warn({ conversationId, jobId, error: errorJson }, 'coordinator job dead-lettered');
-    await addDeadLetter(this.deps.queues, { sourceQueue: COORDINATOR_QUEUE, jobId, conversationId, error: errorJson, payload });
+    // The queue the job came from (where a replay puts it back): as BullMQ says, else its conversation's partition, else the first.
+    const sourceQueue = options.queueName ?? coordinatorQueueName(conversationId ? coordinatorPartitionOf(conversationId, await this.deps.queues.partitions.count()) : 0);
+    await addDeadLetter(this.deps.queues, { sourceQueue, jobId, conversationId, error: errorJson, payload });
     if (!conversationId) return;
     const seq = options.endPendingTurn ? looseTurnSeq(payload, conversationId) : undefined;
     // failConversation writes the error event itself (with the terminal event), so only one is added.
@@ -532,15 +539,25 @@ export class Coordinator {
     await this.deps.events.append(conversationId, { type: 'error', error: errorJson });
   }
 
-  /** Starts consuming the coordinator queue. */
-  start(options: CoordinatorOptions): Worker {
+  /**
+   * Starts consuming the coordinator queue partitions 0 … `partitions` − 1, one BullMQ worker each
+   * (they share the blocking connection's settings; BullMQ opens one blocking connection per worker).
+   */
+  start(options: CoordinatorOptions): Worker[] {
+    const partitions = options.partitions ?? DEFAULT_COORDINATOR_PARTITIONS;
+    const concurrency = Math.max(1, Math.ceil((options.concurrency ?? 64) / partitions));
+    return Array.from({ length: partitions }, (_, partition) => this.startPartition(options, partition, concurrency));
+  }
+
+  private startPartition(options: CoordinatorOptions, partition: number, concurrency: number): Worker {
+    const queue = coordinatorQueueName(partition);
     const worker = new Worker(
-      COORDINATOR_QUEUE,
-      async (job: Job) => this.handle(job.data, job.id),
+      queue,
+      async (job: Job) => this.handle(job.data, job.id, queue),
       {
         connection: options.connection,
-        prefix: options.prefix,
-        concurrency: options.concurrency ?? 64,
+        prefix: queuePrefix(options.prefix, queue),
+        concurrency,
         ...(options.name === undefined ? {} : { name: options.name }),
         maxStalledCount: options.maxStalledCount ?? DEFAULT_MAX_STALLED_COUNT,
         ...(options.lockDurationMs === undefined ? {} : { lockDuration: options.lockDurationMs }),

@@ -131,5 +131,5 @@ async function reportToParent(child: ConversationRecord, deps: EffectDeps): Prom
   if (!child.parent || !result) return;
   const jobId = childReportJobId(child.conversationId, child.epoch, child.version);
   const command: ChildDoneCommand = { schemaVersion: SCHEMA_VERSION, kind: 'child_done', conversationId: child.parent.conversationId, childId: child.conversationId, result, operationId: jobId, createdAt: Date.now() };
-  await deps.queues.coordinator.add('child_done', command, { ...HOP_JOB_OPTIONS, jobId });
+  await (await deps.queues.coordinatorFor(command.conversationId)).add('child_done', command, { ...HOP_JOB_OPTIONS, jobId });
 }

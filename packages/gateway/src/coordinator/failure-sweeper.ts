@@ -10,6 +10,8 @@ import { Periodic } from './periodic.js';
 export interface FailureSweeperOptions {
   /** @defaultValue {@link DEFAULT_SWEEP_INTERVAL_MS} */
   intervalMs?: number;
+  /** Coordinator partitions to sweep at least (all the gateway consumes). */
+  coordinatorPartitions?: number;
   /** Failed jobs handled per queue and sweep. @defaultValue 100 */
   batch?: number;
 }
@@ -46,11 +48,11 @@ export class FailureSweeper {
     return this.rounds.stop();
   }
 
-  /** One sweep over the coordinator queue and every agent queue, then the deadlines. @returns how many jobs were moved. */
+  /** One sweep over the coordinator queue partitions and every agent queue, then the deadlines. @returns how many jobs were moved. */
   async sweep(): Promise<number> {
     await this.sweepDeadlines();
     let moved = 0;
-    moved += await this.sweepQueue(this.queues.coordinator, COORDINATOR_QUEUE);
+    for (const queue of await this.queues.coordinatorAll(this.options.coordinatorPartitions)) moved += await this.sweepQueue(queue, COORDINATOR_QUEUE);
     for (const agent of this.network.agentNames) moved += await this.sweepQueue(this.queues.agent(agent), agent);
     return moved;
   }

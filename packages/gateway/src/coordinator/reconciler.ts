@@ -137,7 +137,7 @@ export class Reconciler {
     if (state === 'failed') return null; // the failure sweeper gives it to the agent's fallbacks
     if (state === 'completed' || state === 'unknown') {
       // The hop's job is gone (never published, or removed), or it finished without a result.
-      if (state === 'completed' && (await queues.coordinator.getJobState(turnResultJobId(next.hopId, record.epoch))) !== 'unknown') return null;
+      if (state === 'completed' && (await (await queues.coordinatorFor(record.conversationId)).getJobState(turnResultJobId(next.hopId, record.epoch))) !== 'unknown') return null;
       await queue.remove(jobId).catch(() => 0);
       await this.warn(record, `hop ${next.hopId} to ${next.agent} had no job ${state === 'completed' ? 'left (it finished without a result)' : 'in its queue'}; published again`, { agent: next.agent, hopId: next.hopId });
       await coordinator.resume(record);

@@ -2,7 +2,7 @@ import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import type { RedisClient } from '@handoff/redis';
-import { ErrorCode, HandoffError, PayloadTooLargeError, isHandoffError, routerAgents, toErrorJson, type NetworkDefinition, type Target } from '@handoff/core';
+import { DEFAULT_COORDINATOR_PARTITIONS, ErrorCode, HandoffError, PayloadTooLargeError, isHandoffError, routerAgents, toErrorJson, type NetworkDefinition, type Target } from '@handoff/core';
 import type { RedisHandoffClient } from '@handoff/client';
 import type { QueueSet } from '@handoff/redis';
 import type { HealthView } from '../routing/health.js';
@@ -44,6 +44,8 @@ export interface HttpDeps {
   index: ConversationIndex;
   /** True while the coordinator consumes its queue. */
   coordinatorRunning: () => boolean;
+  /** The coordinator queue partitions the gateway consumes (shown in the queue dashboard). @defaultValue {@link DEFAULT_COORDINATOR_PARTITIONS} */
+  coordinatorPartitions?: number;
 }
 
 /**
@@ -115,7 +117,7 @@ export function createHttpApp(deps: HttpDeps, options: HttpOptions): Hono {
   // Bull Board over the queues, behind the same keys (HTTP Basic for browsers).
   if (auth) app.use(`${QUEUE_DASHBOARD_PATH}/*`, browserAuth(keys));
   if (auth) app.use(QUEUE_DASHBOARD_PATH, browserAuth(keys));
-  app.route(QUEUE_DASHBOARD_PATH, queueDashboardRoutes(deps.network, deps.queues));
+  app.route(QUEUE_DASHBOARD_PATH, queueDashboardRoutes(deps.network, deps.queues, deps.coordinatorPartitions ?? DEFAULT_COORDINATOR_PARTITIONS));
 
   const v1 = new Hono();
   v1.use('*', bodyLimit({ maxSize: limit, onError: () => { throw new PayloadTooLargeError('The request body', limit + 1, limit); } }));
