@@ -157,7 +157,7 @@ describe('no conversation stalls on the paths around the turn', () => {
     const first = await client.start({ agent: 'Front', input: 'the first user says: my secret is 1234', conversationId: id });
     expect(await first.result({ timeoutMs: 15_000 })).toMatchObject({ status: 'completed' });
     // Its retention ends: the conversation's keys expire (the queues keep their finished jobs).
-    await redis.del(keys.conversation(id), keys.history(id), keys.events(id), keys.done(id), keys.ops(id));
+    await redis.del(keys.conversation(id), keys.history(id), keys.events(id), keys.finishedEvents(id), keys.done(id), keys.ops(id));
     const requestsBefore = model.requests.length;
     const second = await client.start({ agent: 'Front', input: 'a second user, a new question', conversationId: id });
     expect(await second.result({ timeoutMs: 15_000 })).toMatchObject({ status: 'completed', output: 'Front answers: a second user, a new question' });

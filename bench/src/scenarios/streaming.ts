@@ -44,8 +44,12 @@ export async function streaming(options: { redisUrl: string; prefix: string; tok
   let deltas = 0;
   for (let i = 0; i < options.turns; i++) {
     const conversation = await client.start({ agent: 'Writer', input: `write ${i}` });
+    // Counted live, as the answer streams: once the conversation ends its log keeps the turn's text as one delta.
+    const counted = (async () => {
+      for await (const event of conversation.events()) if (event.type === 'text.delta') deltas++;
+    })();
     await conversation.result({ timeoutMs: 60_000 });
-    for await (const event of conversation.events()) if (event.type === 'text.delta') deltas++;
+    await counted;
   }
   const counts = commandCounts(await redis.info('commandstats'));
   const total = [...counts.entries()].filter(([name]) => !['info', 'config|resetstat', 'xread', 'bzpopmin', 'client|setname', 'client|setinfo'].includes(name)).reduce((sum, [, n]) => sum + n, 0);

@@ -32,6 +32,7 @@ common(program.command('gateway').description('run the coordinator of the networ
   .option('--no-auth', 'turn HTTP authentication off, for local use only ($HANDOFF_AUTH=off)')
   .option('--cors-origin <origins>', 'comma-separated origins allowed by CORS ($HANDOFF_CORS_ORIGINS)')
   .option('--retention <seconds>', 'how long finished conversations are kept ($HANDOFF_RETENTION_SECONDS; default 7 days)')
+  .option('--event-retention <seconds>', 'how long the event log of a finished conversation is kept, at most --retention ($HANDOFF_EVENT_RETENTION_SECONDS; default 1 day)')
   .option('--dlq-max-age <ms>', 'dead letters older than this are removed ($HANDOFF_DLQ_MAX_AGE_MS; default 30 days)')
   .option('--dlq-max-count <n>', 'dead letters kept at most, the oldest removed beyond it ($HANDOFF_DLQ_MAX_COUNT; default 10000)')
   .option('--reconcile-after <ms>', 'a conversation without progress this long has its pending hop checked: published again if its job is gone, moved to a fallback if its agent has no live worker ($HANDOFF_RECONCILE_AFTER_MS; default 10000)')

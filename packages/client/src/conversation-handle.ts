@@ -10,6 +10,7 @@ import {
   parseBoundary,
   type Message,
   TERMINAL_EVENT_TYPES,
+  TERMINAL_STATUSES,
   TimeoutError,
   newOperationId,
   resultOfRecord,
@@ -204,21 +205,26 @@ export class RedisConversationHandle implements ConversationHandle {
       let after = options.after ?? '0';
       for (;;) {
         if (Date.now() >= deadline) throw new TimeoutError(`Events of conversation ${this.id}`, options.timeoutMs ?? 0);
-        const events = await log.read(this.id, { after, blockMs: POLL_BLOCK_MS });
-        for (const event of events) {
-          after = event.id;
-          yield event;
-          if (TERMINAL_EVENT_TYPES.has(event.type)) return;
-        }
+        let events = await log.read(this.id, { after, blockMs: POLL_BLOCK_MS });
         if (events.length === 0) {
-          // Nothing new: make sure the conversation exists and is not over with its stream gone
-          // (its status is one small read; the full record only when it is missing, for the not-found check).
+          // Nothing new: make sure the conversation exists (its status is one small read; the full
+          // record only when it is missing, for the not-found check), and whether it stopped.
           const progress = await this.store.readProgress(this.id);
           if (!progress) {
             await this.currentRecord();
             continue;
           }
-          if (progress.status !== 'running' && (await reader.exists(this.keys.events(this.id))) === 0) return;
+          if (progress.status !== 'running') {
+            // Parked or ended: read once more (its last events may have come since the read above).
+            // An ended one has nothing after that; a parked one, only once it continues — unless its log is gone.
+            events = await log.read(this.id, { after });
+            if (events.length === 0 && (TERMINAL_STATUSES.has(progress.status) || (await reader.exists(this.keys.events(this.id))) === 0)) return;
+          }
+        }
+        for (const event of events) {
+          after = event.id;
+          yield event;
+          if (TERMINAL_EVENT_TYPES.has(event.type)) return;
         }
       }
     } finally {

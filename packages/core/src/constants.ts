@@ -77,7 +77,7 @@ export const DEFAULT_STALLED_INTERVAL_MS = 30_000;
 /** How many times a turn may be recovered from a dead worker before it fails (BullMQ's default is 1). */
 export const DEFAULT_MAX_STALLED_COUNT = 3;
 
-/** How long finished conversations (record, history, events) stay in Redis, in seconds. */
+/** How long finished conversations (record, history) stay in Redis, in seconds. */
 export const DEFAULT_RETENTION_SECONDS = 7 * 24 * 3600;
 
 /** Approximate cap on events kept per conversation stream. */
@@ -107,3 +107,17 @@ export const DEFAULT_WORKER_REAP_AGE_MS = 60_000;
 
 /** How often the gateway's housekeeping trims the dead-letter queue and reaps stale heartbeats. */
 export const DEFAULT_HOUSEKEEPING_INTERVAL_MS = 30_000;
+
+/**
+ * How long the event log of a finished conversation stays in Redis, in seconds (never longer than
+ * the record's retention). Its record and history stay for {@link DEFAULT_RETENTION_SECONDS}; once
+ * the log is gone, a replay yields only the terminal event, rebuilt from the record.
+ */
+export const DEFAULT_EVENT_RETENTION_SECONDS = 24 * 3600;
+
+/**
+ * How long, in milliseconds, the wake-up keys of a parked conversation outlive the park: its
+ * result waiters' mark, and — once it finished — its live event stream (readers blocked on it
+ * are woken by the park itself; later readers read the record and the compacted log).
+ */
+export const PARK_LINGER_MS = 2_000;

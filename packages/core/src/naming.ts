@@ -136,6 +136,11 @@ export interface KeyLayout {
   readonly cancelChannel: string;
   /** A router's shared state (round-robin counters, classification cache). */
   router(name: string, part: string): string;
+  /**
+   * String: the compacted event log of a finished conversation, one `<event id> <JSON>` line per
+   * event. Written when the conversation ends, in place of the event stream (see `EventLog`).
+   */
+  finishedEvents(conversationId: string): string;
 }
 
 /** Builds the key layout for a prefix. */
@@ -156,5 +161,6 @@ export function keyLayout(prefix: string): KeyLayout {
     deadlines: `${prefix}:deadlines`,
     cancelChannel: `${prefix}:cancel`,
     router: (name, part) => `${prefix}:router:${name}:${part}`,
+    finishedEvents: (id) => `${prefix}:conv:{${id}}:eventlog`,
   };
 }

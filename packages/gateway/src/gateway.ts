@@ -37,8 +37,10 @@ export interface GatewayOptions {
   redis?: RedisConfig;
   /** Coordinator jobs processed at once. @defaultValue 64 */
   concurrency?: number;
-  /** Seconds finished conversations are kept. @defaultValue 7 days */
+  /** Seconds finished conversations (record, history) are kept. @defaultValue 7 days */
   retentionSeconds?: number;
+  /** Seconds the event log of a finished conversation is kept (at most `retentionSeconds`). @defaultValue 1 day */
+  eventRetentionSeconds?: number;
   /** Logger. @defaultValue pino at `LOG_LEVEL` or info, to stderr */
   logger?: Logger;
   /** Lock and stall settings of the coordinator's BullMQ worker. */
@@ -109,7 +111,10 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const gatewayId = newInstanceId('gateway');
   const logger = options.logger ?? pino({ level: process.env.LOG_LEVEL ?? 'info', name: 'gateway', redact: LOG_REDACTION }, pino.destination(2));
   const { commands, blocking } = await openProcessConnections(config, { commands: 'handoff-gateway', blocking: 'handoff-coordinator' }, { allowEviction: options.allowEviction, warn: (message) => logger.warn(message) });
-  const store = new ConversationStore(commands, config.keys, options.retentionSeconds === undefined ? {} : { retentionSeconds: options.retentionSeconds });
+  const store = new ConversationStore(commands, config.keys, {
+    ...(options.retentionSeconds === undefined ? {} : { retentionSeconds: options.retentionSeconds }),
+    ...(options.eventRetentionSeconds === undefined ? {} : { eventRetentionSeconds: options.eventRetentionSeconds }),
+  });
   const events = new EventLog(commands, config.keys);
   // Partitions a gateway registered before (jobs may still wait there) are consumed too, while the registration takes this gateway's count.
   const partitions = options.coordinatorPartitions ?? DEFAULT_COORDINATOR_PARTITIONS;

@@ -1,21 +1,32 @@
 import type { RedisClient } from './connection.js';
 import {
+  DEFAULT_EVENT_RETENTION_SECONDS,
   DEFAULT_RETENTION_SECONDS,
   MAX_EVENTS_PER_CONVERSATION,
+  PARK_LINGER_MS,
+  TERMINAL_EVENT_TYPES,
+  TERMINAL_STATUSES,
+  messageText,
   MAX_OPERATIONS_REMEMBERED,
   COMMAND_REPLY_TTL_SECONDS,
   CommandReply,
   Message,
   parseBoundary,
+  resultOfRecord,
   type ConversationRecord,
   type ConversationStatus,
   type KeyLayout,
   type NewEvent,
 } from '@handoff/core';
-import { APPLY_SCRIPT, applyResultFromCode, type ApplyResult } from './apply-script.js';
-import { stampEvent } from './event-log.js';
+import { APPLY_SCRIPT, ApplyOutcome, applyResultFromCode, type ApplyResult } from './apply-script.js';
+import { compactEventLog, encodeStoredEvent, idAfter, parseLogLines, type EncodeContext } from './event-codec.js';
 import { withSmallScripts } from './small-scripts.js';
-import { decodeRecord, encodeRecordFields } from './record-codec.js';
+import { decodeRecord, encodeRecordFields, hashOfPairs } from './record-codec.js';
+
+/** Times a finishing step prepares its compaction again when events keep arriving meanwhile, before it applies without. */
+const COMPACTION_ATTEMPTS = 3;
+/** How far back from the end of the history the output of a finished conversation is looked for. */
+const OUTPUT_LOOKBACK = 64;
 
 /** One atomic step on a conversation, as the coordinator computes it. */
 export interface ApplyStep {
@@ -37,8 +48,9 @@ export interface ApplyStep {
   events: readonly NewEvent[];
   /**
    * What the step does to the conversation's lifetime: `parked` (it ended, or waits for the user:
-   * result waiters wake, and its keys expire after the retention period), `revived` (a parked
-   * conversation continues: its keys are kept again), or `active` (neither).
+   * result waiters wake, and its keys expire after the retention period — its event log, once it
+   * ended, after the event retention, compacted), `revived` (a parked conversation continues: its
+   * keys are kept again), or `active` (neither).
    */
   lifecycle: 'active' | 'parked' | 'revived';
   /** The command this step applies (recorded with it, so a second delivery is known as applied). */
@@ -55,8 +67,14 @@ export interface Progress {
 
 /** Options of {@link ConversationStore}. */
 export interface ConversationStoreOptions {
-  /** Seconds finished conversations are kept. @defaultValue 7 days */
+  /** Seconds finished conversations (record, history) are kept. @defaultValue 7 days */
   retentionSeconds?: number;
+  /**
+   * Seconds the event log of a finished conversation is kept (at most `retentionSeconds`); after
+   * it, a replay of the conversation yields only its terminal event, rebuilt from the record.
+   * @defaultValue 1 day
+   */
+  eventRetentionSeconds?: number;
 }
 
 type ApplyCommand = (
@@ -66,6 +84,7 @@ type ApplyCommand = (
   done: string,
   ops: string,
   starting: string,
+  finishedEvents: string,
   ...args: (string | number)[]
 ) => Promise<number>;
 
@@ -76,6 +95,7 @@ type ApplyCommand = (
  */
 export class ConversationStore {
   private readonly retentionSeconds: number;
+  private readonly eventRetentionSeconds: number;
 
   constructor(
     private readonly redis: RedisClient,
@@ -83,14 +103,22 @@ export class ConversationStore {
     options: ConversationStoreOptions = {},
   ) {
     this.retentionSeconds = options.retentionSeconds ?? DEFAULT_RETENTION_SECONDS;
+    this.eventRetentionSeconds = Math.max(1, Math.min(options.eventRetentionSeconds ?? DEFAULT_EVENT_RETENTION_SECONDS, this.retentionSeconds));
     if (!(redis as unknown as { handoffApply?: unknown }).handoffApply) {
-      redis.defineCommand('handoffApply', { numberOfKeys: 6, lua: APPLY_SCRIPT });
+      redis.defineCommand('handoffApply', { numberOfKeys: 7, lua: APPLY_SCRIPT });
     }
   }
 
   /** The record of a conversation, or null if there is none. */
   async read(conversationId: string): Promise<ConversationRecord | null> {
-    return decodeRecord(await this.redis.hgetall(this.keys.conversation(conversationId)));
+    return (await this.readRecord(conversationId, undefined)).record;
+  }
+
+  /** The record (its output read from the history where it refers to it) and whether an operation was applied, in one round trip. */
+  private async readRecord(conversationId: string, operationId: string | undefined): Promise<{ record: ConversationRecord | null; applied: boolean }> {
+    const keys = this.keys;
+    const [pairs, entry, position] = await withSmallScripts(this.redis).handoffReadRecord(keys.conversation(conversationId), keys.history(conversationId), keys.ops(conversationId), operationId ?? '');
+    return { record: decodeRecord(hashOfPairs(pairs), entry, conversationId), applied: position !== null };
   }
 
   /**
@@ -98,13 +126,7 @@ export class ConversationStore {
    * Commands check this first: a redelivered command runs the effects of what it did, not itself again.
    */
   async readForOperation(conversationId: string, operationId: string | undefined): Promise<{ record: ConversationRecord | null; applied: boolean }> {
-    if (!operationId) return { record: await this.read(conversationId), applied: false };
-    const replies = await this.redis.multi().hgetall(this.keys.conversation(conversationId)).lpos(this.keys.ops(conversationId), operationId).exec();
-    if (!replies) throw new Error('unreachable: MULTI without EXEC reply');
-    const [[hashError, hash], [posError, position]] = replies as [[Error | null, Record<string, string>], [Error | null, number | null]];
-    if (hashError) throw hashError;
-    if (posError) throw posError;
-    return { record: decodeRecord(hash), applied: position !== null };
+    return this.readRecord(conversationId, operationId);
   }
 
   /**
@@ -182,36 +204,125 @@ export class ConversationStore {
     return entries.map((entry, index) => parseBoundary(Message, JSON.parse(entry), `History entry ${index}`));
   }
 
-  /** Applies one step atomically; see {@link ApplyOutcome} for what can come back. */
+  /**
+   * Applies one step atomically; see {@link ApplyOutcome} for what can come back. A step that ends
+   * the conversation also compacts its event log (see `event-codec.ts`): the stream and history are
+   * read first, and the step applies only if the stream has not changed meanwhile — else it is
+   * prepared again (and, after a few tries, applied without compaction).
+   */
   async apply(step: ApplyStep): Promise<ApplyResult> {
-    const now = Date.now();
+    const id = step.conversationId;
+    const record = step.record as ConversationRecord;
+    const ends = step.lifecycle === 'parked' && record.status !== undefined && TERMINAL_STATUSES.has(record.status);
+    const context: EncodeContext = {};
+    if (step.expectedSeq === null && step.newSeq !== null) context.startMessages = step.messages;
+    if (step.expectedSeq !== null && step.newSeq !== null && record.historyLength !== undefined) {
+      context.turnMessages = { seq: step.newSeq, from: record.historyLength - step.messages.length, count: step.messages.length };
+    }
+    if (record.conversationId !== undefined && record.status !== undefined) context.record = record;
+    const events = step.events.map((e) => encodeStoredEvent(id, e, context));
+    const messages = step.messages.map((m) => JSON.stringify(m));
+    const terminalIndex = step.events.findIndex((e) => TERMINAL_EVENT_TYPES.has(e.type)) + 1;
     const fields = encodeRecordFields(step.record);
-    const args: (string | number)[] = [
-      step.expectedSeq === null ? '' : step.expectedSeq,
-      step.newSeq === null ? '' : step.newSeq,
-      MAX_EVENTS_PER_CONVERSATION,
-      step.lifecycle === 'parked' ? this.retentionSeconds : step.lifecycle === 'revived' ? -1 : 0,
-      step.expectedVersion === null ? '' : step.expectedVersion,
-      step.operationId ?? '',
-      MAX_OPERATIONS_REMEMBERED,
-      step.messages.length,
-      ...step.messages.map((m) => JSON.stringify(m)),
-      fields.length / 2,
-      ...fields,
-      step.events.length,
-      ...step.events.map((e) => JSON.stringify(stampEvent(step.conversationId, e, now))),
-    ];
-    const apply = (this.redis as unknown as { handoffApply: ApplyCommand }).handoffApply;
-    const code = await apply.call(
-      this.redis,
-      this.keys.conversation(step.conversationId),
-      this.keys.history(step.conversationId),
-      this.keys.events(step.conversationId),
-      this.keys.done(step.conversationId),
-      this.keys.ops(step.conversationId),
-      this.keys.starting(step.conversationId),
-      ...args,
-    );
-    return applyResultFromCode(code);
+    for (let attempt = 0; ; attempt++) {
+      const compaction = ends && attempt < COMPACTION_ATTEMPTS ? await this.prepareCompaction(id, messages, events, record.output ?? null) : null;
+      const revival = step.lifecycle === 'revived' && attempt < COMPACTION_ATTEMPTS ? await this.prepareRevival(id) : null;
+      const args: (string | number)[] = [
+        step.expectedSeq === null ? '' : step.expectedSeq,
+        step.newSeq === null ? '' : step.newSeq,
+        MAX_EVENTS_PER_CONVERSATION,
+        step.lifecycle === 'parked' ? this.retentionSeconds : step.lifecycle === 'revived' ? -1 : 0,
+        step.expectedVersion === null ? '' : step.expectedVersion,
+        step.operationId ?? '',
+        MAX_OPERATIONS_REMEMBERED,
+        ends ? this.eventRetentionSeconds : 0,
+        PARK_LINGER_MS,
+        compaction ? compaction.from : '',
+        compaction?.outputRef ?? '',
+        terminalIndex,
+        messages.length,
+        ...messages,
+        fields.length / 2,
+        ...fields,
+        events.length,
+        ...events,
+        ...(compaction ? [compaction.lines.length, ...compaction.lines, compaction.lastId, ...compaction.stepEvents] : []),
+        ...(revival ? [revival.before, revival.after] : []),
+      ];
+      const apply = (this.redis as unknown as { handoffApply: ApplyCommand }).handoffApply;
+      const keys = this.keys;
+      const code = await apply.call(this.redis, keys.conversation(id), keys.history(id), keys.events(id), keys.done(id), keys.ops(id), keys.starting(id), keys.finishedEvents(id), ...args);
+      const result = applyResultFromCode(code);
+      if (result.outcome !== ApplyOutcome.LOG_MOVED) return result;
+    }
+  }
+
+  /**
+   * What a step that revives a finished conversation does to its compacted log: the terminal events
+   * in it that leave their result to the record (which the revived conversation will change) get it
+   * written out. Null when there is nothing to rewrite; else the log as it is and as it becomes (the
+   * step applies only if the log has not changed meanwhile).
+   */
+  private async prepareRevival(conversationId: string): Promise<{ before: string; after: string } | null> {
+    const keys = this.keys;
+    const log = await this.redis.get(keys.finishedEvents(conversationId));
+    if (!log) return null;
+    let record: ConversationRecord | null | undefined;
+    let changed = false;
+    const lines: string[] = [];
+    for (const line of log.split('\n')) {
+      const space = line.indexOf(' ');
+      const json = space > 0 ? line.slice(space + 1) : '';
+      if (space > 0 && /^\{"type":"conversation\.(completed|failed|cancelled)"/.test(json)) {
+        const fields = JSON.parse(json) as Record<string, unknown>;
+        if (fields.result === undefined) {
+          record ??= await this.read(conversationId);
+          const result = record ? resultOfRecord(record) : null;
+          if (result) {
+            lines.push(`${line.slice(0, space)} ${JSON.stringify({ ...fields, result })}`);
+            changed = true;
+            continue;
+          }
+        }
+      }
+      lines.push(line);
+    }
+    return changed ? { before: log, after: lines.join('\n') } : null;
+  }
+
+  /**
+   * What a step that ends the conversation needs to compact its event log: the stream's entries
+   * compacted (made from the stream as it is now: `from` is its last id), the step's events as the
+   * log keeps them, and the history index that holds the output. When the log is compacted already
+   * (the conversation ended before, and was revived), what is compacted is the stream after it.
+   */
+  private async prepareCompaction(conversationId: string, messages: readonly string[], events: readonly string[], output: string | null): Promise<{ from: string; lines: string[]; lastId: string; stepEvents: string[]; outputRef: number | null } | null> {
+    const keys = this.keys;
+    const replies = await this.redis.multi().xrange(keys.events(conversationId), '-', '+').lrange(keys.history(conversationId), 0, -1).get(keys.finishedEvents(conversationId)).exec();
+    if (!replies) throw new Error('unreachable: MULTI without EXEC reply');
+    for (const [error] of replies) if (error) throw error;
+    const [[, stream], [, stored], [, finished]] = replies as [[null, [string, string[]][]], [null, string[]], [null, string | null]];
+    // A conversation that finished before (and was revived) has a compacted log already: only the
+    // stream's entries after it are compacted now, and added to it.
+    const floor = finished ? parseLogLines(conversationId, finished).at(-1)?.[0] : undefined;
+    const entries = stream.flatMap(([id, fields]): [string, string][] => (fields[1] === undefined || (floor !== undefined && !idAfter(id, floor)) ? [] : [[id, fields[1]]]));
+    const history = [...stored, ...messages];
+    const { lines, lastId, stepEvents } = compactEventLog(conversationId, entries, history, events);
+    let outputRef: number | null = null;
+    if (output !== null) {
+      for (let index = history.length - 1; index >= Math.max(0, history.length - OUTPUT_LOOKBACK); index--) {
+        let message: Message;
+        try {
+          message = JSON.parse(history[index]!) as Message;
+        } catch {
+          continue;
+        }
+        if (messageText(message) === output) {
+          outputRef = index;
+          break;
+        }
+      }
+    }
+    return { from: stream.at(-1)?.[0] ?? '0-0', lines, lastId, stepEvents, outputRef };
   }
 }

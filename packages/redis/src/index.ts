@@ -9,6 +9,7 @@ export * from './process-connections.js';
 export * from './apply-script.js';
 export * from './record-codec.js';
 export * from './event-log.js';
+export * from './event-codec.js';
 export * from './small-scripts.js';
 export * from './eviction-policy.js';
 export * from './conversation-store.js';

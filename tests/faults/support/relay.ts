@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { keyLayout, type Message, type RuntimeEvent } from '@handoff/core';
+import { EventLog } from '@handoff/redis';
 import { lastUserText, systemText, type RecordedRequest, type ScriptRule } from '@handoff/testing';
 
 /** The input that tells the scripted relay how many hops a conversation makes. */
@@ -54,7 +55,14 @@ export async function verifyRelay(redis: Redis, prefix: string, conversationId: 
     m.role === 'assistant' ? `assistant:${m.tool_calls?.[0]?.function.name ?? m.content}` : m.role,
   );
   if (JSON.stringify(actual) !== JSON.stringify(expected)) problems.push(`history ${JSON.stringify(actual)} != ${JSON.stringify(expected)}`);
-  const events = (await redis.xrange(keys.events(conversationId), '-', '+')).map(([, fields]) => JSON.parse(fields[1]!) as RuntimeEvent);
+  // The whole log (the stream while it runs, the compacted log once it ended), as readers see it.
+  const events: RuntimeEvent[] = [];
+  for (let after = '0'; ; ) {
+    const batch = await new EventLog(redis, keys).read(conversationId, { after, count: 1_000 });
+    if (batch.length === 0) break;
+    events.push(...batch);
+    after = batch.at(-1)!.id;
+  }
   const completed = events.filter((e) => e.type === 'agent.completed').map((e) => (e.type === 'agent.completed' ? e.seq : -1));
   const handoffs = events.filter((e) => e.type === 'handoff').map((e) => (e.type === 'handoff' ? e.seq : -1));
   if (JSON.stringify(completed) !== JSON.stringify(Array.from({ length: hops }, (_, i) => i + 1))) problems.push(`agent.completed seqs ${JSON.stringify(completed)}`);

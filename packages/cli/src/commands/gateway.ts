@@ -20,6 +20,7 @@ export async function gatewayCommand(raw: Record<string, unknown>): Promise<void
     redis: redisConfigFromFlags(flags),
     ...durabilityFromFlags(flags),
     ...(flags.retention === undefined ? {} : { retentionSeconds: flags.retention }),
+    ...(flags.eventRetention === undefined ? {} : { eventRetentionSeconds: flags.eventRetention }),
     ...(flags.dlqMaxAge === undefined ? {} : { deadLetterMaxAgeMs: flags.dlqMaxAge }),
     ...(flags.dlqMaxCount === undefined ? {} : { deadLetterMaxCount: flags.dlqMaxCount }),
     ...(flags.reconcileAfter === undefined ? {} : { reconcileAfterMs: flags.reconcileAfter }),
