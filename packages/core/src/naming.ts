@@ -26,14 +26,19 @@ export function coordinatorQueueName(partition: number): string {
   return `${COORDINATOR_QUEUE}.${partition}`;
 }
 
-/** The partition (0 … partitions − 1) of a conversation's coordinator queue: FNV-1a of its id. */
-export function coordinatorPartitionOf(conversationId: string, partitions: number): number {
+/** A deterministic 32-bit hash of a string (FNV-1a): the same text gives the same number in every process. */
+export function fnv1a(text: string): number {
   let hash = 0x811c9dc5;
-  for (let i = 0; i < conversationId.length; i++) {
-    hash ^= conversationId.charCodeAt(i);
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i);
     hash = Math.imul(hash, 0x01000193) >>> 0;
   }
-  return partitions > 1 ? hash % partitions : 0;
+  return hash;
+}
+
+/** The partition (0 … partitions − 1) of a conversation's coordinator queue: {@link fnv1a} of its id. */
+export function coordinatorPartitionOf(conversationId: string, partitions: number): number {
+  return partitions > 1 ? fnv1a(conversationId) % partitions : 0;
 }
 
 /** The partition a coordinator queue name stands for, or undefined for another queue. */

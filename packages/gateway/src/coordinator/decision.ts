@@ -1,4 +1,4 @@
-import { resultOfRecord, type ConversationRecord, type ConversationResult, type Message, type NewEvent } from '@handoff/core';
+import { fnv1a, resultOfRecord, type ConversationRecord, type ConversationResult, type Message, type NewEvent } from '@handoff/core';
 import type { ApplyStep } from '@handoff/redis';
 
 /** A step together with the record as it will be once the step is applied. */
@@ -28,10 +28,5 @@ export function mustResult(record: ConversationRecord): ConversationResult {
 
 /** A deterministic index in [0, n) from a string (FNV-1a), so a redelivered decision picks the same. */
 export function stableIndex(seed: string, n: number): number {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < seed.length; i++) {
-    hash ^= seed.charCodeAt(i);
-    hash = Math.imul(hash, 0x01000193) >>> 0;
-  }
-  return n > 0 ? hash % n : 0;
+  return n > 0 ? fnv1a(seed) % n : 0;
 }
