@@ -206,8 +206,19 @@ describe('no conversation stalls on the paths around the turn', () => {
   it('a hop queued to an agent whose only worker just died is moved to its live fallback', async () => {
     primaryWorker.kill('SIGKILL');
     await primaryWorker.exited;
-    // Started within the heartbeat's lifetime: the handoff goes to Primary's queue, where no one will take it.
+    // Within the dead worker's heartbeat lifetime the handoff goes to Primary's queue, where no one
+    // will take it. (A heartbeat held fresh until the hop is queued makes that window as long as the
+    // test needs, whatever the machine's load.)
+    const heartbeats = keys.workers('Primary');
+    await redis.zadd(heartbeats, Date.now() + 60_000, 'just-died');
     const conversation = await client.start({ agent: 'Front', input: 'primary please' });
+    const primaryWait = openQueue(agentQueueName('Primary'), redis, prefix);
+    try {
+      await waitFor(async () => (await primaryWait.getJobs(['waiting'])).some((j) => j.data.conversationId === conversation.id), 15_000, 'the hop to wait on Primary\'s queue');
+    } finally {
+      await primaryWait.close();
+    }
+    await redis.zrem(heartbeats, 'just-died');
     const result = await conversation.result({ timeoutMs: 20_000 });
     expect(result).toMatchObject({ status: 'completed', output: 'Backup answers: primary please', agent: 'Backup', path: ['Front', 'Backup'] });
     const events = await eventsOf(conversation.id);
