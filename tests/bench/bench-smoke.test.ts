@@ -27,6 +27,7 @@ describe('pnpm bench --smoke', () => {
       expect(report.throughput[0].completed).toBeGreaterThan(0);
       expect(report.throughput[0].failed).toBe(0);
       expect(report.memory.idleWorkerRssMb).toBeGreaterThan(0);
+      expect(report.memory.redisBytesPerFinishedConversation).toBeGreaterThan(0);
       expect(report.streaming.textDeltaEventsPer1000Tokens).toBeGreaterThan(0);
       expect(report.targets.length).toBeGreaterThanOrEqual(6);
       const markdown = await readFile(join(out, 'latest-smoke.md'), 'utf8');

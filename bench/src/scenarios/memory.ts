@@ -3,7 +3,8 @@ import pino from 'pino';
 import { createClient } from '@handoff/client';
 import { agentQueueName, queuePrefix } from '@handoff/core';
 import { startGateway } from '@handoff/gateway';
-import { startScriptedModel } from '@handoff/testing';
+import { hasTool, startScriptedModel } from '@handoff/testing';
+import { startWorkers } from '@handoff/worker';
 import { Queue } from 'bullmq';
 import { chainNetwork } from '../chain-script.js';
 import { rssMb, startRole } from '../processes.js';
@@ -18,6 +19,12 @@ export interface MemoryMeasurement {
   busyTurns: number;
   redisBytesPerWaitingConversation: number;
   waitingConversations: number;
+  /**
+   * Bytes a finished 2-hop conversation with a 200-token answer keeps in Redis (MEMORY USAGE summed
+   * over its keys, once its lingering keys are gone), averaged over `finishedConversations`.
+   */
+  redisBytesPerFinishedConversation: number;
+  finishedConversations: number;
 }
 
 /**
@@ -25,7 +32,7 @@ export interface MemoryMeasurement {
  * `busyTurns` turns open at once (the scripted model holds every answer); and Redis memory per
  * conversation waiting on an agent queue that no worker serves (1 KB input each).
  */
-export async function memory(options: { redisUrl: string; prefix: string; busyTurns: number; waitingConversations: number }): Promise<MemoryMeasurement> {
+export async function memory(options: { redisUrl: string; prefix: string; busyTurns: number; waitingConversations: number; finishedConversations?: number }): Promise<MemoryMeasurement> {
   let release!: () => void;
   const held = new Promise<void>((resolve) => (release = resolve));
   const model = await startScriptedModel({ rules: [{ reply: { content: 'done', hold: held } }] });
@@ -75,7 +82,11 @@ export async function memory(options: { redisUrl: string; prefix: string; busyTu
   await waitingClient.close();
   await waitingGateway.close();
   redis.disconnect();
+  const finishedConversations = options.finishedConversations ?? 20;
+  const finishedBytes = await bytesPerFinishedConversation(options.redisUrl, `${options.prefix}-done`, finishedConversations);
   return {
+    redisBytesPerFinishedConversation: finishedBytes,
+    finishedConversations,
     idleSingleAgentWorkerRssMb: idleSingle,
     idleWorkerRssMb: idle,
     busyWorkerRssMb: busy,
@@ -83,4 +94,42 @@ export async function memory(options: { redisUrl: string; prefix: string; busyTu
     redisBytesPerWaitingConversation: Math.round((after - before) / options.waitingConversations),
     waitingConversations: options.waitingConversations,
   };
+}
+
+/**
+ * What a finished conversation keeps in Redis: `count` 2-hop conversations (A9 hands off to A10,
+ * which answers 200 tokens, streamed), then MEMORY USAGE over every key of each, once the keys that
+ * only linger after the end are gone.
+ */
+async function bytesPerFinishedConversation(redisUrl: string, prefix: string, count: number): Promise<number> {
+  const answer = 'word '.repeat(160); // 800 characters: 200 tokens as the scripted model counts them
+  const model = await startScriptedModel({ rules: [{ when: hasTool('transfer_to_A10'), reply: { toolCalls: [{ name: 'transfer_to_A10', arguments: { reason: 'next' } }] } }, { reply: { content: answer } }] });
+  const network = chainNetwork(10, model.url);
+  const logger = pino({ level: 'silent' });
+  const gateway = await startGateway({ network, redis: { url: redisUrl, prefix }, logger });
+  const workers = await startWorkers({ network, redis: { url: redisUrl, prefix }, logger, agents: ['A9', 'A10'] });
+  const client = createClient({ redis: { url: redisUrl, prefix } });
+  const redis = new Redis(redisUrl);
+  try {
+    await Promise.all([gateway.waitUntilReady(), workers.waitUntilReady()]);
+    const ids: string[] = [];
+    for (let i = 0; i < count; i++) {
+      const conversation = await client.start({ agent: 'A9', input: `finished ${i}` });
+      const result = await conversation.result({ timeoutMs: 30_000 });
+      if (result.status !== 'completed') throw new Error(`memory: conversation ${conversation.id} ended ${result.status}`);
+      ids.push(conversation.id);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 3_000)); // the stream and wake-up mark linger 2 s
+    let total = 0;
+    for (const id of ids) {
+      for (const key of await redis.keys(`${prefix}:conv:{${id}}:*`)) total += Number((await redis.memory('USAGE', key)) ?? 0);
+    }
+    return Math.round(total / ids.length);
+  } finally {
+    await client.close();
+    await workers.close();
+    await gateway.close();
+    await model.close();
+    redis.disconnect();
+  }
 }
