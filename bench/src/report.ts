@@ -60,6 +60,11 @@ export function toMarkdown(report: BenchReport): string {
   };
   if (report.runtime || report.sdk) summaryTable('Per-handoff overhead, model time excluded (10-agent chain)', [...chainRows('Handoff', report.runtime), ...chainRows('Agents SDK', report.sdk)]);
   if (report.history) summaryTable('Per-handoff overhead by history size', chainRows('history', report.history));
+  const redisRows = Object.entries({ ...(report.runtime ?? {}), ...Object.fromEntries(Object.entries(report.history ?? {}).map(([k, v]) => [`history ${k}`, v])) }).flatMap(([key, value]) => {
+    const work = (value as { redis?: { commandsPerHandoff: number; scriptsPerHandoff: number; cpuMsPerHandoff: number } }).redis;
+    return work ? [row([key, work.commandsPerHandoff, work.scriptsPerHandoff, `${work.cpuMsPerHandoff} ms`])] : [];
+  });
+  if (redisRows.length > 0) lines.push('## Redis work per handoff (commandstats and the server\'s CPU over the measured chains)', '', row(['run', 'commands', 'scripts (EVALSHA)', 'Redis CPU']), row(['---', '---', '---', '---']), ...redisRows, '');
   if (report.baseline?.history && report.history) {
     lines.push('## History size: before and after history by reference', '', 'Before: every envelope carried the whole history (run ' + report.baseline.startedAt + ', `bench/results/history/01-before-claim-check.md`). After: the envelope carries its length; workers read only the tail they have not cached.', '');
     lines.push(row(['history', 'before p50', 'after p50', 'before p99', 'after p99']), row(['---', '---', '---', '---', '---']));

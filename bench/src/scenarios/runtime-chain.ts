@@ -1,3 +1,4 @@
+import { Redis } from 'ioredis';
 import pino from 'pino';
 import { createClient } from '@handoff/client';
 import { hrNow, type TurnTiming } from '@handoff/core';
@@ -38,6 +39,18 @@ export interface ChainMeasurement {
   modelCall: Summary;
   /** Bytes of the first model request's messages (the history as the model sees it). */
   firstRequestBytes: number;
+  /** Redis's work per handoff over the measured chains (everything the runtime and BullMQ asked of it, divided by the handoffs). */
+  redis?: RedisWork;
+}
+
+/** Redis's work per handoff. */
+export interface RedisWork {
+  /** Commands executed, those that scripts run included. */
+  commandsPerHandoff: number;
+  /** EVALSHA/EVAL calls (the runtime's and BullMQ's scripts). */
+  scriptsPerHandoff: number;
+  /** Redis server CPU (user + system). */
+  cpuMsPerHandoff: number;
 }
 
 /**
@@ -65,6 +78,10 @@ export async function runtimeChain(options: RuntimeChainOptions): Promise<ChainM
   };
 
   for (let i = 0; i < options.warmupChains; i++) await runChain(`warmup ${i}`);
+  // Redis's own work over the measured chains (the bench's Redis is private to it).
+  const redisProbe = new Redis(options.redisUrl);
+  await redisProbe.config('RESETSTAT');
+  const redisCpuBefore = await redisCpuMs(redisProbe);
   const chainTimes: number[] = [];
   const stages: HandoffStages[] = [];
   const modelCalls: number[] = [];
@@ -74,6 +91,8 @@ export async function runtimeChain(options: RuntimeChainOptions): Promise<ChainM
     stages.push(...stagesOf(timings));
     modelCalls.push(...timings.map((t) => t.modelMs));
   }
+  const redisWork = await redisWorkSince(redisProbe, redisCpuBefore, stages.length);
+  redisProbe.disconnect();
   const firstRequestBytes = options.historyMessages > 0 ? JSON.stringify(syntheticHistory(options.historyMessages, options.historyBytesEach, 'chain 0')).length : 1000;
 
   await client.close();
@@ -85,6 +104,27 @@ export async function runtimeChain(options: RuntimeChainOptions): Promise<ChainM
     chain: summarize(chainTimes),
     modelCall: summarize(modelCalls),
     firstRequestBytes,
+    redis: redisWork,
+  };
+}
+
+/** Redis's CPU time so far (user + system), in ms. */
+async function redisCpuMs(redis: Redis): Promise<number> {
+  const info = await redis.info('cpu');
+  const seconds = (name: string) => Number(new RegExp(`${name}:([\\d.]+)`).exec(info)?.[1] ?? 0);
+  return (seconds('used_cpu_user') + seconds('used_cpu_sys')) * 1000;
+}
+
+/** Commands Redis ran (those inside scripts included) and its CPU time, per handoff, since RESETSTAT and `cpuBefore`. */
+async function redisWorkSince(redis: Redis, cpuBefore: number, handoffs: number): Promise<RedisWork> {
+  const stats = await redis.info('commandstats');
+  const calls = [...stats.matchAll(/cmdstat_([^:]+):calls=(\d+)/g)].map(([, name, n]) => [name!, Number(n)] as const);
+  const total = calls.reduce((sum, [, n]) => sum + n, 0);
+  const per = (n: number) => Math.round((n / Math.max(1, handoffs)) * 100) / 100;
+  return {
+    commandsPerHandoff: per(total),
+    scriptsPerHandoff: per(calls.filter(([name]) => name === 'evalsha' || name === 'eval').reduce((sum, [, n]) => sum + n, 0)),
+    cpuMsPerHandoff: Math.round(((await redisCpuMs(redis)) - cpuBefore) / Math.max(1, handoffs) * 1000) / 1000,
   };
 }
 
