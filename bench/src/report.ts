@@ -82,6 +82,23 @@ export function toMarkdown(report: BenchReport): string {
       lines.push(row([t.workerProcesses, t.inFlight, t.handoffsPerSecond, t.conversationsPerSecond, t.failed, cpu]));
     }
     lines.push('');
+    // A projection, not a measurement: Redis's CPU per handoff under the heaviest load measured here,
+    // and a deployment whose keys spread evenly over the shards (conversations by id, queues by name).
+    const loaded = (report.throughput as { inFlight: number; cpuMsPerHandoff: Record<string, number> }[]).filter((t) => (t.cpuMsPerHandoff.redis ?? 0) > 0).sort((x, y) => y.inFlight - x.inFlight)[0];
+    const redisMs = loaded?.cpuMsPerHandoff.redis;
+    if (redisMs !== undefined) {
+      const perShard = Math.floor(1000 / redisMs);
+      lines.push(
+        '## Projection: handoffs/s that Redis allows (one core per shard)',
+        '',
+        `From ${redisMs} ms of Redis CPU per handoff (the throughput run with ${loaded!.inFlight} in flight), if a shard's one thread were spent on nothing else and the keys spread evenly (each conversation's keys by its id, each queue by its name, the coordinator queue in at least as many partitions as shards). Workers and gateways scale out separately; the projection is the Redis ceiling only.`,
+        '',
+        row(['shards', 'handoffs/s (projected)']),
+        row(['---', '---']),
+        ...[1, 3, 10, 30].map((shards) => row([shards, perShard * shards])),
+        '',
+      );
+    }
   }
   if (report.memory) lines.push('## Memory', '', '```json', JSON.stringify(report.memory, null, 2), '```', '');
   if (report.streaming) lines.push('## Streaming', '', '```json', JSON.stringify(report.streaming, null, 2), '```', '');
