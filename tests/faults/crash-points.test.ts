@@ -1,17 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SCHEMA_VERSION, agentQueueName, commandJobId, hopId, hopJobId, newOperationId, type CoordinatorJob } from '@handoff/core';
+import { SCHEMA_VERSION, agentQueueName, childReportJobId, commandJobId, hopId, hopJobId, newOperationId, to, turnResultJobId, type CoordinatorJob } from '@handoff/core';
 import { startRedisFaultProxy, type RedisFaultMode, type RedisFaultProxy } from '@handoff/testing';
 import { redisUrl, uniquePrefix } from '../support/env.js';
 import { coordinatorQueueNameOf } from '../support/queues.js';
 import {
   CrashHarness,
-  childReportJobId,
   countEvents,
   expectApplied,
   expectEqual,
   startCommand,
   started,
-  to,
   turnResult,
   type CrashRun,
   type CrashScenario,
@@ -44,7 +42,7 @@ const SCENARIOS: CrashScenario[] = [
     async prepare(h, id) {
       const record = await started(h, id);
       const turn = turnResult(record, 1, 'A', { type: 'handoff', target: { type: 'agent', agent: 'B' }, reason: 'over to B', source: 'llm_condition' });
-      return { payload: turn, jobId: `${hopJobId(turn.hopId, record.epoch)}.turn` };
+      return { payload: turn, jobId: turnResultJobId(turn.hopId, record.epoch) };
     },
     async verify(h, id) {
       const record = await h.record(id);

@@ -9,6 +9,7 @@ import { CHAIN_RULES, chainNetwork, stagesOf, type HandoffStages } from '../chai
 import { syntheticHistory } from '../history.js';
 import { startModelProcess, startRole } from '../processes.js';
 import { summarize, type Summary } from '../stats.js';
+import { commandCounts } from './streaming.js';
 
 /** Options of {@link runtimeChain}. */
 export interface RuntimeChainOptions {
@@ -117,8 +118,7 @@ async function redisCpuMs(redis: Redis): Promise<number> {
 
 /** Commands Redis ran (those inside scripts included) and its CPU time, per handoff, since RESETSTAT and `cpuBefore`. */
 async function redisWorkSince(redis: Redis, cpuBefore: number, handoffs: number): Promise<RedisWork> {
-  const stats = await redis.info('commandstats');
-  const calls = [...stats.matchAll(/cmdstat_([^:]+):calls=(\d+)/g)].map(([, name, n]) => [name!, Number(n)] as const);
+  const calls = [...commandCounts(await redis.info('commandstats'))];
   const total = calls.reduce((sum, [, n]) => sum + n, 0);
   const per = (n: number) => Math.round((n / Math.max(1, handoffs)) * 100) / 100;
   return {

@@ -15,7 +15,8 @@ export interface StreamingMeasurement {
   redisCommandsPerTurn: number;
 }
 
-function commandCounts(info: string): Map<string, number> {
+/** Calls per command from `INFO commandstats`. */
+export function commandCounts(info: string): Map<string, number> {
   const counts = new Map<string, number>();
   for (const match of info.matchAll(/cmdstat_([a-z|]+):calls=(\d+)/g)) counts.set(match[1]!, Number(match[2]));
   return counts;

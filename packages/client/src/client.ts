@@ -92,24 +92,22 @@ export function createClient(options: ClientOptions = {}): RedisHandoffClient {
   const commandTimeoutMs = options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
 
   /**
-   * Queues a command under a job of its own and waits for the coordinator's answer: resolves
-   * with the record version once it applied, throws its typed error when it was refused, and
-   * {@link CommandNotConfirmedError} when no gateway answered in time (it stays queued).
+   * Queues a command under a job of its own and waits for the coordinator's answer: resolves once
+   * it applied, throws its typed error when it was refused, and {@link CommandNotConfirmedError}
+   * when no gateway answered in time (it stays queued).
    */
-  const sendCommand = async (command: CommandToSend, data: object): Promise<number | null> => {
+  const sendCommand = async (command: CommandToSend, data: object): Promise<void> => {
     // The same operation id twice is one job (while BullMQ keeps it) and one apply (the coordinator records it).
     await (await queues.coordinatorFor(command.conversationId)).add(command.kind, data, { ...HOP_JOB_OPTIONS, jobId: commandJobId(command.conversationId, command.kind, command.operationId) });
     const reply = await blocking.with(commandTimeoutMs, (connection, remainingMs) => store.waitForReply(connection, command.conversationId, command.operationId, remainingMs));
     if (!reply) throw new CommandNotConfirmedError(command.what, command.operationId, commandTimeoutMs);
     if (reply.outcome === 'refused') throw HandoffError.fromJSON(reply.error ?? { code: 'INTERNAL', message: `${command.what} was refused without a reason.`, retryable: false });
-    return reply.version;
   };
-  const enqueueMessage = async (command: UserMessageCommand & { operationId: string }) => {
-    await sendCommand({ kind: 'user_message', conversationId: command.conversationId, operationId: command.operationId, what: 'The user message' }, command);
-  };
-  const enqueueApproval = async (command: ApprovalCommand & { operationId: string }) => {
-    await sendCommand({ kind: 'approval', conversationId: command.conversationId, operationId: command.operationId, what: 'The approval' }, command);
-  };
+  /** A sender of one kind of the handle's commands. */
+  const sender =
+    (kind: 'user_message' | 'approval', what: string) =>
+    (command: (UserMessageCommand | ApprovalCommand) & { operationId: string }): Promise<void> =>
+      sendCommand({ kind, conversationId: command.conversationId, operationId: command.operationId, what }, command);
   const cancel = async (conversationId: string, reason: string | undefined, operationId = newOperationId()): Promise<void> => {
     const command: CancelCommand = parseBoundary(
       CancelCommand,
@@ -119,7 +117,7 @@ export function createClient(options: ClientOptions = {}): RedisHandoffClient {
     await sendCommand({ kind: 'cancel', conversationId, operationId, what: 'The cancel' }, command);
   };
   const handle = (conversationId: string): RedisConversationHandle =>
-    new RedisConversationHandle(conversationId, redis, config.keys, store, () => store.isStarting(conversationId), enqueueMessage, cancel, enqueueApproval);
+    new RedisConversationHandle(conversationId, redis, config.keys, store, () => store.isStarting(conversationId), sender('user_message', 'The user message'), cancel, sender('approval', 'The approval'));
 
   /**
    * Backpressure that holds under bursts: the agent's queued hops plus the starts admitted but not

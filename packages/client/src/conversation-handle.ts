@@ -85,7 +85,7 @@ export class RedisConversationHandle implements ConversationHandle {
   /** Cancels the conversation (see {@link ConversationHandle.cancel}). */
   async cancel(reason?: string, options: CommandOptions = {}): Promise<void> {
     // Neither a record nor a queued start: nothing to cancel (said at once, without a round trip to the coordinator).
-    await this.currentRecord();
+    if (!(await this.store.existsOrStarting(this.id))) throw new ConversationNotFoundError(this.id);
     await this.cancelConversation(this.id, reason, options.operationId);
   }
 

@@ -30,8 +30,8 @@ export const ConversationId = z.string().refine(isValidConversationId, 'must be 
  * cancel). It names the command's job and is recorded by the step that applies it, so a command
  * delivered twice applies once, and a caller that lost the answer can ask again with the same id.
  */
-export function newOperationId(): string {
-  return `op_${randomId()}`;
+export function newOperationId(kind = 'op'): string {
+  return `${kind}_${randomId()}`;
 }
 
 /**

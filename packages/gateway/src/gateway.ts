@@ -111,10 +111,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const gatewayId = newInstanceId('gateway');
   const logger = options.logger ?? pino({ level: process.env.LOG_LEVEL ?? 'info', name: 'gateway', redact: LOG_REDACTION }, pino.destination(2));
   const { commands, blocking } = await openProcessConnections(config, { commands: 'handoff-gateway', blocking: 'handoff-coordinator' }, { allowEviction: options.allowEviction, warn: (message) => logger.warn(message) });
-  const store = new ConversationStore(commands, config.keys, {
-    ...(options.retentionSeconds === undefined ? {} : { retentionSeconds: options.retentionSeconds }),
-    ...(options.eventRetentionSeconds === undefined ? {} : { eventRetentionSeconds: options.eventRetentionSeconds }),
-  });
+  const store = new ConversationStore(commands, config.keys, definedOnly({ retentionSeconds: options.retentionSeconds, eventRetentionSeconds: options.eventRetentionSeconds }));
   const events = new EventLog(commands, config.keys);
   // Partitions a gateway registered before (jobs may still wait there) are consumed too, while the registration takes this gateway's count.
   const partitions = options.coordinatorPartitions ?? DEFAULT_COORDINATOR_PARTITIONS;

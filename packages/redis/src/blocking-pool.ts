@@ -46,11 +46,6 @@ export class BlockingPool {
     }
   }
 
-  /** Connections open now (idle or lent). */
-  get size(): number {
-    return this.open;
-  }
-
   private acquire(timeoutMs: number): Promise<RedisClient | undefined> {
     if (this.closed) return Promise.reject(new Error('The blocking connection pool is closed.'));
     const idle = this.idle.pop();

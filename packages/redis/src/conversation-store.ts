@@ -111,22 +111,16 @@ export class ConversationStore {
 
   /** The record of a conversation, or null if there is none. */
   async read(conversationId: string): Promise<ConversationRecord | null> {
-    return (await this.readRecord(conversationId, undefined)).record;
-  }
-
-  /** The record (its output read from the history where it refers to it) and whether an operation was applied, in one round trip. */
-  private async readRecord(conversationId: string, operationId: string | undefined): Promise<{ record: ConversationRecord | null; applied: boolean }> {
-    const keys = this.keys;
-    const [pairs, entry, position] = await withSmallScripts(this.redis).handoffReadRecord(keys.conversation(conversationId), keys.history(conversationId), keys.ops(conversationId), operationId ?? '');
-    return { record: decodeRecord(hashOfPairs(pairs), entry, conversationId), applied: position !== null };
+    return (await this.readForOperation(conversationId, undefined)).record;
   }
 
   /**
-   * The record, and whether a command's operation was applied to it already (one round trip).
-   * Commands check this first: a redelivered command runs the effects of what it did, not itself again.
+   * The record (its output read from the history where it refers to it), and whether a command's
+   * operation was applied to it already, in one round trip. Commands check this first: a
+   * redelivered command runs the effects of what it did, not itself again.
    */
   async readForOperation(conversationId: string, operationId: string | undefined): Promise<{ record: ConversationRecord | null; applied: boolean }> {
-    return this.readRecord(conversationId, operationId);
+    return readRecordAndOperation(this.redis, this.keys, conversationId, operationId);
   }
 
   /**
@@ -145,13 +139,18 @@ export class ConversationStore {
    */
   async waitForReply(blocking: RedisClient, conversationId: string, operationId: string, timeoutMs: number): Promise<CommandReply | null> {
     const key = this.keys.reply(conversationId, operationId);
-    const raw = await blocking.blmove(key, key, 'LEFT', 'RIGHT', Math.max(0.01, timeoutMs / 1000));
+    const raw = await waitOnList(blocking, key, timeoutMs);
     return raw === null ? null : parseBoundary(CommandReply, JSON.parse(raw), 'Command reply');
   }
 
   /** Marks a conversation as starting (its start command is queued); the start's apply removes the mark. */
   async markStarting(conversationId: string, operationId: string): Promise<void> {
     await this.redis.set(this.keys.starting(conversationId), operationId, 'EX', this.retentionSeconds);
+  }
+
+  /** True when the conversation exists or its start is queued (one call: both keys share its slot). */
+  async existsOrStarting(conversationId: string): Promise<boolean> {
+    return (await this.redis.exists(this.keys.conversation(conversationId), this.keys.starting(conversationId))) > 0;
   }
 
   /** True while a start command of the conversation is queued and not yet applied. */
@@ -188,8 +187,7 @@ export class ConversationStore {
    */
   async waitUntilDone(blocking: RedisClient, conversationId: string, timeoutMs: number): Promise<boolean> {
     const key = this.keys.done(conversationId);
-    const moved = await blocking.blmove(key, key, 'LEFT', 'RIGHT', Math.max(0.01, timeoutMs / 1000));
-    return moved !== null;
+    return (await waitOnList(blocking, key, timeoutMs)) !== null;
   }
 
   /** The last `count` messages of a conversation's history, oldest first. */
@@ -325,4 +323,18 @@ export class ConversationStore {
     }
     return { from: stream.at(-1)?.[0] ?? '0-0', lines, lastId, stepEvents, outputRef };
   }
+}
+
+/** The record of a conversation and whether an operation is among its recorded ones (the store's and the event log's read). */
+export async function readRecordAndOperation(redis: RedisClient, keys: KeyLayout, conversationId: string, operationId: string | undefined): Promise<{ record: ConversationRecord | null; applied: boolean }> {
+  const [pairs, entry, position] = await withSmallScripts(redis).handoffReadRecord(keys.conversation(conversationId), keys.history(conversationId), keys.ops(conversationId), operationId ?? '');
+  return { record: decodeRecord(hashOfPairs(pairs), entry, conversationId), applied: position !== null };
+}
+
+/**
+ * Waits up to `timeoutMs` for an entry of a list, without taking it: `BLMOVE` from the list to
+ * itself rotates it, so every waiter sees it and the key keeps its TTL. Null when none came.
+ */
+function waitOnList(blocking: RedisClient, key: string, timeoutMs: number): Promise<string | null> {
+  return blocking.blmove(key, key, 'LEFT', 'RIGHT', Math.max(0.01, timeoutMs / 1000));
 }

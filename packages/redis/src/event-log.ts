@@ -1,13 +1,8 @@
 import type { RedisClient } from './connection.js';
 import { withSmallScripts } from './small-scripts.js';
-import { MAX_EVENTS_PER_CONVERSATION, RuntimeEvent, type KeyLayout, type NewEvent, type StoredEvent } from '@handoff/core';
+import { MAX_EVENTS_PER_CONVERSATION, type KeyLayout, type NewEvent, type StoredEvent } from '@handoff/core';
 import { encodeStoredEvent, idAfter, parseLogLines, resolveEvents, type ReferenceReader } from './event-codec.js';
-import { decodeRecord, hashOfPairs } from './record-codec.js';
-
-/** Adds the common fields (conversation id, timestamp) to a new event. */
-export function stampEvent(conversationId: string, event: NewEvent, now = Date.now()): RuntimeEvent {
-  return { ...event, conversationId, ts: now } as RuntimeEvent;
-}
+import { readRecordAndOperation } from './conversation-store.js';
 
 /** Options of {@link EventLog.read}. */
 export interface ReadEventsOptions {
@@ -124,8 +119,7 @@ export class EventLog {
         return entries;
       },
       async record() {
-        const [pairs, entry] = await withSmallScripts(redis).handoffReadRecord(keys.conversation(conversationId), keys.history(conversationId), keys.ops(conversationId), '');
-        return decodeRecord(hashOfPairs(pairs), entry, conversationId);
+        return (await readRecordAndOperation(redis, keys, conversationId, undefined)).record;
       },
     };
   }

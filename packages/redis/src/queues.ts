@@ -22,8 +22,8 @@ export const HOP_JOB_OPTIONS: JobsOptions = Object.freeze({
  * a prefix of its own ({@link queuePrefix}), so on a Redis Cluster each lives in its own slot.
  */
 export class QueueSet {
-  private readonly agentQueues = new Map<string, Queue>();
-  private readonly coordinatorQueues = new Map<number, Queue>();
+  /** Every queue opened, by name (opened on first use). */
+  private readonly queues = new Map<string, Queue>();
   /** The dead-letter queue. */
   readonly deadLetter: Queue;
 
@@ -37,12 +37,17 @@ export class QueueSet {
   }
 
   /**
-   * A queue over the shared connection. Like the connection (see `quietErrors`), it reports Redis
-   * errors through its commands only: an unlistened `error` event is printed by BullMQ.
+   * The queue of that name over the shared connection, opened once. Like the connection (see
+   * `quietErrors`), it reports Redis errors through its commands only: an unlistened `error` event
+   * is printed by BullMQ.
    */
   private open(name: string): Queue {
-    const queue = new Queue(name, { connection: this.connection, prefix: queuePrefix(this.prefix, name) });
-    queue.on('error', () => undefined);
+    let queue = this.queues.get(name);
+    if (!queue) {
+      queue = new Queue(name, { connection: this.connection, prefix: queuePrefix(this.prefix, name) });
+      queue.on('error', () => undefined);
+      this.queues.set(name, queue);
+    }
     return queue;
   }
 
@@ -53,12 +58,7 @@ export class QueueSet {
 
   /** The coordinator queue of one partition. */
   coordinatorPartition(partition: number): Queue {
-    let queue = this.coordinatorQueues.get(partition);
-    if (!queue) {
-      queue = this.open(coordinatorQueueName(partition));
-      this.coordinatorQueues.set(partition, queue);
-    }
-    return queue;
+    return this.open(coordinatorQueueName(partition));
   }
 
   /** Every coordinator partition's queue (at least `atLeast` of them: a count changed since may leave jobs in more). */
@@ -69,12 +69,7 @@ export class QueueSet {
 
   /** The queue of an agent. */
   agent(name: string): Queue {
-    let queue = this.agentQueues.get(name);
-    if (!queue) {
-      queue = this.open(agentQueueName(name));
-      this.agentQueues.set(name, queue);
-    }
-    return queue;
+    return this.open(agentQueueName(name));
   }
 
   /** A coordinator partition's or an agent's queue by its name, or undefined for another name. */
@@ -87,7 +82,7 @@ export class QueueSet {
 
   /** Closes every queue (not the shared connection). */
   async close(): Promise<void> {
-    await Promise.all([this.deadLetter.close(), ...[...this.coordinatorQueues.values(), ...this.agentQueues.values()].map((q) => q.close())]);
+    await Promise.all([...this.queues.values()].map((q) => q.close()));
   }
 }
 

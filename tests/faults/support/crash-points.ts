@@ -1,10 +1,8 @@
 import pino from 'pino';
 import { Redis } from 'ioredis';
 import {
-  COORDINATOR_QUEUE,
   SCHEMA_VERSION,
   agentQueueName,
-  childReportJobId,
   commandJobId,
   defineAgent,
   defineNetwork,
@@ -12,7 +10,6 @@ import {
   hopJobId,
   keyLayout,
   newOperationId,
-  to,
   type CoordinatorJob,
   type ConversationRecord,
   type KeyLayout,
@@ -350,4 +347,3 @@ export async function expectApplied(h: CrashHarness, id: string, payload: Coordi
   return reply?.outcome === 'applied' ? [] : [`the caller was told ${JSON.stringify(reply)}, not applied`];
 }
 
-export { COORDINATOR_QUEUE, childReportJobId, to };

@@ -3,7 +3,6 @@ import type { RedisClient } from '@handoff/redis';
 import type { Logger } from 'pino';
 import {
   DEFAULT_COORDINATOR_PARTITIONS,
-  coordinatorPartitionOf,
   coordinatorQueueName,
   queuePrefix,
   ConversationNotFoundError,
@@ -111,7 +110,19 @@ export type CoordinatorJobOutcome = 'applied' | 'redelivered' | 'ignored' | 'dea
 export class Coordinator {
   private readonly records = new RecordCache();
 
-  constructor(private readonly deps: CoordinatorDeps) {}
+  constructor(private readonly deps: CoordinatorDeps) {
+    const { network, store, queues, redis, keys, index, reconcileAfterMs } = deps;
+    this.effects = {
+      network,
+      store,
+      queues,
+      redis,
+      keys,
+      ...(index ? { index } : {}),
+      ...(reconcileAfterMs === undefined ? {} : { reconcileAfterMs }),
+      endConversation: (conversationId, error, reason) => this.endConversation(conversationId, error, null, reason),
+    };
+  }
 
   /** Handles one coordinator job payload (exposed so tests can drive the exact interleavings). */
   async handle(payload: unknown, jobId?: string, queueName?: string): Promise<CoordinatorJobOutcome> {
@@ -139,19 +150,8 @@ export class Coordinator {
     }
   }
 
-  private get effects(): EffectDeps {
-    const { network, store, queues, redis, keys, index, reconcileAfterMs } = this.deps;
-    return {
-      network,
-      store,
-      queues,
-      redis,
-      keys,
-      ...(index ? { index } : {}),
-      ...(reconcileAfterMs === undefined ? {} : { reconcileAfterMs }),
-      endConversation: (conversationId, error, reason) => this.endConversation(conversationId, error, null, reason),
-    };
-  }
+  /** What the effects need (built once: the deps do not change). */
+  private readonly effects: EffectDeps;
 
   /**
    * Applies a decision; on success remembers the record and runs its effects. `nextTraceparent`
@@ -295,7 +295,7 @@ export class Coordinator {
     if (network.agentNames.includes(agent) && (await health.liveWorkers(agent)) === 0) {
       const fallback = await this.liveFallback(agent);
       if (fallback !== undefined) {
-        events.push({ type: 'routing.decided', router: agent, strategy: 'health', agent: fallback, reason: `${agent} has no live worker; its fallback ${fallback} has`, details: { unavailable: agent } });
+        events.push(healthFallbackEvent(agent, fallback));
         return { agent: fallback, reason: `${agent} has no live worker`, events };
       }
       events.push({ type: 'warning', message: `agent "${agent}" has no live worker; the hop waits on its queue until one starts`, details: { agent } });
@@ -378,30 +378,44 @@ export class Coordinator {
         await this.answer(command, { outcome: 'applied', version: record.version });
         return 'redelivered';
       }
-      let decision = record ? decide(record) : await whenMissing?.();
-      if (decision === undefined || (decision === null && !record)) {
-        // No record and nothing to create: unless a start applied meanwhile (read again), there is no such conversation.
-        if (await this.deps.store.read(conversationId)) continue;
-        decision = new ConversationNotFoundError(conversationId);
+      if (record) {
+        const decided = decide(record);
+        if (decided === null) {
+          await runEffects(record, this.effects);
+          await this.answer(command, { outcome: 'applied', version: record.version });
+          return 'ignored';
+        }
+        if (!(decided instanceof HandoffError)) {
+          if (await this.applied(command, decided)) return 'applied';
+          continue;
+        }
+        return this.refuse(command, decided, record.version);
       }
-      if (decision instanceof HandoffError) {
-        this.deps.logger.info({ conversationId, operationId, kind: command.kind, error: decision.code }, 'command refused');
-        await this.answer(command, { outcome: 'refused', version: record?.version ?? null, error: decision.toJSON() });
-        return 'ignored';
+      const created = await whenMissing?.();
+      if (created) {
+        if (await this.applied(command, created)) return 'applied';
+        continue;
       }
-      if (decision === null) {
-        if (record) await runEffects(record, this.effects);
-        await this.answer(command, { outcome: 'applied', version: record?.version ?? null });
-        return 'ignored';
-      }
-      const result = await this.commit(decision, [], undefined, operationId);
-      if (result.outcome === ApplyOutcome.APPLIED) {
-        await this.answer(command, { outcome: 'applied', version: result.version });
-        return 'applied';
-      }
-      // Another writer came first, or this very apply ran and its reply was lost: read again.
+      // No record and nothing to create: unless a start applied meanwhile (read again), there is no such conversation.
+      if (await this.deps.store.read(conversationId)) continue;
+      return this.refuse(command, new ConversationNotFoundError(conversationId), null);
     }
     throw new HandoffError(ErrorCode.INTERNAL, `Could not apply the ${command.kind} to ${conversationId}: its record kept changing`, { retryable: true });
+  }
+
+  /** Commits a command's step; true (and its caller told) when it applied — false: another writer came first, or the reply was lost: read again. */
+  private async applied(command: { kind: string; conversationId: string; operationId?: string | undefined }, decision: Decision): Promise<boolean> {
+    const result = await this.commit(decision, [], undefined, command.operationId);
+    if (result.outcome !== ApplyOutcome.APPLIED) return false;
+    await this.answer(command, { outcome: 'applied', version: result.version });
+    return true;
+  }
+
+  /** Refuses a command: its caller gets the error. */
+  private async refuse(command: { kind: string; conversationId: string; operationId?: string | undefined }, error: HandoffError, version: number | null): Promise<CoordinatorJobOutcome> {
+    this.deps.logger.info({ conversationId: command.conversationId, operationId: command.operationId, kind: command.kind, error: error.code }, 'command refused');
+    await this.answer(command, { outcome: 'refused', version, error: error.toJSON() });
+    return 'ignored';
   }
 
   /** Tells a command's caller the outcome (commands from clients only: a child's report has no caller waiting). */
@@ -429,7 +443,7 @@ export class Coordinator {
    * @returns true when this call ended it.
    */
   async endConversation(conversationId: string, error: ErrorJson, atSeq: number | null, reason: TerminalReason): Promise<boolean> {
-    const operationId = `end_${newOperationId().slice(3)}`;
+    const operationId = newOperationId('end');
     for (let attempt = 0; attempt < MAX_COMMAND_ATTEMPTS; attempt++) {
       this.records.delete(conversationId);
       const { record, applied } = await this.deps.store.readForOperation(conversationId, operationId);
@@ -456,6 +470,7 @@ export class Coordinator {
     if (!conversationId) return;
     const data = payload as { kind?: unknown; seq?: unknown; operationId?: unknown };
     const operationId = typeof data.operationId === 'string' ? data.operationId : undefined;
+    const command = { kind: String(data.kind), conversationId, ...(operationId ? { operationId } : {}) };
     const { record, applied } = await this.deps.store.readForOperation(conversationId, operationId);
     if (data.kind === 'turn' && typeof data.seq === 'number') {
       if (record && record.appliedSeq >= data.seq) await runEffects(record, this.effects);
@@ -464,14 +479,14 @@ export class Coordinator {
     }
     if (record && (applied || data.kind === 'start' || data.kind === 'child_done')) {
       await runEffects(record, this.effects);
-      if (applied) await this.answer({ kind: String(data.kind), conversationId, ...(operationId ? { operationId } : {}) }, { outcome: 'applied', version: record.version });
+      if (applied) await this.answer(command, { outcome: 'applied', version: record.version });
       return;
     }
     if (!record && data.kind === 'start') {
       await this.commit(decideEndedBeforeStart(this.deps.network, conversationId, error, 'error'), [], undefined, operationId);
       return;
     }
-    await this.answer({ kind: String(data.kind), conversationId, ...(operationId ? { operationId } : {}) }, { outcome: 'refused', version: record?.version ?? null, error });
+    await this.answer(command, { outcome: 'refused', version: record?.version ?? null, error });
   }
 
   /**
@@ -486,19 +501,19 @@ export class Coordinator {
     if (record.status !== 'running' || !next || !this.deps.network.agentNames.includes(next.agent)) return false;
     const fallback = await this.liveFallback(next.agent);
     if (fallback === undefined || (await removeQueued(next.agent)) !== 1) return false;
-    const reason = `${next.agent} has no live worker; its fallback ${fallback} has`;
+    const decided = healthFallbackEvent(next.agent, fallback);
     const moved: ConversationRecord = {
       ...record,
       currentAgent: fallback,
       path: [...record.path.slice(0, -1), fallback],
-      next: { ...next, agent: fallback, reason: `${next.reason} (${reason})` },
+      next: { ...next, agent: fallback, reason: `${next.reason} (${decided.reason})` },
       updatedAt: Date.now(),
     };
     const events: NewEvent[] = [
       { type: 'warning', message: `hop ${next.hopId} waited on the queue of ${next.agent}, whose workers are gone; moved to ${fallback}`, details: { agent: next.agent, hopId: next.hopId } },
-      { type: 'routing.decided', router: next.agent, strategy: 'health', agent: fallback, reason, details: { unavailable: next.agent } },
+      decided,
     ];
-    const applied = await this.commit(versionStep(record, moved, events, 'active'), [], undefined, `reroute_${newOperationId().slice(3)}`);
+    const applied = await this.commit(versionStep(record, moved, events, 'active'), [], undefined, newOperationId('reroute'));
     if (applied.outcome === ApplyOutcome.APPLIED) return true;
     // Someone else moved it first: whatever the record says now is published (its hop may be the one just removed).
     const latest = await this.deps.store.read(record.conversationId);
@@ -516,7 +531,8 @@ export class Coordinator {
 
   /** Runs the effects a record's state calls for (the reconciler's way to finish what a crash left). */
   async resume(record: ConversationRecord): Promise<void> {
-    await runEffects(record, this.effects);
+    // The reconciler has just pushed its in-flight entry ahead.
+    await runEffects(record, this.effects, { indexed: true });
   }
 
   /**
@@ -530,7 +546,7 @@ export class Coordinator {
     const errorJson = toErrorJson(error, ErrorCode.VALIDATION_FAILED);
     this.deps.logger.warn({ conversationId, jobId, error: errorJson }, 'coordinator job dead-lettered');
     // The queue the job came from (where a replay puts it back): as BullMQ says, else its conversation's partition, else the first.
-    const sourceQueue = options.queueName ?? coordinatorQueueName(conversationId ? coordinatorPartitionOf(conversationId, await this.deps.queues.partitions.count()) : 0);
+    const sourceQueue = options.queueName ?? (conversationId ? await this.deps.queues.coordinatorFor(conversationId) : this.deps.queues.coordinatorPartition(0)).name;
     await addDeadLetter(this.deps.queues, { sourceQueue, jobId, conversationId, error: errorJson, payload });
     if (!conversationId) return;
     const seq = options.endPendingTurn ? looseTurnSeq(payload, conversationId) : undefined;
@@ -577,4 +593,9 @@ function looseTurnSeq(payload: unknown, conversationId: string): number | undefi
   const { kind, hopId: hop, seq } = payload as { kind?: unknown; hopId?: unknown; seq?: unknown };
   if (kind !== 'turn' || typeof seq !== 'number' || !Number.isInteger(seq) || seq < 1) return undefined;
   return hop === hopId(conversationId, seq) ? seq : undefined;
+}
+
+/** The event that says a hop goes to `fallback` because `agent` has no live worker. */
+function healthFallbackEvent(agent: string, fallback: string): Extract<NewEvent, { type: 'routing.decided' }> {
+  return { type: 'routing.decided', router: agent, strategy: 'health', agent: fallback, reason: `${agent} has no live worker; its fallback ${fallback} has`, details: { unavailable: agent } };
 }

@@ -15,9 +15,13 @@ export function decideFailure(record: ConversationRecord, error: ErrorJson, reas
     childId: record.waiting?.kind === 'child' ? record.waiting.childId : null,
   };
   const failed: ConversationRecord = { ...record, status: cancelled ? 'cancelled' : 'failed', terminalReason: reason, error, next: null, waiting: null, interrupted, updatedAt: now };
-  const result = mustResult(failed);
-  const events: NewEvent[] = cancelled
-    ? [{ type: 'conversation.cancelled', result }]
-    : [{ type: 'error', error, ...(record.currentAgent ? { agent: record.currentAgent } : {}) }, { type: 'conversation.failed', result }];
-  return versionStep(record, failed, events, 'parked');
+  return versionStep(record, failed, endEvents(failed, record.currentAgent), 'parked');
+}
+
+/** The events of an end from outside: `conversation.cancelled`, or an `error` (of `agent`, if any) and `conversation.failed`. */
+export function endEvents(ended: ConversationRecord, agent: string | null): NewEvent[] {
+  const result = mustResult(ended);
+  if (ended.status === 'cancelled') return [{ type: 'conversation.cancelled', result }];
+  const error = ended.error ?? { code: 'INTERNAL', message: 'unreachable: a failed record without an error', retryable: false };
+  return [{ type: 'error', error, ...(agent ? { agent } : {}) }, { type: 'conversation.failed', result }];
 }

@@ -1,3 +1,4 @@
+import { endEvents } from './decide-failure.js';
 import {
   messageText,
   UnknownAgentError,
@@ -137,6 +138,5 @@ export function decideEndedBeforeStart(network: NetworkDefinition, conversationI
   const started = decideNewConversation(network, { conversationId, entryAgent: network.entry, messages: [], context: {}, maxHops: network.maxHops, createdAt: now, parent: null, depth: 0, group: null, limits: resolveLimits(network, {}, now) }, now);
   const cancelled = reason === 'cancelled';
   const record: ConversationRecord = { ...started.record, status: cancelled ? 'cancelled' : 'failed', currentAgent: null, path: [], terminalReason: reason, error, next: null };
-  const events: NewEvent[] = cancelled ? [{ type: 'conversation.cancelled', result: mustResult(record) }] : [{ type: 'error', error }, { type: 'conversation.failed', result: mustResult(record) }];
-  return { record, step: { ...started.step, record, events, lifecycle: 'parked' } };
+  return { record, step: { ...started.step, record, events: endEvents(record, null), lifecycle: 'parked' } };
 }

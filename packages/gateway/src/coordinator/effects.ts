@@ -51,7 +51,10 @@ export async function runEffects(record: ConversationRecord, deps: EffectDeps, o
   const bookkeeping: Promise<unknown>[] = [];
   if (!isInFlight(record)) bookkeeping.push(redis.zrem(keys.inFlight, id));
   else if (!options.indexed) bookkeeping.push(indexInFlight(record, deps));
-  if (record.limits.deadlineAt !== null) bookkeeping.push(TERMINAL_STATUSES.has(record.status) ? redis.zrem(keys.deadlines, id) : redis.zadd(keys.deadlines, record.limits.deadlineAt, id));
+  // The deadline never changes: it is set once (at the start, or when effects are run again after a crash) and removed at the end.
+  const deadline = record.limits.deadlineAt;
+  if (deadline !== null && TERMINAL_STATUSES.has(record.status)) bookkeeping.push(redis.zrem(keys.deadlines, id));
+  else if (deadline !== null && (record.appliedSeq === 0 || !options.indexed)) bookkeeping.push(redis.zadd(keys.deadlines, deadline, id));
   if (record.status === 'running') {
     await Promise.all([dispatchPendingHop(record, deps.queues), ...bookkeeping]);
     return;
@@ -62,7 +65,7 @@ export async function runEffects(record: ConversationRecord, deps: EffectDeps, o
     return;
   }
   if (record.interrupted && TERMINAL_STATUSES.has(record.status)) await stopInterrupted(record, record.interrupted, deps);
-  if (record.parent && resultOfRecord(record)) await reportToParent(record, deps);
+  if (record.parent) await reportToParent(record, deps);
 }
 
 /** True for a conversation the reconciler watches: running, or waiting for a child. */

@@ -12,6 +12,7 @@ import type { ConversationStore, EventLog, QueueSet, RedisClient } from '@handof
 import type { HealthView } from '../routing/health.js';
 import type { Coordinator } from './coordinator.js';
 import { Periodic } from './periodic.js';
+import { isInFlight } from './effects.js';
 
 /** Options of {@link Reconciler}. */
 export interface ReconcilerOptions {
@@ -109,7 +110,7 @@ export class Reconciler {
       // Pushed ahead first, so another gateway's round does not take the same one meanwhile.
       await redis.zadd(keys.inFlight, 'XX', now + this.afterMs, conversationId);
       const record = await this.deps.store.read(conversationId);
-      if (!record || (record.status !== 'running' && record.status !== 'awaiting_child')) {
+      if (!record || !isInFlight(record)) {
         await redis.zrem(keys.inFlight, conversationId);
         continue;
       }
