@@ -100,8 +100,9 @@ describe('graceful shutdown', () => {
       cwd: REPO_ROOT,
       env: { REDIS_URL: `redis://127.0.0.1:${closedPort}`, OPENAI_API_KEY: 'test', LOG_LEVEL: 'info' },
     });
-    // Let it load the network and start retrying Redis (slower while the rest of the suite runs beside it), then stop it.
-    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    // Let it load the network (its handlers are in place once it says "starting") and start retrying Redis, then stop it.
+    await waitFor(() => worker.lines.some((line) => line.includes('"msg":"starting"')), 30_000, 'the worker to start');
+    await new Promise((resolve) => setTimeout(resolve, 500));
     expect(worker.running).toBe(true);
     worker.kill('SIGTERM');
     const exit = await Promise.race([worker.exited, new Promise<'hung'>((resolve) => setTimeout(() => resolve('hung'), 5_000))]);

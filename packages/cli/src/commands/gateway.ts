@@ -14,6 +14,8 @@ export async function gatewayCommand(raw: Record<string, unknown>): Promise<void
   const logger = createLogger('gateway');
   const tracing = startTracingFromEnv('gateway');
   const signals = closeOnSignals(logger, tracing);
+  // Said once the signal handlers are in place: from here a SIGTERM stops the process cleanly, even while Redis is unreachable.
+  logger.info({ network: network.name }, 'starting');
   const gateway = await startGateway({
     network,
     logger,

@@ -12,6 +12,8 @@ export async function workerCommand(raw: Record<string, unknown>): Promise<void>
   const logger = createLogger('worker');
   const tracing = startTracingFromEnv('worker');
   const signals = closeOnSignals(logger, tracing);
+  // Said once the signal handlers are in place: from here a SIGTERM stops the process cleanly, even while Redis is unreachable.
+  logger.info({ network: network.name }, 'starting');
   const workers = await startWorkers({
     network,
     logger,
