@@ -82,7 +82,9 @@ if ping_socket; then
   log "service already answering on $SOCK"
 else
   rm -f "$SOCK"
-  setsid nohup podman system service --time=0 "$URL" >/run/podman/service.log 2>&1 < /dev/null &
+  # Started from /: a service whose working directory is the checkout breaks (HTTP 500 on every
+  # container start) once that checkout is deleted, as a CI clone is.
+  (cd / && exec setsid nohup podman system service --time=0 "$URL" >/run/podman/service.log 2>&1 < /dev/null) &
   echo $! > /run/podman/service.pid
   for _ in $(seq 50); do ping_socket && break; sleep 0.2; done   # at most ~10 s (+2 s per ping)
   ping_socket || unavailable "podman system service did not answer on $SOCK within 10 s (see /run/podman/service.log)"
