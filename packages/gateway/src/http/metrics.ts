@@ -23,7 +23,7 @@ export class GatewayMetrics implements CoordinatorObserver, ReconcilerObserver {
   private readonly turnTime = new Histogram({ name: 'handoff_turn_seconds', help: 'Time a worker spent on a turn', labelNames: ['agent'], buckets: SECONDS, registers: [this.registry] });
   private readonly modelTime = new Histogram({ name: 'handoff_model_seconds', help: 'Time a turn spent in model calls', labelNames: ['agent'], buckets: SECONDS, registers: [this.registry] });
 
-  private readonly repairs = new Counter({ name: 'handoff_reconciler_repairs_total', help: 'Stalled conversations the reconciler found, by what it did (republished, rerouted, resumed, no-live-worker) and agent', labelNames: ['repair', 'agent'], registers: [this.registry] });
+  private readonly repairs = new Counter({ name: 'handoff_reconciler_repairs_total', help: 'Stalled conversations the reconciler found, by what it did (republished, rerouted, resumed, no-live-worker, applied-stored-turn) and agent', labelNames: ['repair', 'agent'], registers: [this.registry] });
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'handoff_gateway_' });
