@@ -90,6 +90,13 @@ export const DELTA_FLUSH_INTERVAL_MS = 50;
 export const DELTA_FLUSH_CHARS = 512;
 
 /**
+ * A turn's other events (agent started, tool called, tool result…) are written at most this many
+ * milliseconds after they happen, together; those still unwritten when the turn ends go with its
+ * result, in the same Redis call.
+ */
+export const EVENT_FLUSH_INTERVAL_MS = 20;
+
+/**
  * How long a dead letter is kept, in milliseconds: the gateway's housekeeping removes older ones.
  * Nothing consumes the dead-letter queue, so without a bound it would grow forever.
  */

@@ -187,7 +187,6 @@ export class AgentWorker {
       stop();
     }
     if (cancel.signal.aborted) return 'cancelled';
-    turnEvents.flush();
 
     const result: TurnResult = {
       schemaVersion: SCHEMA_VERSION,
@@ -213,8 +212,8 @@ export class AgentWorker {
         finishedAt: hrNow(),
       },
     };
-    // Same connection, sent after the turn's events: they land first.
-    const [sent] = await Promise.all([inbox.send(result), turnEvents.drain()]);
+    // The turn's unwritten events go with its result, in one call; those written before land first (same connection).
+    const [sent] = await Promise.all([inbox.send(result, turnEvents.takeRest()), turnEvents.written()]);
     hopLogger.debug({ outcome: run.outcome.type, sent }, 'turn done');
     return sent === 'sent' ? 'turn-sent' : 'stale';
   }
