@@ -35,6 +35,8 @@ export * from './schemas/coordinator-job.js';
 export * from './schemas/command-reply.js';
 export * from './schemas/conversation.js';
 export * from './schemas/runtime-event.js';
+export * from './schemas/archived-conversation.js';
+export * from './archive.js';
 export * from './definitions/model-settings.js';
 export * from './definitions/targets.js';
 export * from './definitions/routing.js';
