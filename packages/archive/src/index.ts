@@ -13,4 +13,4 @@
  */
 export { PostgresArchive } from './postgres-archive.js';
 export { PostgresArchiveOptions, type PostgresArchiveOptionsInput, type PostgresArchiveSettings } from './postgres-archive-options.js';
-export { ArchiveTableName, DEFAULT_ARCHIVE_TABLE, quoteTable, type QuotedTable } from './table-name.js';
+export { quoteTable, type QuotedTable } from './table-name.js';

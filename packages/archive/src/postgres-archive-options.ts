@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ArchiveTableName, DEFAULT_ARCHIVE_TABLE } from './table-name.js';
+import { ArchiveTableName, ArchiveUrl, DEFAULT_ARCHIVE_TABLE } from '@handoff/core';
 
 /**
  * Options of {@link PostgresArchive}, validated when it is created (an error names the field).
@@ -7,7 +7,7 @@ import { ArchiveTableName, DEFAULT_ARCHIVE_TABLE } from './table-name.js';
  */
 export const PostgresArchiveOptions = z.object({
   /** `postgres://user:password@host:5432/database` (the `pg` client's connection string; `?sslmode=…` as usual). */
-  url: z.string().regex(/^postgres(ql)?:\/\//, 'must start with postgres:// or postgresql://'),
+  url: ArchiveUrl,
   /** The table, `name` or `schema.name`; created on first use. @defaultValue `handoff_conversations` */
   table: ArchiveTableName.default(DEFAULT_ARCHIVE_TABLE),
   /** Connections the archive opens at most. @defaultValue 4 */

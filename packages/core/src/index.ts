@@ -36,6 +36,7 @@ export * from './schemas/command-reply.js';
 export * from './schemas/conversation.js';
 export * from './schemas/runtime-event.js';
 export * from './schemas/archived-conversation.js';
+export * from './schemas/archive-table.js';
 export * from './archive.js';
 export * from './definitions/model-settings.js';
 export * from './definitions/targets.js';

@@ -4,6 +4,7 @@ import {
   DEFAULT_RECONCILE_INTERVAL_MS,
   hopJobId,
   turnResultJobId,
+  TERMINAL_STATUSES,
   type ConversationRecord,
   type KeyLayout,
   type NetworkDefinition,
@@ -13,6 +14,7 @@ import type { HealthView } from '../routing/health.js';
 import type { Coordinator } from './coordinator.js';
 import { Periodic } from './periodic.js';
 import { isInFlight } from './effects.js';
+import { enqueueArchive } from './archive-queue.js';
 
 /** Options of {@link Reconciler}. */
 export interface ReconcilerOptions {
@@ -37,6 +39,8 @@ export interface ReconcilerDeps {
   logger: Logger;
   /** Told what each repair did (metrics). */
   observer?: ReconcilerObserver;
+  /** True when finished conversations are archived: an ended one found in flight is queued for the archive. */
+  archiving?: boolean;
 }
 
 /** What one repair did, for metrics. */
@@ -72,7 +76,8 @@ export interface ReconcileReport {
  *   a `warning` event;
  * - its hop waits on the queue of an agent with no live worker: moved to the first fallback that
  *   has one, like a new hop would be (a `warning` event when there is none);
- * - it waits for a child: the child is started, or its report sent, again (idempotently).
+ * - it waits for a child: the child is started, or its report sent, again (idempotently);
+ * - it has ended (the end's effects never ran): with an archive, it is queued for the archiver.
  * Any number of gateways may run it: every repair is idempotent or version-guarded.
  */
 export class Reconciler {
@@ -111,6 +116,8 @@ export class Reconciler {
       await redis.zadd(keys.inFlight, 'XX', now + this.afterMs, conversationId);
       const record = await this.deps.store.read(conversationId);
       if (!record || !isInFlight(record)) {
+        // Ended, and the end's effects may not have run (a crash right after its apply): queue it for the archive first.
+        if (record && this.deps.archiving && TERMINAL_STATUSES.has(record.status)) await enqueueArchive(redis, keys, conversationId);
         await redis.zrem(keys.inFlight, conversationId);
         continue;
       }
