@@ -106,7 +106,7 @@ describe('archive while PostgreSQL is down, and after a crash before the index w
     expect(await gateway.metrics.text()).toMatch(/handoff_archive_tries_total\{outcome="archived"\} ([4-9]|\d\d+)/);
   });
 
-  it('a PostgreSQL outage during a save leaves the entry; a save that went through and its TTL step not is done again harmlessly', async () => {
+  it('a crash after the write and before the TTL step leaves the entry: it is archived again, harmlessly, and its TTL shortened', async () => {
     const [id] = await finish(1, 'save twice');
     await vi.waitFor(async () => expect((await archivedRows(postgres.sql, table, [id!])).size).toBe(1), { timeout: 15_000, interval: 100 });
     await vi.waitFor(async () => expect(await redis.zcard(keys.archivePending)).toBe(0), { timeout: 10_000, interval: 100 });

@@ -129,8 +129,13 @@ describe('archive of finished conversations (PostgreSQL)', () => {
         expect(ttl, key).toBeLessThanOrEqual(KEEP_SECONDS);
       }
     }
-    const table = (await postgres.sql.query<{ indexname: string }>(`SELECT indexname FROM pg_indexes WHERE tablename = $1 ORDER BY indexname`, [tableName()])).rows.map((r) => r.indexname);
-    expect(table).toEqual([`${tableName()}_ended_at_idx`, `${tableName()}_pkey`, `${tableName()}_status_idx`]);
+    const sizes = await postgres.sql.query<{ row: number; record: number; history: number; events: number }>(
+      `SELECT pg_column_size(t.*) AS row, pg_column_size(record) AS record, pg_column_size(history) AS history, pg_column_size(events) AS events FROM ${table} t WHERE conversation_id = $1`,
+      [ids[0]],
+    );
+    console.info(`archived 2-hop conversation with a one-line answer: ${JSON.stringify(sizes.rows[0])} bytes`);
+    const indexes = (await postgres.sql.query<{ indexname: string }>(`SELECT indexname FROM pg_indexes WHERE tablename = $1 ORDER BY indexname`, [table])).rows.map((r) => r.indexname);
+    expect(indexes).toEqual([`${table}_ended_at_idx`, `${table}_pkey`, `${table}_status_idx`]);
   });
 
   it('reads a conversation that left Redis from the archive: HTTP status and events, the Redis client, handoff inspect', async () => {
@@ -230,8 +235,4 @@ describe('archive of finished conversations (PostgreSQL)', () => {
     expect(await shortenArchivedRetention(redis, keys, conversation.id, read!.record.version, 5)).toBe('changed');
     expect(await redis.ttl(keys.conversation(conversation.id))).toBeGreaterThan(5);
   });
-
-  function tableName(): string {
-    return table;
-  }
 });

@@ -136,3 +136,6 @@ export const ARCHIVE_RETRY_BASE_MS = 1_000;
 
 /** The longest wait between two tries to archive one conversation. */
 export const MAX_ARCHIVE_RETRY_DELAY_MS = 60_000;
+
+/** Conversations one gateway writes to the archive at once (the archive's default pool holds 4 connections). */
+export const DEFAULT_ARCHIVE_CONCURRENCY = 4;

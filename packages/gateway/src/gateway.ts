@@ -94,6 +94,8 @@ export interface GatewayArchiveOptions {
   intervalMs?: number;
   /** Conversations archived per round at most. @defaultValue 100 */
   batch?: number;
+  /** Conversations written at once (at most the archive's connection pool). @defaultValue 4 */
+  concurrency?: number;
 }
 
 /** A running gateway. */
@@ -169,7 +171,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const archiver = options.archive
     ? new Archiver(
         { archive: options.archive.store, store, events, redis: commands, keys: config.keys, logger, observer: metrics },
-        definedOnly({ keepSeconds: options.archive.keepSeconds, intervalMs: options.archive.intervalMs, batch: options.archive.batch }),
+        definedOnly({ keepSeconds: options.archive.keepSeconds, intervalMs: options.archive.intervalMs, batch: options.archive.batch, concurrency: options.archive.concurrency }),
       )
     : undefined;
   archiver?.start();

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import {
   ARCHIVE_RETRY_BASE_MS,
   DEFAULT_ARCHIVE_BATCH,
+  DEFAULT_ARCHIVE_CONCURRENCY,
   DEFAULT_ARCHIVE_INTERVAL_MS,
   DEFAULT_ARCHIVE_KEEP_SECONDS,
   MAX_ARCHIVE_RETRY_DELAY_MS,
@@ -23,6 +24,8 @@ export interface ArchiverOptions {
   intervalMs?: number;
   /** Conversations archived per round at most. @defaultValue {@link DEFAULT_ARCHIVE_BATCH} */
   batch?: number;
+  /** Conversations written at once (keep it at most the archive's connection pool). @defaultValue {@link DEFAULT_ARCHIVE_CONCURRENCY} */
+  concurrency?: number;
 }
 
 /** What the archiver needs; the gateway wires it. */
@@ -71,8 +74,6 @@ export class Archiver {
   private readonly rounds: Periodic;
   /** Consecutive failures per conversation (this process's view; bounded), for the retry delay. */
   private readonly failures = new Map<string, number>();
-  /** Whether the last failed try failed on the archive itself (unreachable, refusing). */
-  private lastFailureWasArchive = false;
 
   constructor(
     private readonly deps: ArchiverDeps,
@@ -101,47 +102,53 @@ export class Archiver {
     const { redis, keys } = this.deps;
     const report: ArchiveReport = { archived: 0, failed: 0, skipped: 0 };
     const due = await redis.zrangebyscore(keys.archivePending, '-inf', now, 'LIMIT', 0, this.options.batch ?? DEFAULT_ARCHIVE_BATCH);
-    for (const conversationId of due) {
-      // Claimed first: pushed ahead (as far as a failure would put it), so another gateway's round
-      // does not take it meanwhile, and a crash leaves it due again then.
-      const claimedAt = now + retryDelayMs((this.failures.get(conversationId) ?? 0) + 1);
-      await redis.zadd(keys.archivePending, 'XX', claimedAt, conversationId);
-      const outcome = await this.archiveOne(conversationId, now, claimedAt);
-      report[outcome]++;
-      this.deps.observer?.archiveTried(outcome);
+    const parallel = Math.max(1, this.options.concurrency ?? DEFAULT_ARCHIVE_CONCURRENCY);
+    for (let from = 0; from < due.length; from += parallel) {
+      const outcomes = await Promise.all(due.slice(from, from + parallel).map((conversationId) => this.claimAndArchive(conversationId, now)));
+      for (const { outcome } of outcomes) {
+        report[outcome]++;
+        this.deps.observer?.archiveTried(outcome);
+      }
       // The archive is down: the rest of the batch would fail the same way; they stay due for the next round.
-      if (outcome === 'failed' && this.lastFailureWasArchive) break;
+      if (outcomes.some((o) => o.archiveDown)) break;
     }
     return report;
   }
 
-  private async archiveOne(conversationId: string, now: number, claimedAt: number): Promise<ArchiveOutcome> {
-    const { archive, store, events, redis, keys, logger } = this.deps;
+  /** Claims an entry (pushed ahead, so another gateway's round does not take it meanwhile, and a crash leaves it due again then), and archives it. */
+  private async claimAndArchive(conversationId: string, now: number): Promise<{ outcome: ArchiveOutcome; archiveDown: boolean }> {
+    const claimedAt = now + retryDelayMs((this.failures.get(conversationId) ?? 0) + 1);
+    await this.deps.redis.zadd(this.deps.keys.archivePending, 'XX', claimedAt, conversationId);
     try {
-      const conversation = await readFinishedConversation(store, events, conversationId, now);
-      if (!conversation) {
-        // Running again (revived: its next end queues it anew), or gone from Redis (nothing left to write).
-        if (!(await store.read(conversationId))) logger.warn({ conversationId }, 'conversation left Redis before it was archived');
-        await releaseArchiveEntry(redis, keys, conversationId, claimedAt);
-        this.failures.delete(conversationId);
-        return 'skipped';
-      }
-      await archive.save(conversation);
-      // Only the conversation that was written loses its keys early: one revived since the read keeps them.
-      const retention = await shortenArchivedRetention(redis, keys, conversationId, conversation.record.version, this.keepSeconds);
-      // An end queued since the claim (revived and ended again) keeps the entry: that end is archived next.
-      await releaseArchiveEntry(redis, keys, conversationId, claimedAt);
-      this.failures.delete(conversationId);
-      logger.debug({ conversationId, version: conversation.record.version, retention }, 'conversation archived');
-      return 'archived';
+      return { outcome: await this.archiveOne(conversationId, now, claimedAt), archiveDown: false };
     } catch (error) {
-      this.lastFailureWasArchive = isHandoffError(error) && error.code === ErrorCode.ARCHIVE_UNAVAILABLE;
       const count = (this.failures.get(conversationId) ?? 0) + 1;
       if (this.failures.size > 10_000) this.failures.clear();
       this.failures.set(conversationId, count);
-      logger.warn({ conversationId, attempt: count, retryInMs: claimedAt - now, error: toErrorJson(error) }, 'archiving a conversation failed; it stays queued and is tried again');
-      return 'failed';
+      this.deps.logger.warn({ conversationId, attempt: count, retryInMs: claimedAt - now, error: toErrorJson(error) }, 'archiving a conversation failed; it stays queued and is tried again');
+      return { outcome: 'failed', archiveDown: isHandoffError(error) && error.code === ErrorCode.ARCHIVE_UNAVAILABLE };
     }
+  }
+
+  /** Archives one claimed conversation; throws when it could not (the entry stays, due at `claimedAt`). */
+  private async archiveOne(conversationId: string, now: number, claimedAt: number): Promise<ArchiveOutcome> {
+    const { archive, store, events, redis, keys, logger } = this.deps;
+    const conversation = await readFinishedConversation(store, events, conversationId, now);
+    if (!conversation) {
+      // Running again (revived: its next end queues it anew), or gone from Redis (nothing left to write).
+      if (!(await store.read(conversationId))) logger.warn({ conversationId }, 'conversation left Redis before it was archived');
+      await releaseArchiveEntry(redis, keys, conversationId, claimedAt);
+      this.failures.delete(conversationId);
+      return 'skipped';
+    }
+    await archive.save(conversation);
+    // Only the conversation that was written loses its keys early: one revived since the read keeps them.
+    const retention = await shortenArchivedRetention(redis, keys, conversationId, conversation.record.version, this.keepSeconds);
+    // An end queued since the claim (revived and ended again) keeps the entry: that end is archived next.
+    await releaseArchiveEntry(redis, keys, conversationId, claimedAt);
+    this.failures.delete(conversationId);
+    logger.debug({ conversationId, version: conversation.record.version, retention }, 'conversation archived');
+    return 'archived';
   }
 }
 
