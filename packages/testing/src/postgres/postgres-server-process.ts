@@ -82,18 +82,19 @@ export class PostgresServerProcess {
     const user = postgresServerUser();
     if (!user) throw new Error('PostgreSQL cannot run as root and there is no "postgres" user to run it as');
     if (this.#dir === undefined) {
-      this.#dir = mkdtempSync(join(tmpdir(), 'handoff-postgres-'));
+      // As root, under /tmp: the postgres user must be able to reach the directory (a root-only TMPDIR would not do).
+      this.#dir = mkdtempSync(join(process.getuid?.() === 0 && existsSync('/tmp') ? '/tmp' : tmpdir(), 'handoff-postgres-'));
       chownSync(this.#dir, user.uid, user.gid);
     }
     const dir = this.#dir;
     if (!existsSync(join(dir, 'PG_VERSION'))) {
-      const init = spawnSync(binaries.initdb, ['-D', dir, '-A', 'trust', '-U', 'postgres', '-E', 'UTF8', '--no-sync'], { uid: user.uid, gid: user.gid, encoding: 'utf8', cwd: dir });
+      const init = spawnSync(binaries.initdb, ['-D', dir, '-A', 'trust', '-U', 'postgres', '-E', 'UTF8', '--locale=C', '--no-sync'], { uid: user.uid, gid: user.gid, encoding: 'utf8', cwd: dir, env: serverEnv() });
       if (init.status !== 0) throw new Error(`initdb failed (${init.status ?? init.signal}): ${(init.stderr || init.stdout || String(init.error)).trim().split('\n').slice(-5).join(' | ')}`);
     }
     this.#port ??= await findFreePort(HOST);
     const args = ['-D', dir, '-k', dir, '-p', String(this.#port), '-c', `listen_addresses=${HOST}`, '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=50'];
     this.#log = [];
-    const child = spawn(binaries.postgres, args, { uid: user.uid, gid: user.gid, cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(binaries.postgres, args, { uid: user.uid, gid: user.gid, cwd: dir, env: serverEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
     this.#child = child;
     this.#exited = new Promise((resolve) => {
       child.once('exit', () => resolve());
@@ -170,6 +171,11 @@ export class PostgresServerProcess {
       });
     }
   }
+}
+
+/** The environment of initdb and the server: this process's, in the C locale (a locale the machine lacks would stop initdb). */
+function serverEnv(): NodeJS.ProcessEnv {
+  return { ...process.env, LC_ALL: 'C', LANG: 'C' };
 }
 
 const onProcessExit = new Set<() => void>();
