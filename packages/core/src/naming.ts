@@ -151,6 +151,17 @@ export interface KeyLayout {
    * event. Written when the conversation ends, in place of the event stream (see `EventLog`).
    */
   finishedEvents(conversationId: string): string;
+  /**
+   * String: the turn result a worker sent for the conversation's pending hop, kept until the step
+   * that applies it (which deletes it). The durable copy of what the turn inbox carries: the
+   * reconciler applies it when the inbox entry was lost with a gateway.
+   */
+  turnResult(conversationId: string): string;
+  /**
+   * List: the turn inbox of one coordinator partition — turn results, newest first, that the
+   * gateways pop and apply. In the partition queue's slot.
+   */
+  turnInbox(partition: number): string;
 }
 
 /** Builds the key layout for a prefix. */
@@ -173,5 +184,7 @@ export function keyLayout(prefix: string): KeyLayout {
     cancelChannel: `${prefix}:cancel`,
     router: (name, part) => `${prefix}:router:${name}:${part}`,
     finishedEvents: (id) => `${prefix}:conv:{${id}}:eventlog`,
+    turnResult: (id) => `${prefix}:conv:{${id}}:turn`,
+    turnInbox: (partition) => `${queuePrefix(prefix, coordinatorQueueName(partition))}:turns`,
   };
 }

@@ -1,12 +1,14 @@
 import type { Worker } from 'bullmq';
 import { ConversationIndex } from './conversation-index.js';
 import pino, { type Logger } from 'pino';
-import { DEFAULT_COORDINATOR_PARTITIONS, DEFAULT_DRAIN_TIMEOUT_MS, LOG_REDACTION, newInstanceId, type ConversationArchive, type NetworkDefinition, type DEFAULT_ARCHIVE_KEEP_SECONDS, type DEFAULT_RECONCILE_AFTER_MS, type DEFAULT_RECONCILE_INTERVAL_MS } from '@handoff/core';
+import { DEFAULT_COORDINATOR_PARTITIONS, DEFAULT_DRAIN_TIMEOUT_MS, coordinatorQueueName, LOG_REDACTION, newInstanceId, type ConversationArchive, type NetworkDefinition, type DEFAULT_ARCHIVE_KEEP_SECONDS, type DEFAULT_RECONCILE_AFTER_MS, type DEFAULT_RECONCILE_INTERVAL_MS } from '@handoff/core';
 import {
   ConversationStore,
   CoordinatorPartitions,
   EventLog,
   QueueSet,
+  addDeadLetter,
+  looseConversationId,
   openProcessConnections,
   readNetworkRegistration,
   registerNetwork,
@@ -17,6 +19,7 @@ import { Coordinator } from './coordinator/coordinator.js';
 import { createClient, type RedisHandoffClient } from '@handoff/client';
 import { FailureSweeper } from './coordinator/failure-sweeper.js';
 import { Reconciler } from './coordinator/reconciler.js';
+import { TurnInboxConsumer } from './coordinator/turn-inbox-consumer.js';
 import { Housekeeping } from './coordinator/housekeeping.js';
 import { Archiver } from './coordinator/archiver.js';
 import { createHttpApp, type HttpOptions } from './http/app.js';
@@ -156,6 +159,22 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     partitions: consumed,
     ...definedOnly({ concurrency: options.concurrency, lockDurationMs: options.lockDurationMs, stalledIntervalMs: options.stalledIntervalMs, maxStalledCount: options.maxStalledCount }),
   });
+  // Turn results arrive on the partitions' turn inboxes (not as queue jobs: see TurnInbox).
+  const inbox = new TurnInboxConsumer(
+    {
+      blocking,
+      commands,
+      keys: config.keys,
+      logger,
+      handle: (payload, partition) => coordinator.handle(payload, undefined, coordinatorQueueName(partition)),
+      settle: (payload, error) => coordinator.settleFailedJob(payload, error),
+      deadLetter: async (payload, error, partition) => {
+        await addDeadLetter(queues, { sourceQueue: coordinatorQueueName(partition), jobId: undefined, conversationId: looseConversationId(payload), error, payload });
+      },
+    },
+    { partitions: consumed, ...definedOnly({ concurrency: options.concurrency }) },
+  );
+  inbox.start();
   const sweeper = new FailureSweeper(options.network, queues, coordinator, logger, { redis: commands, keys: config.keys }, { coordinatorPartitions: consumed, ...definedOnly({ intervalMs: options.sweepIntervalMs }) });
   sweeper.start();
   const reconciler = new Reconciler(
@@ -179,7 +198,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   let client: RedisHandoffClient | undefined;
   if (options.http) {
     client = createClient({ redis: { url: config.url, prefix: config.prefix, cluster: config.cluster }, ...(options.archive ? { archive: options.archive.store } : {}) });
-    const app = createHttpApp({ network: options.network, client, queues, health, metrics, redis: commands, index, coordinatorRunning: () => workers.every((w) => w.isRunning()), coordinatorPartitions: consumed }, options.http);
+    const app = createHttpApp({ network: options.network, client, queues, health, metrics, redis: commands, index, coordinatorRunning: () => workers.every((w) => w.isRunning()) && inbox.isRunning(), coordinatorPartitions: consumed }, options.http);
     http = await listen(app, options.http.port, options.http.host);
     logger.info({ port: http.port }, 'http listening');
   }
@@ -194,7 +213,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     archiver,
     http,
     metrics,
-    waitUntilReady: () => Promise.all(workers.map((w) => w.waitUntilReady())).then(() => undefined),
+    waitUntilReady: () => Promise.all([...workers.map((w) => w.waitUntilReady()), inbox.waitUntilReady()]).then(() => undefined),
     close() {
       closing ??= (async () => {
         await http?.close();
@@ -204,9 +223,11 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         await housekeeping.stop();
         await archiver?.stop();
         const drainTimeoutMs = options.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS;
+        const inboxClosed = inbox.close(drainTimeoutMs);
         const closed = Promise.all(workers.map((w) => w.close()));
         const drained = await Promise.race([closed.then(() => true), new Promise<false>((resolve) => setTimeout(resolve, drainTimeoutMs, false).unref())]);
         if (!drained) await Promise.all(workers.map((w) => w.close(true)));
+        await inboxClosed;
         await queues.close();
         await Promise.allSettled([commands.quit(), blocking.quit()]);
         logger.info('gateway stopped');

@@ -18,3 +18,4 @@ export * from './queues.js';
 export * from './dead-letters.js';
 export * from './blocking-pool.js';
 export * from './archive-source.js';
+export * from './turn-inbox.js';

@@ -3,7 +3,6 @@ import {
   DEFAULT_RECONCILE_AFTER_MS,
   DEFAULT_RECONCILE_INTERVAL_MS,
   hopJobId,
-  turnResultJobId,
   TERMINAL_STATUSES,
   type ConversationRecord,
   type KeyLayout,
@@ -44,7 +43,7 @@ export interface ReconcilerDeps {
 }
 
 /** What one repair did, for metrics. */
-export type Repair = 'republished' | 'rerouted' | 'resumed' | 'no-live-worker';
+export type Repair = 'republished' | 'rerouted' | 'resumed' | 'no-live-worker' | 'applied-stored-turn';
 
 /** Something that wants to know every repair, e.g. metrics. */
 export interface ReconcilerObserver {
@@ -61,6 +60,8 @@ export interface ReconcileReport {
   rerouted: number;
   /** Parked-on-a-child parents whose child was started again or asked to report. */
   resumed: number;
+  /** Turn results applied from their stored copy (their inbox entry was lost with a gateway, or never pushed). */
+  appliedStored: number;
 }
 
 /**
@@ -109,7 +110,7 @@ export class Reconciler {
   /** One round over the conversations that are due. */
   async runOnce(now = Date.now()): Promise<ReconcileReport> {
     const { redis, keys } = this.deps;
-    const report: ReconcileReport = { checked: 0, republished: 0, rerouted: 0, resumed: 0 };
+    const report: ReconcileReport = { checked: 0, republished: 0, rerouted: 0, resumed: 0, appliedStored: 0 };
     const due = await redis.zrangebyscore(keys.inFlight, '-inf', now, 'LIMIT', 0, this.options.batch ?? 200);
     for (const conversationId of due) {
       // Pushed ahead first, so another gateway's round does not take the same one meanwhile.
@@ -126,6 +127,7 @@ export class Reconciler {
       if (repair === 'republished') report.republished++;
       if (repair === 'rerouted') report.rerouted++;
       if (repair === 'resumed') report.resumed++;
+      if (repair === 'applied-stored-turn') report.appliedStored++;
     }
     return report;
   }
@@ -138,6 +140,13 @@ export class Reconciler {
       await coordinator.resume(record);
       return this.note(record.status === 'awaiting_child' ? 'resumed' : null, null);
     }
+    // The hop's worker sent its result, and no gateway applied it (the inbox entry was lost with a gateway, or never pushed).
+    const stored = await this.storedTurn(record);
+    if (stored !== null) {
+      await this.warn(record, `the result of hop ${next.hopId} (${next.agent}) waited unapplied; applied from its stored copy`, { agent: next.agent, hopId: next.hopId });
+      await coordinator.handle(stored);
+      return this.note('applied-stored-turn', next.agent);
+    }
     const queue = queues.agent(next.agent);
     const jobId = hopJobId(next.hopId, record.epoch);
     const state = await queue.getJobState(jobId);
@@ -145,7 +154,6 @@ export class Reconciler {
     if (state === 'failed') return null; // the failure sweeper gives it to the agent's fallbacks
     if (state === 'completed' || state === 'unknown') {
       // The hop's job is gone (never published, or removed), or it finished without a result.
-      if (state === 'completed' && (await (await queues.coordinatorFor(record.conversationId)).getJobState(turnResultJobId(next.hopId, record.epoch))) !== 'unknown') return null;
       await queue.remove(jobId).catch(() => 0);
       await this.warn(record, `hop ${next.hopId} to ${next.agent} had no job ${state === 'completed' ? 'left (it finished without a result)' : 'in its queue'}; published again`, { agent: next.agent, hopId: next.hopId });
       await coordinator.resume(record);
@@ -162,6 +170,20 @@ export class Reconciler {
       return this.note('no-live-worker', next.agent);
     }
     return null;
+  }
+
+  /** The stored turn result of the record's pending hop, if its worker stored one. */
+  private async storedTurn(record: ConversationRecord): Promise<unknown> {
+    const raw = await this.deps.redis.get(this.deps.keys.turnResult(record.conversationId));
+    if (raw === null) return null;
+    let stored: { hopId?: unknown; epoch?: unknown };
+    try {
+      stored = JSON.parse(raw) as { hopId?: unknown; epoch?: unknown };
+    } catch {
+      return null;
+    }
+    const next = record.next;
+    return next && stored.hopId === next.hopId && (stored.epoch === undefined || stored.epoch === record.epoch) ? stored : null;
   }
 
   private async warn(record: ConversationRecord, message: string, details: Record<string, unknown>): Promise<void> {

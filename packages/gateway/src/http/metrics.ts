@@ -24,7 +24,7 @@ export class GatewayMetrics implements CoordinatorObserver, ReconcilerObserver, 
   private readonly turnTime = new Histogram({ name: 'handoff_turn_seconds', help: 'Time a worker spent on a turn', labelNames: ['agent'], buckets: SECONDS, registers: [this.registry] });
   private readonly modelTime = new Histogram({ name: 'handoff_model_seconds', help: 'Time a turn spent in model calls', labelNames: ['agent'], buckets: SECONDS, registers: [this.registry] });
 
-  private readonly repairs = new Counter({ name: 'handoff_reconciler_repairs_total', help: 'Stalled conversations the reconciler found, by what it did (republished, rerouted, resumed, no-live-worker) and agent', labelNames: ['repair', 'agent'], registers: [this.registry] });
+  private readonly repairs = new Counter({ name: 'handoff_reconciler_repairs_total', help: 'Stalled conversations the reconciler found, by what it did (republished, rerouted, resumed, no-live-worker, applied-stored-turn) and agent', labelNames: ['repair', 'agent'], registers: [this.registry] });
 
   private readonly archiveTries = new Counter({ name: 'handoff_archive_tries_total', help: 'Tries to archive a finished conversation, by outcome (archived; failed: left queued and retried; skipped: revived or gone from Redis)', labelNames: ['outcome'], registers: [this.registry] });
 
