@@ -12,6 +12,8 @@ import {
 import { PostgresArchiveOptions, type PostgresArchiveOptionsInput, type PostgresArchiveSettings } from './postgres-archive-options.js';
 import { quoteTable, type QuotedTable } from './table-name.js';
 
+/** PostgreSQL's code for a table that does not exist. */
+const UNDEFINED_TABLE = '42P01';
 /** PostgreSQL's codes for "already exists", which a concurrent `CREATE … IF NOT EXISTS` can still raise. */
 const ALREADY_EXISTS = new Set(['42P07', '23505']);
 
@@ -82,7 +84,8 @@ export class PostgresArchive implements ConversationArchive {
 
   /**
    * Creates the table and its indexes if they do not exist (idempotent, safe from several
-   * processes at once). Called by the first save or load; call it at start to fail early.
+   * processes at once). Called by the first save (a load creates nothing: its user may only
+   * read); call it at start to fail early.
    * @throws {@link ArchiveUnavailableError}
    */
   ensureTable(): Promise<void> {
@@ -116,8 +119,14 @@ export class PostgresArchive implements ConversationArchive {
 
   /** @inheritDoc */
   async load(conversationId: string): Promise<ArchivedConversation | null> {
-    await this.ensureTable();
-    const result = await this.query<ArchiveRow>('load', conversationId, `SELECT conversation_id, record, history, events, ended_at, archived_at FROM ${this.table.sql} WHERE conversation_id = $1`, [conversationId]);
+    // A reader creates nothing (its user may only SELECT): no table yet means nothing archived yet.
+    let result: pg.QueryResult<ArchiveRow>;
+    try {
+      result = await this.query<ArchiveRow>('load', conversationId, `SELECT conversation_id, record, history, events, ended_at, archived_at FROM ${this.table.sql} WHERE conversation_id = $1`, [conversationId]);
+    } catch (error) {
+      if (pgCode(error) === UNDEFINED_TABLE) return null;
+      throw error;
+    }
     const row = result.rows[0];
     if (!row) return null;
     return parseBoundary(
@@ -134,7 +143,11 @@ export class PostgresArchive implements ConversationArchive {
   }
 
   private async createTable(): Promise<void> {
-    const { sql: t, endedAtIndex, statusIndex } = this.table;
+    const { sql: t, endedAtIndex, statusIndex, relations } = this.table;
+    // Already there (created by another process, or by hand for a user that may not create): nothing to do.
+    // `CREATE … IF NOT EXISTS` itself needs the CREATE privilege even when the table exists.
+    const present = await this.query<{ missing: number }>('setup', null, `SELECT count(*) FILTER (WHERE to_regclass(name) IS NULL)::int AS missing FROM unnest($1::text[]) AS name`, [relations]);
+    if (present.rows[0]?.missing === 0) return;
     const statements = [
       `CREATE TABLE IF NOT EXISTS ${t} (
         conversation_id text PRIMARY KEY,

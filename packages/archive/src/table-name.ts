@@ -8,6 +8,8 @@ export interface QuotedTable {
   readonly endedAtIndex: string;
   /** The quoted name of the index on status and end time. */
   readonly statusIndex: string;
+  /** The unquoted, qualified names of the table and its indexes (for `to_regclass`). */
+  readonly relations: readonly string[];
 }
 
 /**
@@ -17,7 +19,9 @@ export interface QuotedTable {
 export function quoteTable(table: string): QuotedTable {
   const parts = ArchiveTableName.parse(table).split('.');
   const name = parts.at(-1)!;
+  const schema = parts.length > 1 ? `${parts[0]}.` : '';
   return {
+    relations: [`${schema}${name}`, `${schema}${name}_ended_at_idx`, `${schema}${name}_status_idx`],
     sql: parts.map((part) => `"${part}"`).join('.'),
     endedAtIndex: `"${name}_ended_at_idx"`,
     statusIndex: `"${name}_status_idx"`,

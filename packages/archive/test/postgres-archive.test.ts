@@ -65,6 +65,25 @@ describe('PostgresArchive', () => {
     expect(loaded?.events.map((e) => e.type)).toEqual(['conversation.started', 'conversation.completed']);
   });
 
+  it('reads with a user that may only SELECT, writes with one that may not CREATE, and finds nothing (not an error) before the table exists', async () => {
+    const sql = new pg.Client({ connectionString: server.url });
+    await sql.connect();
+    await sql.query(`CREATE ROLE archive_reader LOGIN; GRANT USAGE ON SCHEMA archive_unit TO archive_reader; GRANT SELECT ON archive_unit.conversations TO archive_reader`);
+    await sql.query(`CREATE ROLE archive_writer LOGIN; GRANT USAGE ON SCHEMA archive_unit TO archive_writer; GRANT SELECT, INSERT, UPDATE ON archive_unit.conversations TO archive_writer`);
+    await sql.end();
+    const reader = new PostgresArchive({ url: server.url.replace('postgres@', 'archive_reader@'), table: 'archive_unit.conversations' });
+    expect((await reader.load('c_one'))?.conversationId).toBe('c_one');
+    await reader.close();
+    // A gateway's user with only SELECT, INSERT, UPDATE on a table made beforehand writes as well.
+    const writer = new PostgresArchive({ url: server.url.replace('postgres@', 'archive_writer@'), table: 'archive_unit.conversations' });
+    await writer.save(finished('c_written', 1, 'e1', 'by the writer'));
+    expect((await writer.load('c_written'))?.record.output).toBe('by the writer');
+    await writer.close();
+    const fresh = new PostgresArchive({ url: server.url, table: 'archive_unit.not_created_yet' });
+    expect(await fresh.load('c_one')).toBeNull();
+    await fresh.close();
+  });
+
   it('keeps text PostgreSQL jsonb would refuse (a NUL character) exactly', async () => {
     await archive.save(finished('c_nul', 1, 'e1', 'before\u0000after'));
     expect((await archive.load('c_nul'))?.record.output).toBe('before\u0000after');
