@@ -21,3 +21,18 @@ export const REDACTED_LOG_PATHS: readonly string[] = [
 
 /** pino's `redact` option for every Handoff logger. */
 export const LOG_REDACTION: { paths: string[]; censor: string } = { paths: [...REDACTED_LOG_PATHS], censor: '[redacted]' };
+
+/**
+ * A connection URL fit for a log line: its password (and a user name that looks like a token)
+ * replaced by `[redacted]`, e.g. `postgres://handoff:[redacted]@db:5432/handoff`. A string that is
+ * not a URL comes back as `[redacted]` whole, since it may hold a secret in a form not recognised.
+ */
+export function redactUrlCredentials(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = 'redacted';
+    return parsed.toString().replace(':redacted@', ':[redacted]@');
+  } catch {
+    return '[redacted]';
+  }
+}

@@ -6,8 +6,8 @@
  * - every BullMQ queue has a prefix of its own with its name as hash tag (see {@link queuePrefix}):
  *   one slot per queue, as BullMQ needs on a cluster, and different queues on different shards;
  * - the coordinator queue is partitioned by conversation (see {@link coordinatorQueueName});
- * - global keys (registration, heartbeats, deadlines, the in-flight index, router state, the
- *   console's index) carry no tag: each is in a slot of its own, and none is in a script with
+ * - global keys (registration, heartbeats, deadlines, the in-flight index, the pending-archive
+ *   index, router state, the console's index) carry no tag: each is in a slot of its own, and none is in a script with
  *   another key.
  * The deployment's prefix itself must not be hash-tagged: a tag there would put every key in one
  * slot (it still works, on one shard).
@@ -142,6 +142,11 @@ export interface KeyLayout {
   /** A router's shared state (round-robin counters, classification cache). */
   router(name: string, part: string): string;
   /**
+   * Sorted set: finished conversations waiting to be archived, scored by when to try next (ms).
+   * A global key in a slot of its own, written only when an archive is configured.
+   */
+  readonly archivePending: string;
+  /**
    * String: the compacted event log of a finished conversation, one `<event id> <JSON>` line per
    * event. Written when the conversation ends, in place of the event stream (see `EventLog`).
    */
@@ -172,6 +177,7 @@ export function keyLayout(prefix: string): KeyLayout {
     starting: (id) => `${prefix}:conv:{${id}}:starting`,
     reply: (id, op) => `${prefix}:conv:{${id}}:reply:${op}`,
     inFlight: `${prefix}:inflight`,
+    archivePending: `${prefix}:archive:pending`,
     admission: (agent) => `${queuePrefix(prefix, agentQueueName(agent))}:admission`,
     workers: (agent) => `${prefix}:workers:${agent}`,
     deadlines: `${prefix}:deadlines`,

@@ -11,7 +11,9 @@
  * ```
  * @module
  */
-export { startGateway, type Gateway, type GatewayOptions } from './gateway.js';
+export { startGateway, type Gateway, type GatewayOptions, type GatewayArchiveOptions } from './gateway.js';
+export { Archiver, retryDelayMs, type ArchiverOptions, type ArchiverDeps, type ArchiveReport, type ArchiveOutcome, type ArchiverObserver } from './coordinator/archiver.js';
+export { enqueueArchive, releaseArchiveEntry } from './coordinator/archive-queue.js';
 export { Coordinator, type CoordinatorDeps, type CoordinatorOptions, type CoordinatorJobOutcome } from './coordinator/coordinator.js';
 export { decideStart, inputMessages, type Decision } from './coordinator/decide-start.js';
 export { decideTurn } from './coordinator/decide-turn.js';

@@ -1,4 +1,5 @@
 import { createClient, type RedisHandoffClient } from '@handoff/client';
+import type { ArchiveReader, KeyLayout } from '@handoff/core';
 import { CoordinatorPartitions, EventLog, QueueSet, createRedisConnection, resolveRedisConfig } from '@handoff/redis';
 import type { RedisClient } from '@handoff/redis';
 import { readConfigFile } from '../options.js';
@@ -10,18 +11,23 @@ export interface Connection {
   queues: QueueSet;
   /** The event logs (read without waiting). */
   events: EventLog;
+  /** The deployment's key names. */
+  keys: KeyLayout;
   close(): Promise<void>;
 }
 
-/** Connects to the deployment named by --redis-url/--prefix, a config file, or the environment. */
-export function connect(raw: Record<string, unknown>): Connection {
+/**
+ * Connects to the deployment named by --redis-url/--prefix, a config file, or the environment;
+ * with `archive`, its client reads finished conversations that left Redis from there.
+ */
+export function connect(raw: Record<string, unknown>, archive?: ArchiveReader): Connection {
   const file = typeof raw.config === 'string' ? readConfigFile(raw.config) : {};
   const config = resolveRedisConfig({
     ...((raw.redisUrl ?? file.redisUrl) ? { url: String(raw.redisUrl ?? file.redisUrl) } : {}),
     ...((raw.prefix ?? file.prefix) ? { prefix: String(raw.prefix ?? file.prefix) } : {}),
     ...((raw.redisCluster ?? file.redisCluster) === undefined ? {} : { cluster: Boolean(raw.redisCluster ?? file.redisCluster) }),
   });
-  const client = createClient({ redis: { url: config.url, prefix: config.prefix, cluster: config.cluster } });
+  const client = createClient({ redis: { url: config.url, prefix: config.prefix, cluster: config.cluster }, ...(archive ? { archive } : {}) });
   const redis = createRedisConnection(config.url, 'command', 'handoff-cli', config.cluster);
   const queues = new QueueSet(redis, config.prefix, new CoordinatorPartitions({ redis, keys: config.keys }));
   return {
@@ -29,6 +35,7 @@ export function connect(raw: Record<string, unknown>): Connection {
     redis,
     queues,
     events: new EventLog(redis, config.keys),
+    keys: config.keys,
     async close() {
       await queues.close();
       await client.close();

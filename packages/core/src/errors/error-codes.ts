@@ -57,6 +57,8 @@ export const ErrorCode = {
   UNAUTHORIZED: 'UNAUTHORIZED',
   /** No such HTTP route. */
   NOT_FOUND: 'NOT_FOUND',
+  /** The archive of finished conversations (PostgreSQL) could not be reached or refused a read or write; retried later. */
+  ARCHIVE_UNAVAILABLE: 'ARCHIVE_UNAVAILABLE',
   /** A bug or an unexpected state inside the runtime. */
   INTERNAL: 'INTERNAL',
   /** A context-condition expression is malformed, or failed to evaluate (e.g. `3 > "a"`). */

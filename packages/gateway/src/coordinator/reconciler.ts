@@ -3,6 +3,7 @@ import {
   DEFAULT_RECONCILE_AFTER_MS,
   DEFAULT_RECONCILE_INTERVAL_MS,
   hopJobId,
+  TERMINAL_STATUSES,
   type ConversationRecord,
   type KeyLayout,
   type NetworkDefinition,
@@ -12,6 +13,7 @@ import type { HealthView } from '../routing/health.js';
 import type { Coordinator } from './coordinator.js';
 import { Periodic } from './periodic.js';
 import { isInFlight } from './effects.js';
+import { enqueueArchive } from './archive-queue.js';
 
 /** Options of {@link Reconciler}. */
 export interface ReconcilerOptions {
@@ -36,6 +38,8 @@ export interface ReconcilerDeps {
   logger: Logger;
   /** Told what each repair did (metrics). */
   observer?: ReconcilerObserver;
+  /** True when finished conversations are archived: an ended one found in flight is queued for the archive. */
+  archiving?: boolean;
 }
 
 /** What one repair did, for metrics. */
@@ -73,7 +77,8 @@ export interface ReconcileReport {
  *   a `warning` event;
  * - its hop waits on the queue of an agent with no live worker: moved to the first fallback that
  *   has one, like a new hop would be (a `warning` event when there is none);
- * - it waits for a child: the child is started, or its report sent, again (idempotently).
+ * - it waits for a child: the child is started, or its report sent, again (idempotently);
+ * - it has ended (the end's effects never ran): with an archive, it is queued for the archiver.
  * Any number of gateways may run it: every repair is idempotent or version-guarded.
  */
 export class Reconciler {
@@ -112,6 +117,8 @@ export class Reconciler {
       await redis.zadd(keys.inFlight, 'XX', now + this.afterMs, conversationId);
       const record = await this.deps.store.read(conversationId);
       if (!record || !isInFlight(record)) {
+        // Ended, and the end's effects may not have run (a crash right after its apply): queue it for the archive first.
+        if (record && this.deps.archiving && TERMINAL_STATUSES.has(record.status)) await enqueueArchive(redis, keys, conversationId);
         await redis.zrem(keys.inFlight, conversationId);
         continue;
       }
