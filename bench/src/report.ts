@@ -1,4 +1,4 @@
-import type { Summary } from './stats.js';
+import { ratio, type Summary } from './stats.js';
 
 /** Everything one bench run measured. */
 export interface BenchReport {
@@ -12,6 +12,10 @@ export interface BenchReport {
   throughput?: unknown[];
   memory?: unknown;
   streaming?: unknown;
+  /** Redis's instructions per handoff (callgrind), when valgrind is installed. */
+  redisCost?: { handoffs: number; instructionsPerHandoff: number; commandsPerHandoff: number; scriptsPerHandoff: number };
+  /** The same measurement of the build before the turn inbox (bench/results/history/02-before-turn-inbox.json). */
+  redisCostBefore?: { handoffs: number; instructionsPerHandoff: number; commandsPerHandoff: number; scriptsPerHandoff: number; commit?: string };
   targets?: TargetResult[];
   /** An earlier run to compare with (the design before history by reference). */
   baseline?: BenchReport;
@@ -65,6 +69,17 @@ export function toMarkdown(report: BenchReport): string {
     return work ? [row([key, work.commandsPerHandoff, work.scriptsPerHandoff, `${work.cpuMsPerHandoff} ms`])] : [];
   });
   if (redisRows.length > 0) lines.push('## Redis work per handoff (commandstats and the server\'s CPU over the measured chains)', '', row(['run', 'commands', 'scripts (EVALSHA)', 'Redis CPU']), row(['---', '---', '---', '---']), ...redisRows, '');
+  if (report.redisCost) {
+    const after = report.redisCost;
+    const before = report.redisCostBefore;
+    lines.push('## Redis cost per handoff in instructions (redis-server under callgrind; 10-agent chain, 10 conversations at a time)', '');
+    lines.push('Instructions are counted, not timed: the same work gives the same count however loaded the machine is.' + (before ? ` "Before" is the same scenario run against commit ${before.commit ?? '?'} (turn results as BullMQ jobs), kept in \`bench/results/history/02-before-turn-inbox.json\`.` : ''), '');
+    lines.push(row(['', 'instructions', 'commands', 'scripts (EVALSHA)']), row(['---', '---', '---', '---']));
+    if (before) lines.push(row(['before', before.instructionsPerHandoff.toLocaleString('en'), before.commandsPerHandoff, before.scriptsPerHandoff]));
+    lines.push(row(['now', after.instructionsPerHandoff.toLocaleString('en'), after.commandsPerHandoff, after.scriptsPerHandoff]));
+    if (before) lines.push(row(['now / before', `${ratio(after.instructionsPerHandoff, before.instructionsPerHandoff)}×`, `${ratio(after.commandsPerHandoff, before.commandsPerHandoff)}×`, `${ratio(after.scriptsPerHandoff, before.scriptsPerHandoff)}×`]));
+    lines.push('');
+  }
   if (report.baseline?.history && report.history) {
     lines.push('## History size: before and after history by reference', '', 'Before: every envelope carried the whole history (run ' + report.baseline.startedAt + ', `bench/results/history/01-before-claim-check.md`). After: the envelope carries its length; workers read only the tail they have not cached.', '');
     lines.push(row(['history', 'before p50', 'after p50', 'before p99', 'after p99']), row(['---', '---', '---', '---', '---']));

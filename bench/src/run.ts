@@ -2,7 +2,7 @@
  * `pnpm bench`: measures the runtime side by side with raw BullMQ and the OpenAI Agents SDK, and
  * writes `bench/results/<mode>-<timestamp>.json` and `.md` (plus `latest-<mode>.*`).
  *
- *   node bench/dist/run.js [--smoke] [--only floor,runtime,sdk,history,throughput,memory,streaming] [--out DIR]
+ *   node bench/dist/run.js [--smoke] [--only floor,runtime,sdk,history,throughput,memory,streaming,rediscost] [--out DIR]
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
@@ -17,10 +17,11 @@ import { runtimeChain, type ChainMeasurement } from './scenarios/runtime-chain.j
 import { sdkChain } from './scenarios/sdk-chain.js';
 import { memory, type MemoryMeasurement } from './scenarios/memory.js';
 import { streaming } from './scenarios/streaming.js';
+import { redisCost } from './scenarios/redis-cost.js';
 import { throughput, type ThroughputMeasurement } from './scenarios/throughput.js';
 import { ratio } from './stats.js';
 
-const ALL = ['floor', 'runtime', 'sdk', 'history', 'throughput', 'memory', 'streaming'] as const;
+const ALL = ['floor', 'runtime', 'sdk', 'history', 'throughput', 'memory', 'streaming', 'rediscost'] as const;
 const { values } = parseArgs({ options: { smoke: { type: 'boolean', default: false }, only: { type: 'string' }, out: { type: 'string' } } });
 const smoke = values.smoke ?? false;
 const only = new Set(values.only ? values.only.split(',') : ALL);
@@ -28,8 +29,8 @@ const outDir = values.out ?? join(process.cwd(), 'bench', 'results');
 
 /** Sizes of the run: the full run meets the issue's sample counts; smoke only proves it works. */
 const size = smoke
-  ? { chains: 5, warmup: 2, historyChains: [3, 2, 1] as const, throughputMatrix: [[1, 20]] as const, warmupS: 1, measureS: 3, busyTurns: 20, waiting: 50, tokens: 200, turns: 1 }
-  : { chains: 200, warmup: 20, historyChains: [100, 60, 30] as const, throughputMatrix: [[1, 50], [1, 500], [2, 50], [2, 500], [4, 50], [4, 500]] as const, warmupS: 2, measureS: 8, busyTurns: 100, waiting: 1000, tokens: 1000, turns: 5 };
+  ? { chains: 5, warmup: 2, historyChains: [3, 2, 1] as const, throughputMatrix: [[1, 20]] as const, warmupS: 1, measureS: 3, busyTurns: 20, waiting: 50, tokens: 200, turns: 1, costChains: 5 }
+  : { chains: 200, warmup: 20, historyChains: [100, 60, 30] as const, throughputMatrix: [[1, 50], [1, 500], [2, 50], [2, 500], [4, 50], [4, 500]] as const, warmupS: 2, measureS: 8, busyTurns: 100, waiting: 1000, tokens: 1000, turns: 5, costChains: 60 };
 
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 
@@ -93,6 +94,16 @@ async function main(): Promise<void> {
       log('streaming');
       report.streaming = await streaming({ redisUrl, prefix: prefix('stream'), tokens: size.tokens, turns: size.turns });
     }
+    if (only.has('rediscost')) {
+      log('rediscost: Redis instructions per handoff (redis-server under callgrind)');
+      const cost = await redisCost({ chains: size.costChains, inFlight: 10 });
+      if (cost) {
+        report.redisCost = cost;
+        const before = await readHistory<NonNullable<BenchReport['redisCostBefore']>>('02-before-turn-inbox.json');
+        if (before) report.redisCostBefore = before;
+      }
+      else log('rediscost: skipped (valgrind is not installed)');
+    }
     report.targets = targets(report);
     report.baseline = await readBaseline();
   } finally {
@@ -108,6 +119,16 @@ async function main(): Promise<void> {
   }
   process.stdout.write(`${markdown}\n`);
   log(`wrote ${join(outDir, `latest-${report.mode}.json`)} and .md`);
+}
+
+/** A committed measurement of an earlier build (bench/results/history), for a before/after table. */
+async function readHistory<T>(name: string): Promise<T | undefined> {
+  const { readFile } = await import('node:fs/promises');
+  try {
+    return JSON.parse(await readFile(join(dirname(fileURLToPath(import.meta.url)), '..', 'results', 'history', name), 'utf8')) as T;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The committed measurement from before the history-by-reference change, for the before/after table. */

@@ -29,6 +29,9 @@ describe('pnpm bench --smoke', () => {
       expect(report.memory.idleWorkerRssMb).toBeGreaterThan(0);
       expect(report.memory.redisBytesPerFinishedConversation).toBeGreaterThan(0);
       expect(report.streaming.textDeltaEventsPer1000Tokens).toBeGreaterThan(0);
+      // Redis's instructions per handoff (valgrind is on every machine of this kind), with the committed "before".
+      expect(report.redisCost.instructionsPerHandoff).toBeGreaterThan(0);
+      expect(report.redisCostBefore.instructionsPerHandoff).toBeGreaterThan(0);
       expect(report.targets.length).toBeGreaterThanOrEqual(6);
       const markdown = await readFile(join(out, 'latest-smoke.md'), 'utf8');
       expect(markdown).toMatch(/^# Handoff benchmark \(smoke\)/);

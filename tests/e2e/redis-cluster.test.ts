@@ -12,7 +12,7 @@ const NETWORK = 'examples/dist/english-spanish/network.js';
 const CONVERSATIONS = 240;
 
 /**
- * Handoff on a three-master Redis Cluster with a plain prefix: each conversation's keys share its
+ * Handoff on a three-master Redis Cluster, a replica per master, with a plain prefix: each conversation's keys share its
  * id as hash tag, each queue has its own hash-tagged prefix, the coordinator queue is partitioned
  * — so one deployment spreads over every master, and no command ever spans two slots.
  */
@@ -21,7 +21,8 @@ describe('Redis Cluster', () => {
   let model: ScriptedModel;
 
   beforeAll(async () => {
-    cluster = await startRedisCluster(3);
+    // Three masters, each with a replica (as a managed cluster runs): six redis-server processes.
+    cluster = await startRedisCluster(3, 1);
     model = await startScriptedModel({ rules: [...englishSpanishRules, ...relayRules()] });
   }, 60_000);
   afterAll(async () => {
@@ -39,7 +40,7 @@ describe('Redis Cluster', () => {
   /** Every key of the deployment, by the master that holds it. */
   async function keysByMaster(prefix: string): Promise<Map<number, string[]>> {
     const byMaster = new Map<number, string[]>();
-    for (const node of cluster.nodes) {
+    for (const node of cluster.masters) {
       const connection = new Redis(node.url);
       try {
         byMaster.set(node.port, await connection.keys(`${prefix}:*`));
@@ -69,8 +70,28 @@ describe('Redis Cluster', () => {
       // Queues: the agents' and the coordinator's partitions are spread too (not all on one master).
       const queueMasters = [...byMaster].filter(([, keys]) => keys.some((key) => key.startsWith(`${prefix}:{agent.`) || key.startsWith(`${prefix}:{coordinator.`)));
       expect(queueMasters.length).toBeGreaterThanOrEqual(2);
+      // Every replica holds what its master holds (scripts replicate like any write).
+      for (const { node, masterPort } of cluster.replicas) {
+        const keysOf = async (port: number) => {
+          const connection = new Redis(port);
+          try {
+            return (await connection.keys(`${prefix}:*`)).sort();
+          } finally {
+            connection.disconnect();
+          }
+        };
+        let replicaKeys: string[] = [];
+        let masterKeys: string[] = [];
+        for (let i = 0; i < 100; i++) {
+          [replicaKeys, masterKeys] = await Promise.all([keysOf(node.port), keysOf(masterPort)]);
+          if (replicaKeys.join() === masterKeys.join()) break;
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+        expect(replicaKeys.length, `replica ${node.port} of ${masterPort}`).toBeGreaterThan(0);
+        expect(replicaKeys, `replica ${node.port} of ${masterPort}`).toEqual(masterKeys);
+      }
       // Scripts ran on every master (the apply script and BullMQ's), and none was refused for spanning slots.
-      for (const node of cluster.nodes) {
+      for (const node of cluster.masters) {
         const connection = new Redis(node.url);
         try {
           const stats = await connection.info('commandstats');

@@ -25,9 +25,22 @@ export interface ProcessExit {
   signal: NodeJS.Signals | null;
 }
 
+/** Children still running; whatever a test left behind (a hook that timed out, say) is killed when this process exits. */
+const running = new Set<ChildProcess>();
+let exitHookInstalled = false;
+
+function killLeftoversOnExit(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.once('exit', () => {
+    for (const child of running) child.kill('SIGKILL');
+  });
+}
+
 /**
  * A child process for tests and demos: started and awaited until it says it is ready, its recent
  * output kept for error messages, stopped with SIGTERM then SIGKILL, or killed with any signal.
+ * None outlives the process that started it: those still running when it exits are killed.
  */
 export class ManagedProcess {
   /** Recent output lines, oldest first. */
@@ -41,8 +54,11 @@ export class ManagedProcess {
     private readonly child: ChildProcess,
     private readonly options: ManagedProcessOptions,
   ) {
+    running.add(child);
+    killLeftoversOnExit();
     this.exited = new Promise((resolve) => {
       child.once('exit', (code, signal) => {
+        running.delete(child);
         this.exitInfo = { code, signal };
         resolve(this.exitInfo);
       });
