@@ -85,6 +85,18 @@ export function hopJobId(hop: string, epoch: string | undefined): string {
 }
 
 /**
+ * The hop a hop job's id names ({@link hopJobId}: `<conversation>.h<seq>` or
+ * `<conversation>.h<seq>.<epoch>`), or undefined for an id of another shape. What a worker knows
+ * of a job whose payload is unreadable.
+ */
+export function hopOfJobId(jobId: string | undefined): { conversationId: string; hopId: string; seq: number; epoch?: string } | undefined {
+  const match = jobId === undefined ? null : /^([A-Za-z0-9_-]{1,100})\.h([1-9]\d{0,8})(?:\.([a-z0-9]{1,40}))?$/.exec(jobId);
+  if (!match || /^\d+$/.test(match[1]!)) return undefined;
+  const [, conversationId, seq, epoch] = match as unknown as [string, string, string, string | undefined];
+  return { conversationId, hopId: hopId(conversationId, Number(seq)), seq: Number(seq), ...(epoch === undefined ? {} : { epoch }) };
+}
+
+/**
  * The BullMQ job id of a command on the coordinator queue (start, user message, approval,
  * cancel): one per call, from its operation id, so no two calls share one and none is dropped as
  * a duplicate of another.

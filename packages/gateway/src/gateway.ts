@@ -20,6 +20,7 @@ import { createClient, type RedisHandoffClient } from '@handoff/client';
 import { FailureSweeper } from './coordinator/failure-sweeper.js';
 import { Reconciler } from './coordinator/reconciler.js';
 import { TurnInboxConsumer } from './coordinator/turn-inbox-consumer.js';
+import { RegistrationKeeper } from './registration-keeper.js';
 import { Housekeeping } from './coordinator/housekeeping.js';
 import { Archiver } from './coordinator/archiver.js';
 import { createHttpApp, type HttpOptions } from './http/app.js';
@@ -148,6 +149,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   await registerNetwork(commands, config.keys, options.network, { coordinatorPartitions: partitions });
 
   const health = new HealthView(commands, config.keys);
+  health.watch();
+  const registration = new RegistrationKeeper({ redis: commands, keys: config.keys, network: options.network, coordinatorPartitions: partitions, logger });
+  registration.start();
   const routers = new Routers(options.network, commands, config.keys, queues, health);
   const metrics = new GatewayMetrics();
   const index = new ConversationIndex(commands, config.prefix);
@@ -198,7 +202,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   let client: RedisHandoffClient | undefined;
   if (options.http) {
     client = createClient({ redis: { url: config.url, prefix: config.prefix, cluster: config.cluster }, ...(options.archive ? { archive: options.archive.store } : {}) });
-    const app = createHttpApp({ network: options.network, client, queues, health, metrics, redis: commands, index, coordinatorRunning: () => workers.every((w) => w.isRunning()) && inbox.isRunning(), coordinatorPartitions: consumed }, options.http);
+    const app = createHttpApp({ network: options.network, client, queues, health, metrics, redis: commands, index, coordinatorRunning: () => workers.every((w) => w.isRunning()) && inbox.isRunning(), networkRegistered: () => registration.registered(), coordinatorPartitions: consumed }, options.http);
     http = await listen(app, options.http.port, options.http.host);
     logger.info({ port: http.port }, 'http listening');
   }
@@ -221,6 +225,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         await sweeper.stop();
         await reconciler.stop();
         await housekeeping.stop();
+        health.stop();
+        await registration.stop();
         await archiver?.stop();
         const drainTimeoutMs = options.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS;
         const inboxClosed = inbox.close(drainTimeoutMs);

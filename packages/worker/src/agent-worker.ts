@@ -21,6 +21,7 @@ import {
   agentQueueName,
   queuePrefix,
   hopId as hopIdOf,
+  hopOfJobId,
   hrNow,
   isValidConversationId,
   parseBoundary,
@@ -225,12 +226,14 @@ export class AgentWorker {
    */
   private async reject(payload: unknown, jobId: string | undefined, error: unknown): Promise<void> {
     const errorJson = toErrorJson(error, ErrorCode.VALIDATION_FAILED);
-    const conversationId = looseConversationId(payload);
+    // The payload names its hop; when it cannot be read (overwritten, truncated), the job id does: it is the hop's.
+    const fromJobId = hopOfJobId(jobId);
+    const conversationId = looseConversationId(payload) ?? fromJobId?.conversationId;
     this.deps.logger.warn({ conversationId, jobId, error: errorJson }, 'hop job dead-lettered');
     await addDeadLetter(this.deps.queues, { sourceQueue: this.queueName, jobId, conversationId, error: errorJson, payload });
     if (!conversationId) return;
     await this.deps.events.append(conversationId, { type: 'error', error: errorJson, agent: this.deps.agent });
-    const hop = looseHop(payload);
+    const hop = looseHop(payload) ?? (fromJobId?.conversationId === conversationId ? fromJobId : undefined);
     if (hop) await this.sendFailure(conversationId, hop, errorJson);
   }
 

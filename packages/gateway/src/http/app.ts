@@ -44,6 +44,8 @@ export interface HttpDeps {
   index: ConversationIndex;
   /** True while the coordinator consumes its queue. */
   coordinatorRunning: () => boolean;
+  /** Whether the network's registration is in Redis (clients refuse starts without it). @defaultValue always */
+  networkRegistered?: () => boolean;
   /** The coordinator queue partitions the gateway consumes (shown in the queue dashboard). @defaultValue {@link DEFAULT_COORDINATOR_PARTITIONS} */
   coordinatorPartitions?: number;
 }
@@ -105,8 +107,9 @@ export function createHttpApp(deps: HttpDeps, options: HttpOptions): Hono {
   app.get('/healthz', (c) => c.json({ ok: true }));
   app.get('/readyz', async (c) => {
     const redisOk = await deps.redis.ping().then(() => true, () => false);
-    const ready = redisOk && deps.coordinatorRunning();
-    return c.json({ ready, redis: redisOk, coordinator: deps.coordinatorRunning() }, ready ? 200 : 503);
+    const registered = deps.networkRegistered?.() ?? true;
+    const ready = redisOk && deps.coordinatorRunning() && registered;
+    return c.json({ ready, redis: redisOk, coordinator: deps.coordinatorRunning(), networkRegistered: registered }, ready ? 200 : 503);
   });
   app.get('/metrics', async (c) => c.text(await deps.metrics.text(), 200, { 'content-type': deps.metrics.registry.contentType }));
   app.route('/', consoleRoutes());

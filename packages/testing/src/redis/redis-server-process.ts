@@ -133,9 +133,10 @@ export class RedisServerProcess {
     await this.#exited;
   }
 
-  /** Stops the process if it runs (SIGTERM, SIGKILL after 2 s) and starts it again on the same port and data directory. */
-  async restart(): Promise<void> {
+  /** Stops the process if it runs (SIGTERM, SIGKILL after 2 s) and starts it again on the same port and data directory, after `downMs`. */
+  async restart(downMs = 0): Promise<void> {
     await this.#terminate();
+    if (downMs > 0) await new Promise((resolve) => setTimeout(resolve, downMs));
     await this.start();
   }
 
