@@ -4,10 +4,13 @@ import {
   ConversationView,
   ErrorCode,
   ErrorJson,
+  EventId,
+  errorFromJson,
   HandoffError,
   RuntimeEvent,
   TimeoutError,
   TERMINAL_EVENT_TYPES,
+  parseBoundary,
   type Message,
   type StoredEvent,
 } from '@handoff/core';
@@ -24,7 +27,7 @@ export interface HttpClientOptions {
   fetch?: typeof fetch;
 }
 
-/** Calls the gateway: JSON in and out, errors rebuilt from the `{ error: { code, message, details } }` body. */
+/** Calls the gateway: JSON in and out, errors rebuilt as their typed class from the `{ error: { code, message, retryable, details } }` body. */
 class GatewayHttp {
   constructor(private readonly options: HttpClientOptions) {}
 
@@ -54,10 +57,10 @@ class GatewayHttp {
 async function errorOf(response: Response): Promise<HandoffError> {
   const text = await response.text();
   try {
-    // A body without `retryable` is still the gateway's typed error (not retryable unless it says so).
+    // A body without `retryable` (an older gateway's) is still the gateway's typed error (not retryable unless it says so).
     const body = (JSON.parse(text) as { error?: Record<string, unknown> }).error;
     const error = ErrorJson.parse(body && typeof body === 'object' ? { retryable: false, ...body } : body);
-    return HandoffError.fromJSON(error);
+    return errorFromJson(error);
   } catch {
     return new HandoffError(ErrorCode.INTERNAL, `The gateway answered HTTP ${response.status}: ${text.slice(0, 300)}`, { details: { status: response.status } });
   }
@@ -94,11 +97,13 @@ export class HttpConversationHandle implements ConversationHandle {
   }
 
   async *events(options: EventsOptions = {}): AsyncGenerator<StoredEvent, void, undefined> {
+    // Refused here as the gateway (and the Redis client) would: a bad id never makes a request.
+    const after = options.after === undefined ? undefined : parseBoundary(EventId, options.after, 'The event id to resume after (after)');
     const controller = new AbortController();
     const timer = options.timeoutMs === undefined ? undefined : setTimeout(() => controller.abort(), options.timeoutMs);
     try {
       const response = await this.http.raw(`/v1/conversations/${encodeURIComponent(this.id)}/events`, {
-        headers: { accept: 'text/event-stream', ...(options.after ? { 'last-event-id': options.after } : {}) },
+        headers: { accept: 'text/event-stream', ...(after ? { 'last-event-id': after } : {}) },
         signal: controller.signal,
       });
       if (!response.body) return;

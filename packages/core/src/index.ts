@@ -35,6 +35,7 @@ export * from './schemas/coordinator-job.js';
 export * from './schemas/command-reply.js';
 export * from './schemas/conversation.js';
 export * from './schemas/runtime-event.js';
+export * from './schemas/event-id.js';
 export * from './definitions/model-settings.js';
 export * from './definitions/targets.js';
 export * from './definitions/routing.js';

@@ -283,3 +283,10 @@ export class CommandNotConfirmedError extends HandoffError {
     );
   }
 }
+
+/** An HTTP request without a valid API key (`Authorization: Bearer <key>`). */
+export class UnauthorizedError extends HandoffError {
+  constructor(message: string) {
+    super(ErrorCode.UNAUTHORIZED, message);
+  }
+}
