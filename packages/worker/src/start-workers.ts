@@ -61,7 +61,7 @@ export async function startWorkers(options: WorkerProcessOptions): Promise<Worke
   const config = resolveRedisConfig(options.redis);
   const workerId = newInstanceId('worker');
   const logger = options.logger ?? pino({ level: process.env.LOG_LEVEL ?? 'info', name: 'worker', base: { workerId }, redact: LOG_REDACTION }, pino.destination(2));
-  const { commands, blocking } = await openProcessConnections(config, { commands: `handoff-${workerId}`, blocking: `handoff-${workerId}-jobs` }, { allowEviction: options.allowEviction, warn: (message) => logger.warn(message) });
+  const { commands, blocking } = await openProcessConnections(config, { commands: `handoff-${workerId}`, blocking: `handoff-${workerId}-jobs` }, { allowEviction: options.allowEviction, warn: (message) => logger.warn(message) }, logger);
   const store = new ConversationStore(commands, config.keys);
   const events = new EventLog(commands, config.keys);
   const queues = new QueueSet(commands, config.prefix, new CoordinatorPartitions({ redis: commands, keys: config.keys }));

@@ -4,7 +4,7 @@ import { connect } from './connect.js';
 
 /** `handoff inspect <conversation-id>`: its status, path, context, output, and every event so far. */
 export async function inspectCommand(conversationId: string, raw: Record<string, unknown>): Promise<void> {
-  const connection = connect(raw);
+  const connection = await connect(raw);
   const out = (line: string) => process.stdout.write(`${line}\n`);
   try {
     const record = await connection.client.conversation(conversationId).status();

@@ -132,6 +132,22 @@ export class PayloadTooLargeError extends HandoffError {
   }
 }
 
+/**
+ * Redis did not answer within the connect timeout. The message names the URL (its password
+ * redacted) and what to check; `details` holds `url`, `timeoutMs` and the last connection error.
+ */
+export class RedisUnreachableError extends HandoffError {
+  constructor(redactedUrl: string, timeoutMs: number, lastError: string | undefined) {
+    super(
+      ErrorCode.REDIS_UNREACHABLE,
+      `Redis at ${redactedUrl} did not answer within ${timeoutMs} ms${lastError ? ` (${lastError})` : ''}. ` +
+        'Check that Redis is running and reachable from here, and that REDIS_URL or --redis-url names its host and port ' +
+        '(rediss:// when it expects TLS); --connect-timeout <ms> or HANDOFF_CONNECT_TIMEOUT_MS waits longer.',
+      { retryable: true, details: { url: redactedUrl, timeoutMs, ...(lastError ? { lastError } : {}) } },
+    );
+  }
+}
+
 /** Redis is configured in a way that can lose the runtime's data. */
 export class UnsafeRedisConfigError extends HandoffError {
   constructor(message: string, details: Record<string, unknown>) {

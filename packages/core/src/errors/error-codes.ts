@@ -21,6 +21,8 @@ export const ErrorCode = {
   HOP_FAILED: 'HOP_FAILED',
   /** A payload is larger than the runtime accepts. */
   PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  /** Redis did not answer within the connect timeout (not running, wrong host or port, a firewall, TLS expected). */
+  REDIS_UNREACHABLE: 'REDIS_UNREACHABLE',
   /** Redis is configured in a way that can lose the runtime's data (e.g. an eviction policy). */
   UNSAFE_REDIS_CONFIG: 'UNSAFE_REDIS_CONFIG',
   /** The same two agents handed off back and forth more than the limit allows. */

@@ -17,6 +17,7 @@ const STATUS: Partial<Record<Code, number>> = {
   [ErrorCode.OVERLOADED]: 429,
   [ErrorCode.MODEL_UNAVAILABLE]: 502,
   [ErrorCode.NETWORK_NOT_REGISTERED]: 503,
+  [ErrorCode.REDIS_UNREACHABLE]: 503,
 };
 
 /** The HTTP status for an error code. */
