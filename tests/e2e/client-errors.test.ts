@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient, createHttpClient, type HandoffClient, type RedisHandoffClient } from '@handoff/client';
 import { ErrorCode, HandoffError, type StoredEvent } from '@handoff/core';
-import { ManagedProcess, lastUserText, startScriptedModel, type ScriptedModel } from '@handoff/testing';
+import { ManagedProcess, hasTool, lastUserText, startScriptedModel, type ScriptedModel } from '@handoff/testing';
 import { redisUrl, uniquePrefix } from '../support/env.js';
 import { startHandoff } from '../support/processes.js';
 
@@ -70,13 +70,15 @@ describe('event resume and errors, over Redis and over HTTP', () => {
     model = await startScriptedModel({
       rules: [
         { when: (req) => (lastUserText(req) ?? '').includes('hang'), reply: { content: 'late', hang: true } },
+        { when: (req) => hasTool('wipe_cache')(req) && req.body.messages.at(-1)?.role === 'user', reply: { toolCalls: [{ name: 'wipe_cache', arguments: { cache: 'thumbnails' } }] } },
+        { when: hasTool('wipe_cache'), reply: { content: 'The cache is wiped.' } },
         { reply: (req) => ({ content: `Echo: ${lastUserText(req)}` }) },
       ],
     });
     const env = { REDIS_URL: redisUrl(), HANDOFF_PREFIX: prefix, OPENAI_BASE_URL: model.url, OPENAI_API_KEY: 'test' };
     processes = await Promise.all([
       startHandoff('gateway', ['gateway', '--network', NETWORK, '--http-port', '0', '--http-host', '127.0.0.1', '--api-keys', KEY], env),
-      startHandoff('worker', ['worker', '--network', NETWORK, '--agents', 'Front'], env),
+      startHandoff('worker', ['worker', '--network', NETWORK, '--agents', 'Front,Careful'], env),
     ]);
     const line = processes[0]!.lines.find((l) => l.includes('"msg":"http listening"'))!;
     base = `http://127.0.0.1:${(JSON.parse(line) as { port: number }).port}`;
@@ -132,6 +134,16 @@ describe('event resume and errors, over Redis and over HTTP', () => {
     expect(printed.join('\n')).not.toMatch(/ReplyError|BigInt|Invalid stream ID/);
   });
 
+  it('refuses a context nested 20,000 levels sent by any HTTP client with 400, for its depth', async () => {
+    const levels = 20_000;
+    const body = `{"agent":"Front","input":"hi","context":{"deep":${'{"a":'.repeat(levels)}{}${'}'.repeat(levels)}}}`;
+    const response = await api('/v1/conversations', { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    expect(response.status).toBe(400);
+    const { error } = (await response.json()) as { error: { code: string; message: string } };
+    expect(error.code).toBe(ErrorCode.VALIDATION_FAILED);
+    expect(error.message).toMatch(/context\.deep: nests arrays or objects deeper than 128 levels, the limit \(MAX_JSON_DEPTH\)/);
+  });
+
   it('puts retryable in every error body', async () => {
     const unknown = await api('/v1/conversations/c_nosuchconversation1');
     expect(unknown.status).toBe(404);
@@ -151,6 +163,12 @@ describe('event resume and errors, over Redis and over HTTP', () => {
     // Limited has no worker and takes one waiting hop: this start fills its queue.
     await overRedis.start({ agent: 'Limited', input: 'first' });
     const huge = 'x'.repeat(9 * 1024 * 1024);
+    /** An object nested `levels` deep: { a: { a: … } }. */
+    const deep = (levels: number) => {
+      let value: Record<string, unknown> = {};
+      for (let i = 1; i < levels; i++) value = { a: value };
+      return value;
+    };
 
     /** Each fault, as a caller makes it with either client. */
     const faults: Record<string, (client: HandoffClient) => Promise<unknown>> = {
@@ -158,6 +176,7 @@ describe('event resume and errors, over Redis and over HTTP', () => {
       'start with a malformed input': (client) => client.start({ agent: 'Front', input: 42 } as never),
       'start of another schema version': (client) => client.start({ agent: 'Front', input: 'hi', schemaVersion: 99 } as never),
       'start with a 9 MiB input': (client) => client.start({ agent: 'Front', input: huge }),
+      'start with a context nested 20,000 levels': (client) => client.start({ agent: 'Front', input: 'hi', context: { deep: deep(20_000) } }),
       'start on an overloaded agent': (client) => client.start({ agent: 'Limited', input: 'second' }),
       'status of an unknown conversation': (client) => client.conversation('c_nosuchconversation1').status(),
       'message to an unknown conversation': (client) => client.conversation('c_nosuchconversation1').send('hi'),
@@ -179,6 +198,7 @@ describe('event resume and errors, over Redis and over HTTP', () => {
       'start with a malformed input': ['ValidationError', ErrorCode.VALIDATION_FAILED],
       'start of another schema version': ['UnsupportedSchemaVersionError', ErrorCode.UNSUPPORTED_SCHEMA_VERSION],
       'start with a 9 MiB input': ['PayloadTooLargeError', ErrorCode.PAYLOAD_TOO_LARGE],
+      'start with a context nested 20,000 levels': ['ValidationError', ErrorCode.VALIDATION_FAILED],
       'start on an overloaded agent': ['OverloadedError', ErrorCode.OVERLOADED],
       'status of an unknown conversation': ['ConversationNotFoundError', ErrorCode.CONVERSATION_NOT_FOUND],
       'message to an unknown conversation': ['ConversationNotFoundError', ErrorCode.CONVERSATION_NOT_FOUND],
@@ -195,8 +215,39 @@ describe('event resume and errors, over Redis and over HTTP', () => {
       expect({ fault, ...viaHttp }).toEqual({ fault, ...viaRedis });
       expect({ fault, class: viaRedis.class, code: viaRedis.code }).toEqual({ fault, class: expected[fault]![0], code: expected[fault]![1] });
     }
+    // Too deep a context is refused for its depth, with the limit, not with a stack overflow.
+    for (const client of [overRedis, overHttp]) {
+      const error = (await client.start({ agent: 'Front', input: 'hi', context: { deep: deep(20_000) } }).then(() => undefined, (e: unknown) => e)) as Error;
+      expect(error.message).toMatch(/context\.deep: nests arrays or objects deeper than 128 levels/);
+      expect(error.message).not.toMatch(/call stack/);
+      // Within the limit, it starts.
+      await expect(client.start({ agent: 'Front', input: 'hi', context: { deep: deep(127) } })).resolves.toBeDefined();
+    }
     // Only over HTTP: a wrong API key.
     expect(await caught(() => createHttpClient({ baseUrl: base, apiKey: 'wrong' }).start({ agent: 'Front', input: 'hi' }))).toEqual({ class: 'UnauthorizedError', code: ErrorCode.UNAUTHORIZED, retryable: false });
     await overRedis.cancel(running.id);
+  });
+
+  it('answers a late approval with a message about approvals, and names the hop of an approved call in its tool.result', async () => {
+    for (const [client, approver] of [[overRedis, overRedis], [overHttp, overHttp]] as const) {
+      const conversation = await client.start({ agent: 'Careful', input: 'please wipe the thumbnails' });
+      expect(await conversation.result({ timeoutMs: 15_000 })).toMatchObject({ status: 'awaiting_user', waiting: { kind: 'approval' } });
+      // Two tabs approve at once: one applies, the other is late.
+      const outcomes = await Promise.allSettled([approver.conversation(conversation.id).approve(), approver.conversation(conversation.id).approve()]);
+      const late = outcomes.find((outcome) => outcome.status === 'rejected');
+      expect(late, 'one of the two approvals is refused').toBeDefined();
+      const error = (late as PromiseRejectedResult).reason as HandoffError;
+      expect(error.code).toBe(ErrorCode.CONVERSATION_NOT_WAITING);
+      expect(error.message).toMatch(/waits for no approval; tool calls can be approved or rejected only while it waits for them/);
+      expect(error.message).not.toMatch(/message can be sent/);
+      expect(await client.conversation(conversation.id).result({ timeoutMs: 15_000 })).toMatchObject({ status: 'completed', output: 'The cache is wiped.' });
+
+      const events = await drain(client.conversation(conversation.id).events());
+      const called = events.find((e) => e.type === 'tool.called');
+      const result = events.find((e) => e.type === 'tool.result');
+      expect(called).toMatchObject({ name: 'wipe_cache', hopId: `${conversation.id}.h1` });
+      // Run by the next hop, the result names the hop that made the call: the console shows them together.
+      expect(result).toMatchObject({ toolCallId: (called as { toolCallId: string }).toolCallId, result: 'wiped thumbnails', hopId: `${conversation.id}.h2`, callHopId: `${conversation.id}.h1` });
+    }
   });
 });

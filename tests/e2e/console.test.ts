@@ -88,9 +88,16 @@ describe('web console', () => {
     expect(agents.agents.every((a) => a.handoffRouters.length === 0 && a.fallbacks.length === 0)).toBe(true);
     expect(agents.routerAgents).toEqual({});
 
+    // Before a key is entered, one call learns that the gateway wants one; the other pollers wait.
+    const withoutKey: string[] = [];
+    page.on('request', (request) => {
+      if (request.url().includes('/v1/') && request.headers().authorization === undefined) withoutKey.push(new URL(request.url()).pathname);
+    });
     await page.goto(`${base}/console`);
     expect(page.url()).toBe(`${base}/console/`);
     await page.locator('#key-dialog').waitFor({ state: 'visible', timeout: 10_000 });
+    await new Promise((resolve) => setTimeout(resolve, 2_500)); // past every poller's first interval
+    expect(withoutKey).toHaveLength(1);
     await page.fill('#api-key', 'wrong-key');
     await page.click('#api-key-save');
     await page.locator('#key-error').filter({ hasText: 'not accepted' }).waitFor({ timeout: 10_000 });

@@ -58,7 +58,7 @@ export class RedisConversationHandle implements ConversationHandle {
     const record = await this.currentRecord();
     const waiting = record?.waiting;
     if (!record || record.status !== 'awaiting_user' || waiting?.kind !== 'approval') {
-      throw new ConversationNotWaitingError(this.id, record ? `${record.status} and waits for no approval` : 'starting');
+      throw new ConversationNotWaitingError(this.id, record?.status ?? 'starting', 'approval');
     }
     const pending = waiting.calls.filter((c) => !waiting.decisions[c.toolCallId]);
     const calls = options.toolCallId === undefined ? pending : pending.filter((c) => c.toolCallId === options.toolCallId);

@@ -15,6 +15,7 @@ import {
   type StoredEvent,
 } from '@handoff/core';
 import type { ApprovalOptions, CommandOptions, ConversationHandle, EventsOptions, HandoffClient, ResultOptions, SendOptions } from './handle.js';
+import { StartRequest as StartRequestSchema } from './start-request.js';
 import type { StartRequest } from './start-request.js';
 
 /** Options of {@link createHttpClient}. */
@@ -171,7 +172,9 @@ export function createHttpClient(options: HttpClientOptions): HandoffClient {
   const handle = (conversationId: string) => new HttpConversationHandle(conversationId, http);
   return {
     async start(request: StartRequest) {
-      const started = await http.json<{ conversationId: string }>('/v1/conversations', { method: 'POST' }, request);
+      // Checked here as the gateway checks it (the same errors), and before JSON.stringify meets a value nested too deep for it.
+      const checked = parseBoundary(StartRequestSchema, request, 'Start request');
+      const started = await http.json<{ conversationId: string }>('/v1/conversations', { method: 'POST' }, checked);
       return handle(started.conversationId);
     },
     conversation: handle,

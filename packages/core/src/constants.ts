@@ -83,6 +83,13 @@ export const DEFAULT_RETENTION_SECONDS = 7 * 24 * 3600;
 /** Approximate cap on events kept per conversation stream. */
 export const MAX_EVENTS_PER_CONVERSATION = 10_000;
 
+/**
+ * Deepest nesting of arrays and objects a JSON value may have in context variables and handoff
+ * arguments (a value at the top level is depth 1). Deeper values are refused with VALIDATION_FAILED
+ * before anything walks them recursively.
+ */
+export const MAX_JSON_DEPTH = 128;
+
 /** Text deltas are batched into one event per this many milliseconds (or per {@link DELTA_FLUSH_CHARS}). */
 export const DELTA_FLUSH_INTERVAL_MS = 50;
 

@@ -31,6 +31,7 @@ export * from './schemas/user-message-command.js';
 export * from './schemas/child-done-command.js';
 export * from './schemas/cancel-command.js';
 export * from './schemas/approval-command.js';
+export * from './schemas/approval-resume.js';
 export * from './schemas/coordinator-job.js';
 export * from './schemas/command-reply.js';
 export * from './schemas/conversation.js';

@@ -49,7 +49,13 @@ export const ToolResultEvent = z.object({
   ...base,
   type: z.literal('tool.result'),
   agent: z.string(),
+  /** The hop that ran the tool. */
   hopId: z.string(),
+  /**
+   * The hop whose `tool.called` made this call, when it is another one: a call approved (or
+   * rejected) after its turn parked is answered by the next hop of the same agent.
+   */
+  callHopId: z.string().optional(),
   toolCallId: z.string(),
   name: z.string(),
   result: z.string(),

@@ -5,6 +5,7 @@ import {
   hrNow,
   isHandoffError,
   ZERO_USAGE,
+  type ApprovalResume,
   type ContextVariables,
   type Envelope,
   type HandoffSource,
@@ -117,7 +118,7 @@ export async function runTurn(input: TurnInput): Promise<TurnRun> {
   try {
     if (envelope.resume) {
       // Resuming after approvals: answer the waiting tool calls, then carry on with the model.
-      const chosen = await answerApproved(history, envelope.resume.approvals, input, context, newMessages);
+      const chosen = await answerApproved(history, envelope.resume, input, context, newMessages);
       if (chosen) return await handoff(chosen);
     } else {
       const byContext = firstMatchingRule(agent.compiledContextConditions, context.current, 'context condition');
@@ -286,7 +287,7 @@ async function runTool(tool: TurnTool, call: ToolCall, input: TurnInput, context
  */
 async function answerApproved(
   history: readonly Message[],
-  approvals: Record<string, { approved: boolean; reason?: string | undefined }>,
+  { approvals, callsHopId }: ApprovalResume,
   input: TurnInput,
   context: TurnContext,
   newMessages: Message[],
@@ -304,7 +305,9 @@ async function answerApproved(
     else answer = await runTool(tool, call, input, context);
     if (answer.chosen && !chosen) chosen = answer.chosen;
     newMessages.push({ role: 'tool', tool_call_id: call.id, content: answer.content });
-    input.events.emit({ type: 'tool.result', agent: input.agent.name, hopId: input.envelope.hopId, toolCallId: call.id, name: call.function.name, result: answer.content, isError: answer.isError });
+    // The result names the hop that made the call, so that it is shown with it.
+    const callHop = callsHopId !== undefined && callsHopId !== input.envelope.hopId ? { callHopId: callsHopId } : {};
+    input.events.emit({ type: 'tool.result', agent: input.agent.name, hopId: input.envelope.hopId, ...callHop, toolCallId: call.id, name: call.function.name, result: answer.content, isError: answer.isError });
   }
   return chosen;
 }
