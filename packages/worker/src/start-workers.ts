@@ -1,12 +1,11 @@
 import type { Worker } from 'bullmq';
 import pino, { type Logger } from 'pino';
-import { DEFAULT_DRAIN_TIMEOUT_MS, LOG_REDACTION, DefinitionError, UnknownAgentError, newInstanceId, type NetworkDefinition } from '@handoff/core';
+import { DEFAULT_DRAIN_TIMEOUT_MS, WORKER_HEARTBEAT_INTERVAL_MS, LOG_REDACTION, DefinitionError, UnknownAgentError, newInstanceId, type NetworkDefinition } from '@handoff/core';
 import { McpConnections } from './mcp/mcp-connections.js';
 import { functionTurnTool, mcpTurnTool, type TurnTool } from './turn/turn-tools.js';
 import { ConversationStore, CoordinatorPartitions, EventLog, QueueSet, openProcessConnections, quietErrors, resolveRedisConfig, type RedisConfig } from '@handoff/redis';
 
 /** How often a worker process says it is alive, per agent it serves. */
-const HEARTBEAT_INTERVAL_MS = 1_000;
 import { AgentWorker, type AgentWorkerOptions } from './agent-worker.js';
 import { HistoryCache, type HistoryCacheOptions } from './history-cache.js';
 import { ModelClients } from './model/model-clients.js';
@@ -102,7 +101,7 @@ export async function startWorkers(options: WorkerProcessOptions): Promise<Worke
       logger.warn({ err: error }, 'heartbeat failed'),
     );
   await beat();
-  const heartbeat = setInterval(() => void beat(), HEARTBEAT_INTERVAL_MS);
+  const heartbeat = setInterval(() => void beat(), WORKER_HEARTBEAT_INTERVAL_MS);
   heartbeat.unref();
   // Cancelled conversations are announced on a channel; running turns of theirs are aborted.
   const subscriber = quietErrors(commands.duplicate());

@@ -5,6 +5,7 @@ import {
   hrNow,
   isHandoffError,
   ZERO_USAGE,
+  DEFAULT_GROUP_MANAGER_ATTEMPTS,
   type ApprovalResume,
   type ContextVariables,
   type Envelope,
@@ -108,7 +109,7 @@ export async function runTurn(input: TurnInput): Promise<TurnRun> {
       candidates: candidates.length > 0 ? candidates : [agent.name],
       history: [...history, ...newMessages],
       selectionMessage: chosen.target.selectionMessage,
-      attempts: chosen.target.attempts ?? 3,
+      attempts: chosen.target.attempts ?? DEFAULT_GROUP_MANAGER_ATTEMPTS,
       signal: input.signal,
     });
     usage = addUsage(usage, selected.usage);
