@@ -53,6 +53,7 @@ describe('web console', () => {
         { when: (req) => systemIncludes('You are Intake.')(req) && (lastUserText(req) ?? '').startsWith('quick'), reply: { content: 'Quick answer.' } },
         { when: systemIncludes('You are Intake.'), reply: { toolCalls: [{ name: 'transfer_to_Research', arguments: { reason: 'needs facts' } }] } },
         { when: systemIncludes('You are Writer.'), reply: { content: ANSWER, chunkDelayMs: 60 } },
+        { when: (req) => systemIncludes('You are Research.')(req) && (lastUserText(req) ?? '').includes('archive'), reply: (req) => (req.body.messages.at(-1)?.role === 'tool' ? { content: 'The notes are archived.' } : { toolCalls: [{ name: 'archive', arguments: { topic: 'otters' } }] }) },
         { when: (req) => systemIncludes('You are Research.')(req) && req.body.messages.some((m) => m.role === 'tool'), reply: { toolCalls: [{ name: 'transfer_to_Writer', arguments: { reason: 'facts found' } }] } },
         { when: systemIncludes('You are Research.'), reply: { toolCalls: [{ name: 'lookup', arguments: { topic: 'otters' } }] } },
       ],
@@ -191,6 +192,21 @@ describe('web console', () => {
     await page.click('#detail-tabs button[data-tab="transcript"]');
     const status = (await (await api(`/v1/conversations/${id}`)).json()) as { status: string };
     expect(status.status).toBe('cancelled');
+  });
+
+  it('approves a tool call with the approve button, and shows its result with the call', async () => {
+    await page.selectOption('#start-agent', 'Research');
+    await page.fill('#start-input', 'please archive the otter notes');
+    await page.click('#start-button');
+    await page.locator('#detail-status[data-status="awaiting_user"]').waitFor({ timeout: 15_000 });
+    await page.locator('#approval-form').waitFor({ state: 'visible' });
+    const call = page.locator('#tab-transcript .hop[data-agent="Research"] .tool', { hasText: 'archive({"topic":"otters"})' });
+    await call.waitFor({ timeout: 10_000 });
+    await page.click('#approve-button');
+    await page.locator('#detail-status[data-status="completed"]').waitFor({ timeout: 15_000 });
+    // The result was produced by the next hop; it is shown with its call, in the hop that made it.
+    await expect.poll(async () => (await call.locator('.res').textContent()) ?? '', { timeout: 10_000 }).toContain('Archived the notes about otters.');
+    await page.selectOption('#start-agent', 'Intake');
   });
 
   it('keeps the conversation list virtualized with many conversations', async () => {
