@@ -14,6 +14,7 @@ export function every(intervalMs, task, when = () => true) {
   const run = async () => {
     clearTimeout(timer);
     const claim = !running && !isKeyNeeded() && !document.hidden && when() ? claimCall() : false;
+    let wakeOthers = false;
     if (claim) {
       running = true;
       let answered = false;
@@ -27,12 +28,13 @@ export function every(intervalMs, task, when = () => true) {
         running = false;
         if (claim === 'probe') {
           probeAnswered(answered);
-          // No key needed: the pollers that waited go now.
-          if (isNoKeyNeeded()) pollAllNow();
+          wakeOthers = isNoKeyNeeded();
         }
       }
     }
     timer = setTimeout(run, intervalMs);
+    // No key needed: the pollers that waited go now.
+    if (wakeOthers) pollAllNow();
   };
   const poller = { now: () => void run() };
   pollers.push(poller);
