@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Prepares a fresh Debian/Ubuntu machine (or a developer's) to build and run Handoff:
-# redis-server (for the private Redis of the demo and the tests), pnpm, the locked dependencies,
-# and the build. Idempotent; every step already done is skipped.
+# redis-server (for the private Redis of the demo and the tests), PostgreSQL's server binaries (the
+# archive tests start a private server of their own), pnpm, the locked dependencies, and the build. Idempotent; every step already done is skipped.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -33,6 +33,25 @@ need_redis_server() {
   fi
 }
 
+# The archive tests (tests/integration/archive.test.ts, tests/faults/archive-outage.test.ts) start a
+# private PostgreSQL with initdb/postgres on a free port; they never use a system server on 5432.
+# Debian's package puts the binaries in /usr/lib/postgresql/<major>/bin. Installing it may start the
+# distribution's own cluster on 5432 where a service manager runs; the tests leave it alone.
+need_postgres_binaries() {
+  if command -v initdb >/dev/null 2>&1 && command -v postgres >/dev/null 2>&1; then return 0; fi
+  if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then return 0; fi
+  if [ -n "${HANDOFF_TEST_POSTGRES_URL:-}" ]; then return 0; fi
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "setup: installing postgresql (the archive tests start a private server)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >/dev/null
+    apt-get install -y -qq --no-install-recommends postgresql >/dev/null
+  else
+    echo "setup: PostgreSQL is not installed; the archive tests will fail until it is (sudo apt-get install postgresql)," >&2
+    echo "       or point HANDOFF_TEST_POSTGRES_URL at a database the tests may create tables in." >&2
+  fi
+}
+
 need_pnpm() {
   if command -v pnpm >/dev/null 2>&1 && [ "$(pnpm --version)" = "$PNPM_VERSION" ]; then return 0; fi
   echo "setup: installing pnpm $PNPM_VERSION"
@@ -41,6 +60,7 @@ need_pnpm() {
 
 need_node
 need_redis_server
+need_postgres_binaries
 need_pnpm
 pnpm install --frozen-lockfile --reporter=append-only | tail -n 3
 pnpm build

@@ -29,6 +29,33 @@ describe('handoff command errors', () => {
     expect(output).toMatch(/--concurrency: Invalid input: expected number/);
   });
 
+  it('names bad archive flags without printing the password of the archive URL', async () => {
+    const { code, output } = await runHandoff(['gateway', '--network', 'examples/dist/english-spanish/network.js', '--archive-url', 'mysql://handoff:hunter2@db/handoff', '--archive-keep', '0', '--archive-table', 'Robert"); DROP TABLE x']);
+    expect(code).toBe(2);
+    expect(output).toMatch(/--archive-url: must start with postgres:\/\/ or postgresql:\/\//);
+    expect(output).toMatch(/--archive-keep: /);
+    expect(output).toMatch(/--archive-table: must be "name" or "schema\.name"/);
+    expect(output).not.toContain('hunter2');
+  });
+
+  it('logs the archive it uses with the password redacted', async () => {
+    const child = await ManagedProcess.start({
+      name: 'handoff gateway',
+      command: process.execPath,
+      args: [HANDOFF_BIN, 'gateway', '--network', 'examples/dist/english-spanish/network.js', '--prefix', `t-archive-log-${process.pid}`],
+      cwd: REPO_ROOT,
+      env: { REDIS_URL: redisUrl(), HANDOFF_ARCHIVE_URL: 'postgres://handoff:hunter2@127.0.0.1:1/handoff', HANDOFF_ARCHIVE_KEEP_SECONDS: '120', LOG_LEVEL: 'info' },
+    });
+    try {
+      const line = await child.waitForLine(/archive enabled/);
+      expect(line).toContain('postgres://handoff:[redacted]@127.0.0.1:1/handoff');
+      await child.waitForLine(/"ready"|ready/);
+      expect(child.lines.join('\n')).not.toContain('hunter2');
+    } finally {
+      await child.stop();
+    }
+  });
+
   it('refuses a module whose default export is not a network', async () => {
     const { code, output } = await runHandoff(['gateway', '--network', 'examples/dist/english-spanish/scripted-model.js']);
     expect(code).toBe(2);

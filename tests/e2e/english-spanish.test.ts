@@ -1,12 +1,12 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient, type HandoffClient } from '@handoff/client';
-import { agentQueueName, hopId, turnResultJobId, type StoredEvent } from '@handoff/core';
+import { agentQueueName, type StoredEvent } from '@handoff/core';
 import { systemIncludes, startScriptedModel, type ManagedProcess, type ScriptedModel } from '@handoff/testing';
 import { englishSpanishRules } from '@handoff/examples/dist/english-spanish/scripted-model.js';
 import { redisUrl, uniquePrefix } from '../support/env.js';
 import { startHandoff } from '../support/processes.js';
-import { openQueue, coordinatorQueueOf } from '../support/queues.js';
+import { openQueue, hopJobOf } from '../support/queues.js';
 
 /**
  * The seed's example end to end, as separate OS processes: a gateway and two workers that serve
@@ -74,13 +74,13 @@ describe('English/Spanish handoff across processes', () => {
     expect(spanishRequest?.body.messages[1]).toEqual({ role: 'user', content: '¿cuanto es 2+2?' });
 
     // Each turn ran in the worker process that serves its agent, not in this one.
-    const coordinatorQueue = coordinatorQueueOf(conversation.id, redis, prefix);
     const { epoch } = await conversation.status();
-    const [first, second] = await Promise.all([1, 2].map((seq) => coordinatorQueue.getJob(turnResultJobId(hopId(conversation.id, seq), epoch))));
+    const first = await hopJobOf(redis, prefix, 'EnglishAgent', conversation.id, 1, epoch);
+    const second = await hopJobOf(redis, prefix, 'SpanishAgent', conversation.id, 2, epoch);
     expect(first?.data.agent).toBe('EnglishAgent');
     expect(second?.data.agent).toBe('SpanishAgent');
-    expect(first?.data.workerId).not.toBe(second?.data.workerId);
-    await coordinatorQueue.close();
+    expect(first?.processedBy).toMatch(/^worker/);
+    expect(first?.processedBy).not.toBe(second?.processedBy);
   });
 
   it('serves many conversations at once, each worker only its own agent', async () => {

@@ -1,11 +1,10 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient, type HandoffClient } from '@handoff/client';
-import { hopId, turnResultJobId } from '@handoff/core';
 import { startScriptedModel, systemText, type ManagedProcess, type ScriptedModel } from '@handoff/testing';
 import { redisUrl, uniquePrefix } from '../support/env.js';
 import { startHandoff } from '../support/processes.js';
-import { coordinatorQueueOf, allCoordinatorQueues } from '../support/queues.js';
+import { allCoordinatorQueues, hopJobOf } from '../support/queues.js';
 
 const NETWORK = 'tests/e2e/networks/pool.ts';
 
@@ -52,17 +51,9 @@ describe('replicas and pools across processes', () => {
     soloWorkers[0]!.kill('SIGKILL');
     const results = await Promise.all(conversations.map((c) => c.result({ timeoutMs: 30_000 })));
     expect(results.every((r) => r.status === 'completed' && r.output === 'Solo done')).toBe(true);
-    const turns = await Promise.all(
-      conversations.map(async (c) => {
-        const coordinator = coordinatorQueueOf(c.id, redis, prefix);
-        try {
-          return await coordinator.getJob(turnResultJobId(hopId(c.id, 1), (await c.status()).epoch));
-        } finally {
-          await coordinator.close();
-        }
-      }),
-    );
-    expect(new Set(turns.map((t) => t?.data.workerId)).size).toBeGreaterThanOrEqual(2);
+    const hops = await Promise.all(conversations.map(async (c) => hopJobOf(redis, prefix, 'Solo', c.id, 1, (await c.status()).epoch)));
+    expect(hops.every((hop) => hop?.processedBy !== undefined)).toBe(true);
+    expect(new Set(hops.map((hop) => hop?.processedBy)).size).toBeGreaterThanOrEqual(2);
   }, 60_000);
 
   it('round robin over 3 agents from 2 gateway replicas: 30 conversations split 10/10/10', async () => {

@@ -213,13 +213,22 @@ describe('fuzzing the boundaries and the handlers', () => {
     });
     store = new ConversationStore(rt.redis, keyLayout(rt.prefix));
 
-    // Real traffic: a handoff, a start with prior messages and context, a failed turn.
+    // Real traffic: a handoff, a start with prior messages and context, a failed turn. Turn results
+    // reach the coordinator through the turn inboxes (spent once applied): a tap on its handler keeps them.
+    const turnResults: Record<string, unknown>[] = [];
+    const coordinator = rt.gateway.coordinator;
+    const handle = coordinator.handle.bind(coordinator);
+    coordinator.handle = async (payload, ...rest) => {
+      if ((payload as { kind?: unknown }).kind === 'turn') turnResults.push(structuredClone(payload) as Record<string, unknown>);
+      return handle(payload, ...rest);
+    };
     const conversations = await Promise.all([
       rt.client.start({ agent: 'Front', input: 'first question', context: { tier: 'gold', tags: ['a', 'b'] } }),
       rt.client.start({ agent: 'Front', input: [MESSAGES[2]!, MESSAGES[0]!, MESSAGES[5]!, MESSAGES[1]!], limits: { maxHops: 4 } }),
       rt.client.start({ agent: 'Broken', input: 'are you up?' }),
     ]);
     for (const conversation of conversations) await conversation.result({ timeoutMs: 10_000 });
+    coordinator.handle = handle;
     const jobData = async (queue: string) => {
       const q = openQueue(queue, rt.redis, rt.prefix);
       try {
@@ -242,9 +251,9 @@ describe('fuzzing the boundaries and the handlers', () => {
       messages.push(...(await store.history(id)));
     }
     seeds.set('Envelope', envelopes);
-    seeds.set('TurnResult', coordinatorJobs.filter((j) => j.kind === 'turn'));
+    seeds.set('TurnResult', turnResults);
     seeds.set('StartCommand', coordinatorJobs.filter((j) => j.kind === 'start'));
-    seeds.set('CoordinatorJob', coordinatorJobs);
+    seeds.set('CoordinatorJob', [...coordinatorJobs, ...turnResults]);
     seeds.set('Message', messages);
     seeds.set('RuntimeEvent', events);
     seeds.set('ConversationRecord', records);

@@ -1,6 +1,6 @@
 import { Queue, QueueEvents } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SCHEMA_VERSION, agentQueueName, queuePrefix, hopId, hopJobId, turnResultJobId, type StartCommand, type TurnResult } from '@handoff/core';
+import { SCHEMA_VERSION, agentQueueName, queuePrefix, hopId, hopJobId, type StartCommand, type TurnResult } from '@handoff/core';
 import { ConversationStore, EventLog, QueueSet, createRedisConnection, registerNetwork } from '@handoff/redis';
 import { Coordinator, HealthView, Routers, decideTurn } from '@handoff/gateway';
 import { defineAgent, defineNetwork, keyLayout } from '@handoff/core';
@@ -147,13 +147,14 @@ describe('duplicate delivery through the queues', () => {
   });
   afterAll(() => rt.close());
 
-  it('a turn result job added again under another job id changes nothing', async () => {
+  it('a turn result delivered again (as a coordinator job, e.g. a replay) changes nothing', async () => {
     const conversation = await rt.client.start({ agent: 'A1', input: 'go' });
     const result = await conversation.result({ timeoutMs: 15_000 });
     expect(result.path).toEqual(['A1', 'A2', 'A3']);
     const coordinatorQueue = coordinatorQueueOf(conversation.id, rt.redis, rt.prefix);
-    const original = await coordinatorQueue.getJob(turnResultJobId(hopId(conversation.id, 1), (await conversation.status()).epoch));
-    expect(original?.data.kind).toBe('turn');
+    // The first hop's result again (its worker's copy is spent once applied: this is a duplicate of it).
+    const original = { data: { ...turn(conversation.id, 1, 'A1', { type: 'handoff', target: { type: 'agent', agent: 'A2' }, reason: 'next', source: 'llm_condition' }), epoch: (await conversation.status()).epoch } };
+    expect(await rt.redis.exists(keyLayout(rt.prefix).turnResult(conversation.id))).toBe(0);
     const before = await rt.redis.lrange(`${rt.prefix}:conv:{${conversation.id}}:history`, 0, -1);
     const eventIds = async () => (await new EventLog(rt.redis, keyLayout(rt.prefix)).read(conversation.id, { count: 1_000 })).map((e) => e.id);
     const eventsBefore = await eventIds();

@@ -1,5 +1,5 @@
 import { Queue } from 'bullmq';
-import { DEFAULT_COORDINATOR_PARTITIONS, coordinatorPartitionOf, coordinatorQueueName, queuePrefix } from '@handoff/core';
+import { DEFAULT_COORDINATOR_PARTITIONS, agentQueueName, coordinatorPartitionOf, coordinatorQueueName, hopId, hopJobId, queuePrefix } from '@handoff/core';
 import type { RedisClient } from '@handoff/redis';
 
 /** A producer on one of a deployment's queues, under the queue's own prefix (as the runtime opens it). */
@@ -30,5 +30,15 @@ export async function coordinatorJobCount(connection: RedisClient, prefix: strin
     return counts.reduce((sum, n) => sum + n, 0);
   } finally {
     await Promise.all(queues.map((queue) => queue.close()));
+  }
+}
+
+/** The hop job of a conversation's hop `seq` on `agent`'s queue (finished jobs are kept for inspection), with the worker that ran it (`processedBy`). */
+export async function hopJobOf(connection: RedisClient, prefix: string, agent: string, conversationId: string, seq: number, epoch: string | undefined): Promise<{ data: { agent?: string }; processedBy?: string | undefined } | undefined> {
+  const queue = openQueue(agentQueueName(agent), connection, prefix);
+  try {
+    return await queue.getJob(hopJobId(hopId(conversationId, seq), epoch));
+  } finally {
+    await queue.close();
   }
 }

@@ -38,6 +38,9 @@ common(program.command('gateway').description('run the coordinator of the networ
   .option('--reconcile-after <ms>', 'a conversation without progress this long has its pending hop checked: published again if its job is gone, moved to a fallback if its agent has no live worker ($HANDOFF_RECONCILE_AFTER_MS; default 10000)')
   .option('--coordinator-partitions <n>', 'coordinator queue partitions, each its own queue and Redis Cluster slot; every gateway of a deployment must use the same ($HANDOFF_COORDINATOR_PARTITIONS; default 8)')
   .option('--reconcile-interval <ms>', 'how often the reconciler looks ($HANDOFF_RECONCILE_INTERVAL_MS; default 2000)')
+  .option('--archive-url <url>', 'archive finished conversations to this PostgreSQL (postgres://user:password@host:5432/db; $HANDOFF_ARCHIVE_URL); reads fall back to it once they left Redis')
+  .option('--archive-table <name>', 'the archive table, name or schema.name, created if missing ($HANDOFF_ARCHIVE_TABLE; default handoff_conversations)')
+  .option('--archive-keep <seconds>', 'how long an archived conversation stays in Redis ($HANDOFF_ARCHIVE_KEEP_SECONDS; default 3600)')
   .action(async (options: Record<string, unknown>) => (await import('./commands/gateway.js')).gatewayCommand(options));
 
 common(program.command('run').description('run one conversation and print its events live, then its path (starts the network in this process unless --attach)'))
@@ -57,8 +60,10 @@ const connection = (command: Command) =>
     .option('--connect-timeout <ms>', 'give up when Redis does not answer within this long ($HANDOFF_CONNECT_TIMEOUT_MS; default 5000)')
     .option('--json', 'print JSON');
 
-connection(program.command('inspect').description("print a conversation's status, path, context and events"))
+connection(program.command('inspect').description("print a conversation's status, path, context and events (from the archive once it left Redis, with --archive-url)"))
   .argument('<conversation-id>')
+  .option('--archive-url <url>', 'the PostgreSQL archive of finished conversations ($HANDOFF_ARCHIVE_URL)')
+  .option('--archive-table <name>', 'the archive table ($HANDOFF_ARCHIVE_TABLE; default handoff_conversations)')
   .action(async (id: string, options: Record<string, unknown>) => (await import('./commands/inspect.js')).inspectCommand(id, options));
 
 const dlq = program.command('dlq').description('the dead-letter queue');

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { DefinitionError, formatIssues, parseBoundary } from '@handoff/core';
+import { ArchiveTableName, ArchiveUrl, DefinitionError, formatIssues, parseBoundary } from '@handoff/core';
 
 /** A list given as "a,b,c" (flags, environment) or as an array (config file). */
 const list = z.union([z.string(), z.array(z.string())]).transform((value) => (Array.isArray(value) ? value : value.split(',')).map((v) => v.trim()).filter(Boolean));
@@ -34,6 +34,9 @@ export const RunFlags = z.object({
   coordinatorPartitions: z.coerce.number().int().min(1).max(1024).optional(),
   reconcileInterval: z.coerce.number().int().min(50).max(3600 * 1000).optional(),
   agents: list.optional(),
+  archiveUrl: ArchiveUrl.optional(),
+  archiveTable: ArchiveTableName.optional(),
+  archiveKeep: z.coerce.number().int().min(1).max(365 * 24 * 3600).optional(),
 });
 /** Flags shared by the commands that run a network. */
 export type RunFlags = z.output<typeof RunFlags>;
@@ -42,7 +45,23 @@ export type RunFlags = z.output<typeof RunFlags>;
 export function parseFlags(raw: Record<string, unknown>): RunFlags {
   const { config, ...flags } = raw;
   const fromFile = typeof config === 'string' ? readConfigFile(config) : {};
-  const parsed = RunFlags.safeParse({ ...fromFile, ...flagsFromEnvironment(), ...flags });
+  return parseWith(RunFlags, { ...fromFile, ...flagsFromEnvironment(), ...flags });
+}
+
+/** The archive flags of the commands that only read a deployment (`inspect`). */
+export const ArchiveFlags = RunFlags.pick({ archiveUrl: true, archiveTable: true });
+/** The archive flags of the commands that only read a deployment. */
+export type ArchiveFlags = z.output<typeof ArchiveFlags>;
+
+/** Validates the archive flags of a reading command (flags, then config file, then environment); the error names each bad flag. */
+export function parseArchiveFlags(raw: Record<string, unknown>): ArchiveFlags {
+  const fromFile = typeof raw.config === 'string' ? readConfigFile(raw.config) : {};
+  const pick = (values: Record<string, unknown>) => Object.fromEntries(Object.entries(values).filter(([key, value]) => (key === 'archiveUrl' || key === 'archiveTable') && value !== undefined));
+  return parseWith(ArchiveFlags, { ...pick(fromFile), ...pick(flagsFromEnvironment()), ...pick(raw) });
+}
+
+function parseWith<S extends z.ZodType>(schema: S, values: Record<string, unknown>): z.output<S> {
+  const parsed = schema.safeParse(values);
   if (parsed.success) return parsed.data;
   const issues = formatIssues(parsed.error).map((line) => `--${line.replace(/^(\w+)/, (m) => m.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`))}`);
   throw new DefinitionError(`Invalid options: ${issues.join('; ')}`, { details: { issues } });
@@ -69,6 +88,9 @@ function flagsFromEnvironment(): Record<string, unknown> {
     ['reconcileAfter', env.HANDOFF_RECONCILE_AFTER_MS],
     ['coordinatorPartitions', env.HANDOFF_COORDINATOR_PARTITIONS],
     ['reconcileInterval', env.HANDOFF_RECONCILE_INTERVAL_MS],
+    ['archiveUrl', env.HANDOFF_ARCHIVE_URL],
+    ['archiveTable', env.HANDOFF_ARCHIVE_TABLE],
+    ['archiveKeep', env.HANDOFF_ARCHIVE_KEEP_SECONDS],
   ];
   return Object.fromEntries(entries.filter(([, value]) => value !== undefined));
 }

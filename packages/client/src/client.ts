@@ -16,6 +16,7 @@ import {
   newConversationId,
   newOperationId,
   parseBoundary,
+  type ArchiveReader,
   type StartCommand,
   type UserMessageCommand,
   traceparentOf,
@@ -50,6 +51,12 @@ export interface ClientOptions {
   commandTimeoutMs?: number;
   /** Most blocking connections that command waits hold open at once (further ones queue, within their timeout). @defaultValue 16 */
   maxBlockingConnections?: number;
+  /**
+   * Where finished conversations are read once they left Redis: `status()`, `result()` and
+   * `events()` of such a conversation come from it (e.g. `new PostgresArchive({ url })` from
+   * `@handoff/archive`). Without it they throw CONVERSATION_NOT_FOUND. The caller owns it.
+   */
+  archive?: ArchiveReader;
 }
 
 /** A command on its way to the coordinator: queued under its own job, then confirmed or refused. */
@@ -117,7 +124,7 @@ export function createClient(options: ClientOptions = {}): RedisHandoffClient {
     await sendCommand({ kind: 'cancel', conversationId, operationId, what: 'The cancel' }, command);
   };
   const handle = (conversationId: string): RedisConversationHandle =>
-    new RedisConversationHandle(conversationId, redis, config.keys, store, () => store.isStarting(conversationId), sender('user_message', 'The user message'), cancel, sender('approval', 'The approval'));
+    new RedisConversationHandle(conversationId, redis, config.keys, store, () => store.isStarting(conversationId), sender('user_message', 'The user message'), cancel, sender('approval', 'The approval'), options.archive);
 
   /**
    * Backpressure that holds under bursts: the agent's queued hops plus the starts admitted but not

@@ -15,6 +15,9 @@ import {
   TimeoutError,
   newOperationId,
   resultOfRecord,
+  archivedEventsAfter,
+  type ArchiveReader,
+  type ArchivedConversation,
   type ConversationRecord,
   type ConversationResult,
   type KeyLayout,
@@ -43,6 +46,8 @@ export class RedisConversationHandle implements ConversationHandle {
     private readonly cancelConversation: (conversationId: string, reason: string | undefined, operationId?: string) => Promise<void>,
     /** Sends an approval command and waits until it applied. */
     private readonly enqueueApproval: (command: ApprovalCommand & { operationId: string }) => Promise<void>,
+    /** Where finished conversations are read once they left Redis (status, result, events); none: not found. */
+    private readonly archive?: ArchiveReader,
   ) {}
 
   approve(options: ApprovalOptions = {}): Promise<void> {
@@ -144,22 +149,44 @@ export class RedisConversationHandle implements ConversationHandle {
   }
 
   /**
+   * The conversation as the archive keeps it, when Redis no longer has it (neither its record nor
+   * a queued start) and an archive is configured; else null.
+   */
+  private async archivedWhenGone(): Promise<ArchivedConversation | null> {
+    if (!this.archive || (await this.store.existsOrStarting(this.id))) return null;
+    return this.archive.load(this.id);
+  }
+
+  /** {@link RedisConversationHandle.currentRecord}, or the archived record once the conversation left Redis. */
+  private async readableRecord(): Promise<ConversationRecord | null> {
+    try {
+      return await this.currentRecord();
+    } catch (error) {
+      if (!(error instanceof ConversationNotFoundError)) throw error;
+      const archived = await this.archivedWhenGone();
+      if (archived) return archived.record;
+      throw error;
+    }
+  }
+
+  /**
    * The conversation record now (a superset of the view HTTP clients get). Right after a start,
-   * it waits briefly for the coordinator to create the record.
+   * it waits briefly for the coordinator to create the record. A finished conversation that left
+   * Redis is read from the archive, when the client has one.
    * @throws {@link ConversationNotFoundError}
    */
   async status(): Promise<ConversationRecord> {
     for (let waited = 0; ; waited += 25) {
-      const record = await this.currentRecord();
+      const record = await this.readableRecord();
       if (record) return record;
       if (waited >= 5_000) throw new ConversationNotFoundError(this.id);
       await new Promise((resolve) => setTimeout(resolve, 25));
     }
   }
 
-  /** Throws {@link ConversationNotFoundError} unless the conversation exists or its start is queued. */
+  /** Throws {@link ConversationNotFoundError} unless the conversation exists, its start is queued, or the archive has it. */
   async assertExists(): Promise<void> {
-    await this.currentRecord();
+    await this.readableRecord();
   }
 
   /**
@@ -175,7 +202,7 @@ export class RedisConversationHandle implements ConversationHandle {
     let blocking: RedisClient | undefined;
     try {
       for (;;) {
-        const record = await this.currentRecord();
+        const record = await this.readableRecord();
         const stale = record !== null && record.version <= this.sentAtVersion;
         const result = record && !stale ? resultOfRecord(record) : null;
         if (result) return result;
@@ -197,7 +224,8 @@ export class RedisConversationHandle implements ConversationHandle {
   /**
    * The conversation's events, in order, from the start (or after `options.after`), as they
    * happen. The iteration ends after the terminal event, and at once when resumed after the
-   * terminal event of a finished conversation. A late subscriber sees everything.
+   * terminal event of a finished conversation. A late subscriber sees everything; once the
+   * conversation left Redis, the archive's copy of its log is replayed (with an archive).
    * @throws ValidationError (VALIDATION_FAILED) when `options.after` is not an event id (before reading anything).
    */
   async *events(options: EventsOptions = {}): AsyncGenerator<StoredEvent, void, undefined> {
@@ -215,6 +243,14 @@ export class RedisConversationHandle implements ConversationHandle {
           // record only when it is missing, for the not-found check), and whether it stopped.
           const progress = await this.store.readProgress(this.id);
           if (!progress) {
+            const archived = await this.archivedWhenGone();
+            if (archived) {
+              for (const event of archivedEventsAfter(archived, after)) {
+                yield event;
+                if (TERMINAL_EVENT_TYPES.has(event.type)) return;
+              }
+              return;
+            }
             await this.currentRecord();
             continue;
           }

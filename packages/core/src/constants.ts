@@ -115,6 +115,13 @@ export const DELTA_FLUSH_INTERVAL_MS = 50;
 export const DELTA_FLUSH_CHARS = 512;
 
 /**
+ * A turn's other events (agent started, tool called, tool result…) are written at most this many
+ * milliseconds after they happen, together; those still unwritten when the turn ends go with its
+ * result, in the same Redis call.
+ */
+export const EVENT_FLUSH_INTERVAL_MS = 20;
+
+/**
  * How long a dead letter is kept, in milliseconds: the gateway's housekeeping removes older ones.
  * Nothing consumes the dead-letter queue, so without a bound it would grow forever.
  */
@@ -146,3 +153,21 @@ export const DEFAULT_EVENT_RETENTION_SECONDS = 24 * 3600;
  * are woken by the park itself; later readers read the record and the compacted log).
  */
 export const PARK_LINGER_MS = 2_000;
+
+/** Seconds a finished conversation stays in Redis once it is archived (`--archive-keep`): reads within it need no archive. */
+export const DEFAULT_ARCHIVE_KEEP_SECONDS = 3_600;
+
+/** How often the gateway's archiver looks for finished conversations to archive. */
+export const DEFAULT_ARCHIVE_INTERVAL_MS = 1_000;
+
+/** Conversations archived per round at most. */
+export const DEFAULT_ARCHIVE_BATCH = 100;
+
+/** The first wait before a conversation whose archiving failed is tried again; it doubles per failure up to {@link MAX_ARCHIVE_RETRY_DELAY_MS}. */
+export const ARCHIVE_RETRY_BASE_MS = 1_000;
+
+/** The longest wait between two tries to archive one conversation. */
+export const MAX_ARCHIVE_RETRY_DELAY_MS = 60_000;
+
+/** Conversations one gateway writes to the archive at once (the archive's default pool holds 4 connections). */
+export const DEFAULT_ARCHIVE_CONCURRENCY = 4;

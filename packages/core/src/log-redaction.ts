@@ -23,17 +23,16 @@ export const REDACTED_LOG_PATHS: readonly string[] = [
 export const LOG_REDACTION: { paths: string[]; censor: string } = { paths: [...REDACTED_LOG_PATHS], censor: '[redacted]' };
 
 /**
- * A connection URL fit for logs and messages: its password (and a token given as the user) replaced
- * by `[redacted]`, e.g. `rediss://app:[redacted]@redis.internal:6380`. A string that is not a URL is
- * returned with anything between `//` and `@` redacted.
+ * A connection URL fit for a log line: its password (and a user name that looks like a token)
+ * replaced by `[redacted]`, e.g. `postgres://handoff:[redacted]@db:5432/handoff`. A string that is
+ * not a URL comes back as `[redacted]` whole, since it may hold a secret in a form not recognised.
  */
-export function redactUrl(url: string): string {
+export function redactUrlCredentials(url: string): string {
   try {
     const parsed = new URL(url);
-    if (!parsed.password && !parsed.username) return url;
-    const user = parsed.password ? decodeURIComponent(parsed.username) : '';
-    return `${parsed.protocol}//${user ? `${user}:` : ''}[redacted]@${parsed.host}${parsed.pathname === '/' ? '' : parsed.pathname}${parsed.search}`;
+    if (parsed.password) parsed.password = 'redacted';
+    return parsed.toString().replace(':redacted@', ':[redacted]@');
   } catch {
-    return url.replace(/\/\/[^@/]*@/, '//[redacted]@');
+    return '[redacted]';
   }
 }

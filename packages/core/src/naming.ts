@@ -6,8 +6,8 @@
  * - every BullMQ queue has a prefix of its own with its name as hash tag (see {@link queuePrefix}):
  *   one slot per queue, as BullMQ needs on a cluster, and different queues on different shards;
  * - the coordinator queue is partitioned by conversation (see {@link coordinatorQueueName});
- * - global keys (registration, heartbeats, deadlines, the in-flight index, router state, the
- *   console's index) carry no tag: each is in a slot of its own, and none is in a script with
+ * - global keys (registration, heartbeats, deadlines, the in-flight index, the pending-archive
+ *   index, router state, the console's index) carry no tag: each is in a slot of its own, and none is in a script with
  *   another key.
  * The deployment's prefix itself must not be hash-tagged: a tag there would put every key in one
  * slot (it still works, on one shard).
@@ -142,10 +142,26 @@ export interface KeyLayout {
   /** A router's shared state (round-robin counters, classification cache). */
   router(name: string, part: string): string;
   /**
+   * Sorted set: finished conversations waiting to be archived, scored by when to try next (ms).
+   * A global key in a slot of its own, written only when an archive is configured.
+   */
+  readonly archivePending: string;
+  /**
    * String: the compacted event log of a finished conversation, one `<event id> <JSON>` line per
    * event. Written when the conversation ends, in place of the event stream (see `EventLog`).
    */
   finishedEvents(conversationId: string): string;
+  /**
+   * String: the turn result a worker sent for the conversation's pending hop, kept until the step
+   * that applies it (which deletes it). The durable copy of what the turn inbox carries: the
+   * reconciler applies it when the inbox entry was lost with a gateway.
+   */
+  turnResult(conversationId: string): string;
+  /**
+   * List: the turn inbox of one coordinator partition — turn results, newest first, that the
+   * gateways pop and apply. In the partition queue's slot.
+   */
+  turnInbox(partition: number): string;
 }
 
 /** Builds the key layout for a prefix. */
@@ -161,11 +177,14 @@ export function keyLayout(prefix: string): KeyLayout {
     starting: (id) => `${prefix}:conv:{${id}}:starting`,
     reply: (id, op) => `${prefix}:conv:{${id}}:reply:${op}`,
     inFlight: `${prefix}:inflight`,
+    archivePending: `${prefix}:archive:pending`,
     admission: (agent) => `${queuePrefix(prefix, agentQueueName(agent))}:admission`,
     workers: (agent) => `${prefix}:workers:${agent}`,
     deadlines: `${prefix}:deadlines`,
     cancelChannel: `${prefix}:cancel`,
     router: (name, part) => `${prefix}:router:${name}:${part}`,
     finishedEvents: (id) => `${prefix}:conv:{${id}}:eventlog`,
+    turnResult: (id) => `${prefix}:conv:{${id}}:turn`,
+    turnInbox: (partition) => `${queuePrefix(prefix, coordinatorQueueName(partition))}:turns`,
   };
 }

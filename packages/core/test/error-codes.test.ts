@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  ArchiveUnavailableError,
   CommandNotConfirmedError,
   ConversationNotFoundError,
   ConversationNotWaitingError,
@@ -56,6 +57,7 @@ const samples: HandoffError[] = [
   new TurnTimeoutError('A', 10),
   new VersionConflictError('c_1', 1, 2),
   new UnauthorizedError('no key'),
+  new ArchiveUnavailableError('load', 'c_1', new Error('down')),
 ];
 
 /** The error code table the reference documentation is generated from agrees with the error classes. */

@@ -1,12 +1,14 @@
 import type { Worker } from 'bullmq';
 import { ConversationIndex } from './conversation-index.js';
 import pino, { type Logger } from 'pino';
-import { DEFAULT_COORDINATOR_PARTITIONS, DEFAULT_DRAIN_TIMEOUT_MS, LOG_REDACTION, newInstanceId, type NetworkDefinition, type DEFAULT_RECONCILE_AFTER_MS, type DEFAULT_RECONCILE_INTERVAL_MS } from '@handoff/core';
+import { DEFAULT_COORDINATOR_PARTITIONS, DEFAULT_DRAIN_TIMEOUT_MS, coordinatorQueueName, LOG_REDACTION, newInstanceId, type ConversationArchive, type NetworkDefinition, type DEFAULT_ARCHIVE_KEEP_SECONDS, type DEFAULT_RECONCILE_AFTER_MS, type DEFAULT_RECONCILE_INTERVAL_MS } from '@handoff/core';
 import {
   ConversationStore,
   CoordinatorPartitions,
   EventLog,
   QueueSet,
+  addDeadLetter,
+  looseConversationId,
   openProcessConnections,
   readNetworkRegistration,
   registerNetwork,
@@ -17,7 +19,9 @@ import { Coordinator } from './coordinator/coordinator.js';
 import { createClient, type RedisHandoffClient } from '@handoff/client';
 import { FailureSweeper } from './coordinator/failure-sweeper.js';
 import { Reconciler } from './coordinator/reconciler.js';
+import { TurnInboxConsumer } from './coordinator/turn-inbox-consumer.js';
 import { Housekeeping } from './coordinator/housekeeping.js';
+import { Archiver } from './coordinator/archiver.js';
 import { createHttpApp, type HttpOptions } from './http/app.js';
 import { GatewayMetrics } from './http/metrics.js';
 import { listen, type HttpServer } from './http/server.js';
@@ -74,6 +78,27 @@ export interface GatewayOptions {
   allowEviction?: boolean;
   /** Serve the HTTP API (conversations, SSE events, chat completions, metrics) on a port. */
   http?: HttpOptions;
+  /**
+   * Archive finished conversations (e.g. `new PostgresArchive({ url })` from `@handoff/archive`):
+   * each one that ends is written there, then kept in Redis only `keepSeconds`; reads by id (HTTP
+   * API, console) fall back to the archive once it left Redis. Every gateway of a deployment should
+   * be given the same archive. The caller owns `store` (the gateway does not close it).
+   */
+  archive?: GatewayArchiveOptions;
+}
+
+/** The archive settings of a gateway (see {@link GatewayOptions.archive}). */
+export interface GatewayArchiveOptions {
+  /** Where finished conversations go. */
+  store: ConversationArchive;
+  /** Seconds an archived conversation stays in Redis. @defaultValue {@link DEFAULT_ARCHIVE_KEEP_SECONDS} (1 hour) */
+  keepSeconds?: number;
+  /** How often the archiver looks for finished conversations. @defaultValue 1 000 */
+  intervalMs?: number;
+  /** Conversations archived per round at most. @defaultValue 100 */
+  batch?: number;
+  /** Conversations written at once (at most the archive's connection pool). @defaultValue 4 */
+  concurrency?: number;
 }
 
 /** A running gateway. */
@@ -85,6 +110,8 @@ export interface Gateway {
   readonly reconciler: Reconciler;
   /** Trims the dead-letter queue by age and count, and reaps crashed workers' heartbeats. */
   readonly housekeeping: Housekeeping;
+  /** Writes finished conversations to the archive, when one is configured. */
+  readonly archiver: Archiver | undefined;
   /** The HTTP server, when `http` was given. */
   readonly http: HttpServer | undefined;
   /** The gateway's Prometheus metrics. */
@@ -124,7 +151,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const routers = new Routers(options.network, commands, config.keys, queues, health);
   const metrics = new GatewayMetrics();
   const index = new ConversationIndex(commands, config.prefix);
-  const coordinator = new Coordinator({ network: options.network, store, events, queues, logger, redis: commands, keys: config.keys, routers, health, observer: metrics, index, ...definedOnly({ reconcileAfterMs: options.reconcileAfterMs }) });
+  const coordinator = new Coordinator({ network: options.network, store, events, queues, logger, redis: commands, keys: config.keys, routers, health, observer: metrics, index, ...definedOnly({ reconcileAfterMs: options.reconcileAfterMs, archiving: options.archive ? true : undefined }) });
   const workers: Worker[] = coordinator.start({
     connection: blocking,
     prefix: config.prefix,
@@ -132,10 +159,26 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     partitions: consumed,
     ...definedOnly({ concurrency: options.concurrency, lockDurationMs: options.lockDurationMs, stalledIntervalMs: options.stalledIntervalMs, maxStalledCount: options.maxStalledCount }),
   });
+  // Turn results arrive on the partitions' turn inboxes (not as queue jobs: see TurnInbox).
+  const inbox = new TurnInboxConsumer(
+    {
+      blocking,
+      commands,
+      keys: config.keys,
+      logger,
+      handle: (payload, partition) => coordinator.handle(payload, undefined, coordinatorQueueName(partition)),
+      settle: (payload, error) => coordinator.settleFailedJob(payload, error),
+      deadLetter: async (payload, error, partition) => {
+        await addDeadLetter(queues, { sourceQueue: coordinatorQueueName(partition), jobId: undefined, conversationId: looseConversationId(payload), error, payload });
+      },
+    },
+    { partitions: consumed, ...definedOnly({ concurrency: options.concurrency }) },
+  );
+  inbox.start();
   const sweeper = new FailureSweeper(options.network, queues, coordinator, logger, { redis: commands, keys: config.keys }, { coordinatorPartitions: consumed, ...definedOnly({ intervalMs: options.sweepIntervalMs }) });
   sweeper.start();
   const reconciler = new Reconciler(
-    { network: options.network, store, events, queues, redis: commands, keys: config.keys, health, coordinator, logger, observer: metrics },
+    { network: options.network, store, events, queues, redis: commands, keys: config.keys, health, coordinator, logger, observer: metrics, ...(options.archive ? { archiving: true } : {}) },
     definedOnly({ reconcileAfterMs: options.reconcileAfterMs, intervalMs: options.reconcileIntervalMs }),
   );
   reconciler.start();
@@ -144,15 +187,22 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     definedOnly({ deadLetterMaxAgeMs: options.deadLetterMaxAgeMs, deadLetterMaxCount: options.deadLetterMaxCount }),
   );
   housekeeping.start();
+  const archiver = options.archive
+    ? new Archiver(
+        { archive: options.archive.store, store, events, redis: commands, keys: config.keys, logger, observer: metrics },
+        definedOnly({ keepSeconds: options.archive.keepSeconds, intervalMs: options.archive.intervalMs, batch: options.archive.batch, concurrency: options.archive.concurrency }),
+      )
+    : undefined;
+  archiver?.start();
   let http: HttpServer | undefined;
   let client: RedisHandoffClient | undefined;
   if (options.http) {
-    client = createClient({ redis: { url: config.url, prefix: config.prefix, cluster: config.cluster } });
-    const app = createHttpApp({ network: options.network, client, queues, health, metrics, redis: commands, index, coordinatorRunning: () => workers.every((w) => w.isRunning()), coordinatorPartitions: consumed }, options.http);
+    client = createClient({ redis: { url: config.url, prefix: config.prefix, cluster: config.cluster }, ...(options.archive ? { archive: options.archive.store } : {}) });
+    const app = createHttpApp({ network: options.network, client, queues, health, metrics, redis: commands, index, coordinatorRunning: () => workers.every((w) => w.isRunning()) && inbox.isRunning(), coordinatorPartitions: consumed }, options.http);
     http = await listen(app, options.http.port, options.http.host);
     logger.info({ port: http.port }, 'http listening');
   }
-  logger.info({ network: options.network.name, agents: options.network.agentNames, prefix: config.prefix, coordinatorPartitions: partitions, ...(consumed > partitions ? { alsoDraining: consumed } : {}) }, 'gateway started');
+  logger.info({ network: options.network.name, agents: options.network.agentNames, prefix: config.prefix, coordinatorPartitions: partitions, ...(consumed > partitions ? { alsoDraining: consumed } : {}), ...(archiver ? { archiveKeepSeconds: archiver.keepSeconds } : {}) }, 'gateway started');
 
   let closing: Promise<void> | undefined;
   return {
@@ -160,9 +210,10 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     sweeper,
     reconciler,
     housekeeping,
+    archiver,
     http,
     metrics,
-    waitUntilReady: () => Promise.all(workers.map((w) => w.waitUntilReady())).then(() => undefined),
+    waitUntilReady: () => Promise.all([...workers.map((w) => w.waitUntilReady()), inbox.waitUntilReady()]).then(() => undefined),
     close() {
       closing ??= (async () => {
         await http?.close();
@@ -170,10 +221,13 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         await sweeper.stop();
         await reconciler.stop();
         await housekeeping.stop();
+        await archiver?.stop();
         const drainTimeoutMs = options.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS;
+        const inboxClosed = inbox.close(drainTimeoutMs);
         const closed = Promise.all(workers.map((w) => w.close()));
         const drained = await Promise.race([closed.then(() => true), new Promise<false>((resolve) => setTimeout(resolve, drainTimeoutMs, false).unref())]);
         if (!drained) await Promise.all(workers.map((w) => w.close(true)));
+        await inboxClosed;
         await queues.close();
         await Promise.allSettled([commands.quit(), blocking.quit()]);
         logger.info('gateway stopped');

@@ -11,7 +11,9 @@
  * ```
  * @module
  */
-export { startGateway, type Gateway, type GatewayOptions } from './gateway.js';
+export { startGateway, type Gateway, type GatewayOptions, type GatewayArchiveOptions } from './gateway.js';
+export { Archiver, retryDelayMs, type ArchiverOptions, type ArchiverDeps, type ArchiveReport, type ArchiveOutcome, type ArchiverObserver } from './coordinator/archiver.js';
+export { enqueueArchive, releaseArchiveEntry } from './coordinator/archive-queue.js';
 export { Coordinator, type CoordinatorDeps, type CoordinatorOptions, type CoordinatorJobOutcome } from './coordinator/coordinator.js';
 export { decideStart, inputMessages, type Decision } from './coordinator/decide-start.js';
 export { decideTurn } from './coordinator/decide-turn.js';
@@ -19,6 +21,7 @@ export { dispatchPendingHop } from './coordinator/dispatch.js';
 export { decideFailure } from './coordinator/decide-failure.js';
 export { FailureSweeper, type FailureSweeperOptions } from './coordinator/failure-sweeper.js';
 export { Reconciler, type ReconcilerOptions, type ReconcilerDeps, type ReconcileReport, type Repair } from './coordinator/reconciler.js';
+export { TurnInboxConsumer, type TurnInboxConsumerDeps, type TurnInboxConsumerOptions } from './coordinator/turn-inbox-consumer.js';
 export { Housekeeping, type HousekeepingOptions, type HousekeepingDeps, type HousekeepingReport } from './coordinator/housekeeping.js';
 export { HealthView, HEARTBEAT_TTL_MS } from './routing/health.js';
 export { Routers, type RouteDecision } from './routing/router.js';

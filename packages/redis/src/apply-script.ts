@@ -9,7 +9,8 @@ import { APPEND_LATE_LUA } from './small-scripts.js';
  * KEYS: record, history, events (the stream), done (a list that gets one entry when the
  * conversation parks, for waiters blocked on it), ops (the operation ids of the latest commands
  * applied), starting (the marker a client set while the start was queued; deleted when the record
- * is created), finished events (the compacted log of a finished conversation).
+ * is created), finished events (the compacted log of a finished conversation), turn result (the
+ * pending turn result a worker stored; every applied step deletes it).
  * ARGV: expectedSeq ('' = the record must not exist yet), newSeq ('' = a step that is not a turn:
  *       the applied sequence stays, and expectedVersion must match), eventsMaxLen, ttlSeconds (> 0:
  *       park — keep it that long and wake waiters; 0: as is; < 0: revive — persist and clear the wake mark),
@@ -109,6 +110,8 @@ if op ~= '' and not creates then
   redis.call('LTRIM', KEYS[5], 0, tonumber(ARGV[7]) - 1)
 end
 if creates then redis.call('DEL', KEYS[6]) end
+-- A stored turn result is spent by any step: the one that applies it, or one that ends the conversation first.
+redis.call('DEL', KEYS[8])
 local eventTtl = tonumber(ARGV[8])
 local linger = tonumber(ARGV[9])
 if ttl > 0 then

@@ -85,6 +85,7 @@ type ApplyCommand = (
   ops: string,
   starting: string,
   finishedEvents: string,
+  turnResult: string,
   ...args: (string | number)[]
 ) => Promise<number>;
 
@@ -105,7 +106,7 @@ export class ConversationStore {
     this.retentionSeconds = options.retentionSeconds ?? DEFAULT_RETENTION_SECONDS;
     this.eventRetentionSeconds = Math.max(1, Math.min(options.eventRetentionSeconds ?? DEFAULT_EVENT_RETENTION_SECONDS, this.retentionSeconds));
     if (!(redis as unknown as { handoffApply?: unknown }).handoffApply) {
-      redis.defineCommand('handoffApply', { numberOfKeys: 7, lua: APPLY_SCRIPT });
+      redis.defineCommand('handoffApply', { numberOfKeys: 8, lua: APPLY_SCRIPT });
     }
   }
 
@@ -249,7 +250,7 @@ export class ConversationStore {
       ];
       const apply = (this.redis as unknown as { handoffApply: ApplyCommand }).handoffApply;
       const keys = this.keys;
-      const code = await apply.call(this.redis, keys.conversation(id), keys.history(id), keys.events(id), keys.done(id), keys.ops(id), keys.starting(id), keys.finishedEvents(id), ...args);
+      const code = await apply.call(this.redis, keys.conversation(id), keys.history(id), keys.events(id), keys.done(id), keys.ops(id), keys.starting(id), keys.finishedEvents(id), keys.turnResult(id), ...args);
       const result = applyResultFromCode(code);
       if (result.outcome !== ApplyOutcome.LOG_MOVED) return result;
     }

@@ -19,3 +19,5 @@ export * from './network-registry.js';
 export * from './queues.js';
 export * from './dead-letters.js';
 export * from './blocking-pool.js';
+export * from './archive-source.js';
+export * from './turn-inbox.js';

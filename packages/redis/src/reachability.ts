@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import { RedisUnreachableError, redactUrl } from '@handoff/core';
+import { RedisUnreachableError, redactUrlCredentials } from '@handoff/core';
 
 /** How long a one-shot command waits for Redis by default before it gives up. */
 export const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
@@ -34,7 +34,7 @@ export async function assertRedisReachable(url: string, timeoutMs = DEFAULT_CONN
     const answered = probe.connect().catch(() => undefined).then(() => probe.ping());
     // A refusal from Redis itself (auth, ACL) is its own error, thrown as is.
     const outcome = await Promise.race([answered, timedOut]);
-    if (outcome === 'timeout') throw new RedisUnreachableError(redactUrl(url), timeoutMs, lastError);
+    if (outcome === 'timeout') throw new RedisUnreachableError(redactUrlCredentials(url), timeoutMs, lastError);
   } finally {
     giveUp = true;
     clearTimeout(timer);

@@ -1,4 +1,4 @@
-import { redactUrl } from '@handoff/core';
+import { redactUrlCredentials } from '@handoff/core';
 import type { RedisClient } from './connection.js';
 
 /** Where connection state changes are reported: a pino logger fits. */
@@ -17,7 +17,7 @@ const LOG_EVERY_ATTEMPTS = 30;
  * the URL (password redacted) and the last error. The connection keeps reconnecting by itself.
  */
 export function logReconnects(connection: RedisClient, url: string, name: string, logger: ConnectionLogger): void {
-  const redis = redactUrl(url);
+  const redis = redactUrlCredentials(url);
   let attempts = 0;
   let lastError: string | undefined;
   connection.on('error', (error: Error & { code?: string }) => {

@@ -97,33 +97,41 @@ end
 `;
 
 /**
- * KEYS: stream, compacted log, record. ARGV: maxLen, event JSON… — XADDs every event, in order, and
- * returns the last id. While the conversation is finished (its log is compacted, and the stream has
- * nothing after it), the events go to the compacted log instead (text deltas left out). A
- * conversation that was revived after it finished writes to the stream again, after its compacted
- * log. A stream created here for a conversation whose record expires (parked) expires with it.
+ * Lua: `appendEvents(stream, logKey, recordKey, maxLen, first, last)` XADDs the events
+ * `ARGV[first..last]`, in order, and returns the last id. While the conversation is finished (its
+ * log is compacted, and the stream has nothing after it), the events go to the compacted log
+ * instead (text deltas left out). A conversation that was revived after it finished writes to the
+ * stream again, after its compacted log. A stream created here for a conversation whose record
+ * expires (parked) expires with it. Needs {@link APPEND_LATE_LUA} before it.
  */
-const APPEND_EVENTS = `${APPEND_LATE_LUA}
-local log = redis.call('GET', KEYS[2])
-local fms, fseq
-if log then
-  fms, fseq = logLast(log)
-  if isEnded(redis.call('HGET', KEYS[3], 'status') or 'completed') and not (fms and streamPast(KEYS[1], fms, fseq)) then
-    return appendLate(KEYS[2], log, 2, #ARGV, true)
+export const APPEND_EVENTS_LUA = `
+local function appendEvents(stream, logKey, recordKey, maxLen, first, last)
+  local log = redis.call('GET', logKey)
+  local fms, fseq
+  if log then
+    fms, fseq = logLast(log)
+    if isEnded(redis.call('HGET', recordKey, 'status') or 'completed') and not (fms and streamPast(stream, fms, fseq)) then
+      return appendLate(logKey, log, first, last, true)
+    end
   end
+  local fresh = redis.call('EXISTS', stream) == 0
+  local id = false
+  for i = first, last do
+    local at = '*'
+    if i == first then at = streamId(stream, fms, fseq) end
+    id = redis.call('XADD', stream, 'MAXLEN', '~', maxLen, at, 'e', ARGV[i])
+  end
+  if fresh then
+    local left = redis.call('PTTL', recordKey)
+    if left > 0 then redis.call('PEXPIRE', stream, left) end
+  end
+  return id
 end
-local fresh = redis.call('EXISTS', KEYS[1]) == 0
-local id = false
-for i = 2, #ARGV do
-  local at = '*'
-  if i == 2 then at = streamId(KEYS[1], fms, fseq) end
-  id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], at, 'e', ARGV[i])
-end
-if fresh then
-  local left = redis.call('PTTL', KEYS[3])
-  if left > 0 then redis.call('PEXPIRE', KEYS[1], left) end
-end
-return id
+`;
+
+/** KEYS: stream, compacted log, record. ARGV: maxLen, event JSON… — see {@link APPEND_EVENTS_LUA}. */
+const APPEND_EVENTS = `${APPEND_LATE_LUA}${APPEND_EVENTS_LUA}
+return appendEvents(KEYS[1], KEYS[2], KEYS[3], ARGV[1], 2, #ARGV)
 `;
 
 /**

@@ -5,6 +5,9 @@
  *   `openai` client talks to unchanged, with rule-based replies, tool calls, errors and held turns.
  * - Redis provisioning ({@link startRedis}) through testcontainers, a local `redis-server` or
  *   `REDIS_URL`, plus {@link RedisServerProcess} for crash-and-restart tests.
+ * - PostgreSQL provisioning ({@link startPostgres}) through testcontainers, a private server
+ *   process ({@link PostgresServerProcess}) or `HANDOFF_TEST_POSTGRES_URL`, and a closable
+ *   {@link TcpRelay} for outage tests.
  * - A RESP-aware fault-injection proxy ({@link startRedisFaultProxy}) that counts the commands a
  *   client sends and cuts or freezes the traffic right after the k-th one, for crash-point tests.
  *
@@ -59,3 +62,10 @@ export { findFreePort } from './redis/free-port.js';
 export { startRedisFaultProxy, type RedisFaultProxy, type RedisFaultMode } from './redis/fault-proxy.js';
 
 export { ManagedProcess, type ManagedProcessOptions, type ProcessExit } from './process/managed-process.js';
+
+export { startPostgres, defaultPostgresProviders } from './postgres/start-postgres.js';
+export { POSTGRES_PROVIDERS, type PostgresProvider, type ProvisionedPostgres, type StartPostgresOptions } from './postgres/provisioned-postgres.js';
+export { PostgresServerProcess, type PostgresServerProcessOptions } from './postgres/postgres-server-process.js';
+export { findPostgresBinaries, postgresServerUser, type PostgresBinaries } from './postgres/postgres-binaries.js';
+export { DEFAULT_POSTGRES_IMAGE } from './postgres/postgres-container.js';
+export { TcpRelay } from './postgres/tcp-relay.js';

@@ -25,13 +25,12 @@ import {
   isValidConversationId,
   parseBoundary,
   toErrorJson,
-  turnResultJobId,
   ZERO_USAGE,
   type ErrorJson,
   type NetworkDefinition,
   type TurnResult,
 } from '@handoff/core';
-import { HOP_JOB_OPTIONS, addDeadLetter, looseConversationId, type ConversationStore, type EventLog, type QueueSet } from '@handoff/redis';
+import { addDeadLetter, looseConversationId, type ConversationStore, type EventLog, type QueueSet, type TurnInbox } from '@handoff/redis';
 import type { HistoryCache } from './history-cache.js';
 import type { TurnTool } from './turn/turn-tools.js';
 import type { ModelClients } from './model/model-clients.js';
@@ -45,6 +44,8 @@ export interface AgentWorkerDeps {
   store: ConversationStore;
   events: EventLog;
   queues: QueueSet;
+  /** Where turn results go (the coordinator partition's turn inbox). */
+  inbox: TurnInbox;
   clients: ModelClients;
   historyCache: HistoryCache;
   /** The agent's function and MCP tools. */
@@ -98,7 +99,7 @@ export class AgentWorker {
 
   /** Handles one hop job payload. */
   async handle(payload: unknown, job: HopJobInfo, signal?: AbortSignal): Promise<HopOutcome> {
-    const { store, queues, logger, historyCache } = this.deps;
+    const { store, inbox, logger, historyCache } = this.deps;
     const startedAt = hrNow();
     let envelope: Envelope;
     try {
@@ -120,8 +121,7 @@ export class AgentWorker {
       hopLogger.info({ progress, epoch: envelope.epoch }, 'stale hop skipped');
       return 'stale';
     }
-    const resultJobId = turnResultJobId(envelope.hopId, envelope.epoch);
-    if ((job.attemptsStarted ?? 1) > 1 && (await (await queues.coordinatorFor(envelope.conversationId)).getJob(resultJobId))) {
+    if ((job.attemptsStarted ?? 1) > 1 && (await inbox.holds(envelope.conversationId, envelope.hopId, envelope.epoch))) {
       hopLogger.info('turn result already sent by an earlier attempt');
       return 'turn-sent';
     }
@@ -140,7 +140,7 @@ export class AgentWorker {
     const hopTraceparent = traceparentOfSpan(hopSpan);
     endSpan(startSpan('queue wait', contextOfTraceparent(hopTraceparent), { 'messaging.destination.name': this.queueName }, { startTime: envelope.createdAt }), undefined, startedAt);
     try {
-      const outcome = await withSpan(hopSpan, () => this.runHop(envelope, history, attempt, startedAt, resultJobId, hopLogger, hopTraceparent, signal));
+      const outcome = await withSpan(hopSpan, () => this.runHop(envelope, history, attempt, startedAt, hopLogger, hopTraceparent, signal));
       hopSpan.setAttribute('handoff.hop_outcome', outcome);
       endSpan(hopSpan);
       return outcome;
@@ -151,8 +151,8 @@ export class AgentWorker {
   }
 
   /** Runs a current hop's turn and sends its result to the coordinator. */
-  private async runHop(envelope: Envelope, history: readonly Message[], attempt: number, startedAt: number, resultJobId: string, hopLogger: Logger, hopTraceparent: string | undefined, signal: AbortSignal | undefined): Promise<HopOutcome> {
-    const { network, events, queues, clients } = this.deps;
+  private async runHop(envelope: Envelope, history: readonly Message[], attempt: number, startedAt: number, hopLogger: Logger, hopTraceparent: string | undefined, signal: AbortSignal | undefined): Promise<HopOutcome> {
+    const { network, events, inbox, clients } = this.deps;
     const turnEvents = new TurnEvents(events, envelope.conversationId, this.deps.agent, envelope.hopId, this.deps.logger);
     turnEvents.emit({ type: 'agent.started', agent: this.deps.agent, hopId: envelope.hopId, seq: envelope.seq, attempt });
     const agent = network.agent(this.deps.agent);
@@ -187,7 +187,6 @@ export class AgentWorker {
       stop();
     }
     if (cancel.signal.aborted) return 'cancelled';
-    turnEvents.flush();
 
     const result: TurnResult = {
       schemaVersion: SCHEMA_VERSION,
@@ -213,11 +212,10 @@ export class AgentWorker {
         finishedAt: hrNow(),
       },
     };
-    // Same connection, sent after the turn's events: they land first.
-    const coordinator = await queues.coordinatorFor(envelope.conversationId);
-    await Promise.all([coordinator.add('turn', result, { ...HOP_JOB_OPTIONS, jobId: resultJobId }), turnEvents.drain()]);
-    hopLogger.debug({ outcome: run.outcome.type }, 'turn done');
-    return 'turn-sent';
+    // The turn's unwritten events go with its result, in one call; those written before land first (same connection).
+    const [sent] = await Promise.all([inbox.send(result, turnEvents.takeRest()), turnEvents.written()]);
+    hopLogger.debug({ outcome: run.outcome.type, sent }, 'turn done');
+    return sent === 'sent' ? 'turn-sent' : 'stale';
   }
 
   /**
@@ -253,7 +251,7 @@ export class AgentWorker {
       ...(hop.epoch === undefined ? {} : { epoch: hop.epoch }),
       timing: { queuedAt: now, startedAt: now, firstModelCallAt: null, lastModelReturnAt: null, modelMs: 0, finishedAt: now },
     };
-    await (await this.deps.queues.coordinatorFor(conversationId)).add('turn', result, { ...HOP_JOB_OPTIONS, jobId: turnResultJobId(hop.hopId, hop.epoch) });
+    await this.deps.inbox.send(result);
   }
 
   /** Aborts this process's running turns of a conversation (it was cancelled or ended). */

@@ -3,7 +3,7 @@ import pino, { type Logger } from 'pino';
 import { DEFAULT_DRAIN_TIMEOUT_MS, WORKER_HEARTBEAT_INTERVAL_MS, LOG_REDACTION, DefinitionError, UnknownAgentError, newInstanceId, type NetworkDefinition } from '@handoff/core';
 import { McpConnections } from './mcp/mcp-connections.js';
 import { functionTurnTool, mcpTurnTool, type TurnTool } from './turn/turn-tools.js';
-import { ConversationStore, CoordinatorPartitions, EventLog, QueueSet, openProcessConnections, quietErrors, resolveRedisConfig, type RedisConfig } from '@handoff/redis';
+import { ConversationStore, CoordinatorPartitions, EventLog, QueueSet, TurnInbox, openProcessConnections, quietErrors, resolveRedisConfig, type RedisConfig } from '@handoff/redis';
 
 /** How often a worker process says it is alive, per agent it serves. */
 import { AgentWorker, type AgentWorkerOptions } from './agent-worker.js';
@@ -63,7 +63,9 @@ export async function startWorkers(options: WorkerProcessOptions): Promise<Worke
   const { commands, blocking } = await openProcessConnections(config, { commands: `handoff-${workerId}`, blocking: `handoff-${workerId}-jobs` }, { allowEviction: options.allowEviction, warn: (message) => logger.warn(message) }, logger);
   const store = new ConversationStore(commands, config.keys);
   const events = new EventLog(commands, config.keys);
-  const queues = new QueueSet(commands, config.prefix, new CoordinatorPartitions({ redis: commands, keys: config.keys }));
+  const partitions = new CoordinatorPartitions({ redis: commands, keys: config.keys });
+  const queues = new QueueSet(commands, config.prefix, partitions);
+  const inbox = new TurnInbox(commands, config.keys, partitions);
   const clients = new ModelClients(workerId);
   const historyCache = new HistoryCache(options.historyCache);
 
@@ -91,7 +93,7 @@ export async function startWorkers(options: WorkerProcessOptions): Promise<Worke
   const handlers = new Map<string, AgentWorker>();
   const workers: Worker[] = [];
   for (const agent of agents) {
-    const handler = new AgentWorker({ network, agent, store, events, queues, clients, historyCache, tools: toolsOf(agent), logger: logger.child({ agent }), workerId });
+    const handler = new AgentWorker({ network, agent, store, events, queues, inbox, clients, historyCache, tools: toolsOf(agent), logger: logger.child({ agent }), workerId });
     handlers.set(agent, handler);
     workers.push(handler.start({ ...options, connection: blocking, prefix: config.prefix }));
   }

@@ -4,6 +4,7 @@ import { createLogger } from '../logger.js';
 import { durabilityFromFlags, parseFlags, redisConfigFromFlags } from '../options.js';
 import { closeOnSignals } from '../shutdown.js';
 import { startTracingFromEnv } from '../tracing.js';
+import { openArchive } from '../archive.js';
 
 /** `handoff gateway`: runs the coordinator of a network until SIGTERM/SIGINT. */
 export async function gatewayCommand(raw: Record<string, unknown>): Promise<void> {
@@ -16,8 +17,10 @@ export async function gatewayCommand(raw: Record<string, unknown>): Promise<void
   const signals = closeOnSignals(logger, tracing);
   // Said once the signal handlers are in place: from here a SIGTERM stops the process cleanly, even while Redis is unreachable.
   logger.info({ network: network.name }, 'starting');
+  const archive = await openArchive(flags, logger);
   const gateway = await startGateway({
     network,
+    ...(archive ? { archive: { store: archive, ...(flags.archiveKeep === undefined ? {} : { keepSeconds: flags.archiveKeep }) } } : {}),
     logger,
     redis: redisConfigFromFlags(flags),
     ...durabilityFromFlags(flags),
@@ -42,7 +45,12 @@ export async function gatewayCommand(raw: Record<string, unknown>): Promise<void
     ...(flags.concurrency ? { concurrency: flags.concurrency } : {}),
   });
   // Attached before the ready line: whoever sees "ready" may stop the process at once, and must get a clean shutdown.
-  signals.attach(gateway);
+  signals.attach({
+    async close() {
+      await gateway.close();
+      await archive?.close();
+    },
+  });
   await gateway.waitUntilReady();
   logger.info({ network: network.name }, 'ready');
 }

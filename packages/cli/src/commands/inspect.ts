@@ -1,25 +1,28 @@
 import { describeEvent } from '@handoff/client';
-import { viewOfRecord, type StoredEvent } from '@handoff/core';
-import { connect } from './connect.js';
+import { viewOfRecord, type ArchivedConversation, type StoredEvent } from '@handoff/core';
+import { openArchive } from '../archive.js';
+import { parseArchiveFlags } from '../options.js';
+import { connect, type Connection } from './connect.js';
 
-/** `handoff inspect <conversation-id>`: its status, path, context, output, and every event so far. */
+/**
+ * `handoff inspect <conversation-id>`: its status, path, context, output, and every event so far.
+ * With `--archive-url`, a finished conversation that left Redis is read from the archive.
+ */
 export async function inspectCommand(conversationId: string, raw: Record<string, unknown>): Promise<void> {
-  const connection = await connect(raw);
+  const archive = await openArchive(parseArchiveFlags(raw));
+  const connection = await connect(raw, archive);
   const out = (line: string) => process.stdout.write(`${line}\n`);
   try {
-    const record = await connection.client.conversation(conversationId).status();
-    const events: StoredEvent[] = [];
-    for (let after = '0'; ; ) {
-      const batch = await connection.events.read(conversationId, { after, count: 1_000 });
-      if (batch.length === 0) break;
-      events.push(...batch);
-      after = batch.at(-1)!.id;
-    }
+    const inRedis = (await connection.redis.exists(connection.keys.conversation(conversationId), connection.keys.starting(conversationId))) > 0;
+    const archived: ArchivedConversation | null = !inRedis && archive ? await archive.load(conversationId) : null;
+    const record = archived?.record ?? (await connection.client.conversation(conversationId).status());
+    const events: StoredEvent[] = archived ? (archived.events as StoredEvent[]) : await readAllEvents(connection.events, conversationId);
     if (raw.json) {
-      out(JSON.stringify({ conversation: viewOfRecord(record), events }, null, 2));
+      out(JSON.stringify({ conversation: viewOfRecord(record), ...(archived ? { archivedAt: archived.archivedAt } : {}), events }, null, 2));
       return;
     }
     out(`conversation ${record.conversationId} (network ${record.network})`);
+    if (archived) out(`  source   archive (archived ${new Date(archived.archivedAt).toISOString()}; no longer in Redis)`);
     out(`  status   ${record.status}${record.terminalReason ? ` (${record.terminalReason})` : ''}`);
     out(`  path     ${record.path.join(' → ')}`);
     out(`  context  ${JSON.stringify(record.context)}`);
@@ -41,5 +44,17 @@ export async function inspectCommand(conversationId: string, raw: Record<string,
     if (text) out(`  ${' '.repeat(15)} ${text.replace(/\s+/g, ' ')}`);
   } finally {
     await connection.close();
+    await archive?.close();
+  }
+}
+
+/** Every event of a conversation's log in Redis, read without waiting. */
+async function readAllEvents(log: Connection['events'], conversationId: string): Promise<StoredEvent[]> {
+  const events: StoredEvent[] = [];
+  for (let after = '0'; ; ) {
+    const batch = await log.read(conversationId, { after, count: 1_000 });
+    if (batch.length === 0) return events;
+    events.push(...batch);
+    after = batch.at(-1)!.id;
   }
 }

@@ -109,6 +109,18 @@ export class ConversationNotFoundError extends HandoffError {
   }
 }
 
+/** The archive of finished conversations could not be reached, or refused a read or write. Retryable. */
+export class ArchiveUnavailableError extends HandoffError {
+  constructor(operation: 'save' | 'load' | 'setup', conversationId: string | null, cause: unknown) {
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    super(ErrorCode.ARCHIVE_UNAVAILABLE, `The archive could not ${operation === 'setup' ? 'create its table' : `${operation} conversation "${conversationId}"`}: ${reason}`, {
+      retryable: true,
+      details: { operation, ...(conversationId === null ? {} : { conversationId }) },
+      cause,
+    });
+  }
+}
+
 /** A caller-side wait ran out of time; the conversation may still finish later. */
 export class TimeoutError extends HandoffError {
   constructor(what: string, timeoutMs: number) {

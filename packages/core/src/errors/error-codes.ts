@@ -59,6 +59,8 @@ export const ErrorCode = {
   UNAUTHORIZED: 'UNAUTHORIZED',
   /** No such HTTP route. */
   NOT_FOUND: 'NOT_FOUND',
+  /** The archive of finished conversations (PostgreSQL) could not be reached or refused a read or write; retried later. */
+  ARCHIVE_UNAVAILABLE: 'ARCHIVE_UNAVAILABLE',
   /** A bug or an unexpected state inside the runtime. */
   INTERNAL: 'INTERNAL',
   /** A context-condition expression is malformed, or failed to evaluate (e.g. `3 > "a"`). */
@@ -112,6 +114,7 @@ export const ERROR_CODE_INFO: Readonly<Record<ErrorCode, ErrorCodeInfo>> = {
   TIMEOUT: { meaning: 'A caller-side wait ran out (a result, or a command no gateway confirmed in time; it stays queued).', retryable: true },
   UNAUTHORIZED: { meaning: 'An HTTP request without a valid API key.', retryable: false },
   NOT_FOUND: { meaning: 'No such HTTP route.', retryable: false },
+  ARCHIVE_UNAVAILABLE: { meaning: 'The archive of finished conversations (PostgreSQL) could not be reached or refused a read or write; retried later.', retryable: true },
   INTERNAL: { meaning: 'A bug or an unexpected state inside the runtime.', retryable: false },
   INVALID_EXPRESSION: { meaning: 'A context-condition expression is malformed, or failed to evaluate (e.g. `3 > "a"`).', retryable: false },
   MISSING_CONTEXT_VARIABLE: { meaning: 'An expression or template referenced a context variable that the context does not hold.', retryable: false },

@@ -1,6 +1,7 @@
 import { ErrorCode } from './error-codes.js';
 import { HandoffError, type ErrorJson } from './handoff-error.js';
 import {
+  ArchiveUnavailableError,
   CommandNotConfirmedError,
   ConversationNotFoundError,
   ConversationNotWaitingError,
@@ -46,6 +47,7 @@ const CLASS_OF_CODE: Partial<Record<ErrorCode, ErrorClass>> = {
   [ErrorCode.PAYLOAD_TOO_LARGE]: PayloadTooLargeError,
   [ErrorCode.UNSAFE_REDIS_CONFIG]: UnsafeRedisConfigError,
   [ErrorCode.REDIS_UNREACHABLE]: RedisUnreachableError,
+  [ErrorCode.ARCHIVE_UNAVAILABLE]: ArchiveUnavailableError,
   [ErrorCode.TURN_TIMEOUT]: TurnTimeoutError,
   [ErrorCode.OVERLOADED]: OverloadedError,
   [ErrorCode.MAX_HOPS_EXCEEDED]: MaxHopsExceededError,

@@ -73,6 +73,8 @@ export interface CoordinatorDeps {
   reconcileAfterMs?: number;
   /** The console's list of recent conversations: every conversation started is added to it. */
   index?: ConversationIndex;
+  /** True when finished conversations are archived (each end is queued for the archiver). */
+  archiving?: boolean;
 }
 
 /** Something that wants to know every step the coordinator applied, e.g. metrics. */
@@ -111,7 +113,7 @@ export class Coordinator {
   private readonly records = new RecordCache();
 
   constructor(private readonly deps: CoordinatorDeps) {
-    const { network, store, queues, redis, keys, index, reconcileAfterMs } = deps;
+    const { network, store, queues, redis, keys, index, reconcileAfterMs, archiving } = deps;
     this.effects = {
       network,
       store,
@@ -120,6 +122,7 @@ export class Coordinator {
       keys,
       ...(index ? { index } : {}),
       ...(reconcileAfterMs === undefined ? {} : { reconcileAfterMs }),
+      ...(archiving ? { archiving } : {}),
       endConversation: (conversationId, error, reason) => this.endConversation(conversationId, error, null, reason),
     };
   }

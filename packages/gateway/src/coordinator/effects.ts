@@ -19,6 +19,7 @@ import {
 import { ApplyOutcome, HOP_JOB_OPTIONS, type ConversationStore, type QueueSet, type RedisClient } from '@handoff/redis';
 import { decideNewConversation } from './decide-start.js';
 import { dispatchPendingHop } from './dispatch.js';
+import { enqueueArchive } from './archive-queue.js';
 
 /** What the effects need. */
 export interface EffectDeps {
@@ -32,6 +33,8 @@ export interface EffectDeps {
   index?: ConversationIndex;
   /** A conversation in flight is looked at by the reconciler after this long without progress. @defaultValue {@link DEFAULT_RECONCILE_AFTER_MS} */
   reconcileAfterMs?: number;
+  /** True when finished conversations are archived: each one that ends is put in the pending-archive index. */
+  archiving?: boolean;
   /** Ends a conversation from outside (the coordinator's endConversation): used for the child of an ended parent. */
   endConversation(conversationId: string, error: ErrorJson, reason: TerminalReason): Promise<unknown>;
 }
@@ -41,6 +44,7 @@ export interface EffectDeps {
  * runs after each apply and again for every redelivered job whose step was already applied (the
  * crash may have fallen in between), and from the reconciler:
  * - running: publish the pending hop; keep it in the in-flight index (and its deadline);
+ * - ended, with an archive: queue it for the archiver (before it leaves the in-flight index);
  * - waiting for a child: start the child conversation (or pick up where it is);
  * - ended from outside: drop the hop that was pending, abort its running turn, end its child;
  * - a child that ended or waits for its user: tell the parent.
@@ -49,7 +53,9 @@ export async function runEffects(record: ConversationRecord, deps: EffectDeps, o
   const { redis, keys } = deps;
   const id = record.conversationId;
   const bookkeeping: Promise<unknown>[] = [];
-  if (!isInFlight(record)) bookkeeping.push(redis.zrem(keys.inFlight, id));
+  // A finished conversation enters the pending-archive index before it leaves the in-flight one: a
+  // crash between the two leaves it in flight, where the reconciler finds it ended and queues it.
+  if (!isInFlight(record)) bookkeeping.push(deps.archiving && TERMINAL_STATUSES.has(record.status) ? enqueueArchive(redis, keys, id).then(() => redis.zrem(keys.inFlight, id)) : redis.zrem(keys.inFlight, id));
   else if (!options.indexed) bookkeeping.push(indexInFlight(record, deps));
   // The deadline never changes: it is set once (at the start, or when effects are run again after a crash) and removed at the end.
   const deadline = record.limits.deadlineAt;

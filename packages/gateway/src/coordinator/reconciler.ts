@@ -3,7 +3,7 @@ import {
   DEFAULT_RECONCILE_AFTER_MS,
   DEFAULT_RECONCILE_INTERVAL_MS,
   hopJobId,
-  turnResultJobId,
+  TERMINAL_STATUSES,
   type ConversationRecord,
   type KeyLayout,
   type NetworkDefinition,
@@ -13,6 +13,7 @@ import type { HealthView } from '../routing/health.js';
 import type { Coordinator } from './coordinator.js';
 import { Periodic } from './periodic.js';
 import { isInFlight } from './effects.js';
+import { enqueueArchive } from './archive-queue.js';
 
 /** Options of {@link Reconciler}. */
 export interface ReconcilerOptions {
@@ -37,10 +38,12 @@ export interface ReconcilerDeps {
   logger: Logger;
   /** Told what each repair did (metrics). */
   observer?: ReconcilerObserver;
+  /** True when finished conversations are archived: an ended one found in flight is queued for the archive. */
+  archiving?: boolean;
 }
 
 /** What one repair did, for metrics. */
-export type Repair = 'republished' | 'rerouted' | 'resumed' | 'no-live-worker';
+export type Repair = 'republished' | 'rerouted' | 'resumed' | 'no-live-worker' | 'applied-stored-turn';
 
 /** Something that wants to know every repair, e.g. metrics. */
 export interface ReconcilerObserver {
@@ -57,6 +60,8 @@ export interface ReconcileReport {
   rerouted: number;
   /** Parked-on-a-child parents whose child was started again or asked to report. */
   resumed: number;
+  /** Turn results applied from their stored copy (their inbox entry was lost with a gateway, or never pushed). */
+  appliedStored: number;
 }
 
 /**
@@ -72,7 +77,8 @@ export interface ReconcileReport {
  *   a `warning` event;
  * - its hop waits on the queue of an agent with no live worker: moved to the first fallback that
  *   has one, like a new hop would be (a `warning` event when there is none);
- * - it waits for a child: the child is started, or its report sent, again (idempotently).
+ * - it waits for a child: the child is started, or its report sent, again (idempotently);
+ * - it has ended (the end's effects never ran): with an archive, it is queued for the archiver.
  * Any number of gateways may run it: every repair is idempotent or version-guarded.
  */
 export class Reconciler {
@@ -104,13 +110,15 @@ export class Reconciler {
   /** One round over the conversations that are due. */
   async runOnce(now = Date.now()): Promise<ReconcileReport> {
     const { redis, keys } = this.deps;
-    const report: ReconcileReport = { checked: 0, republished: 0, rerouted: 0, resumed: 0 };
+    const report: ReconcileReport = { checked: 0, republished: 0, rerouted: 0, resumed: 0, appliedStored: 0 };
     const due = await redis.zrangebyscore(keys.inFlight, '-inf', now, 'LIMIT', 0, this.options.batch ?? 200);
     for (const conversationId of due) {
       // Pushed ahead first, so another gateway's round does not take the same one meanwhile.
       await redis.zadd(keys.inFlight, 'XX', now + this.afterMs, conversationId);
       const record = await this.deps.store.read(conversationId);
       if (!record || !isInFlight(record)) {
+        // Ended, and the end's effects may not have run (a crash right after its apply): queue it for the archive first.
+        if (record && this.deps.archiving && TERMINAL_STATUSES.has(record.status)) await enqueueArchive(redis, keys, conversationId);
         await redis.zrem(keys.inFlight, conversationId);
         continue;
       }
@@ -119,6 +127,7 @@ export class Reconciler {
       if (repair === 'republished') report.republished++;
       if (repair === 'rerouted') report.rerouted++;
       if (repair === 'resumed') report.resumed++;
+      if (repair === 'applied-stored-turn') report.appliedStored++;
     }
     return report;
   }
@@ -131,6 +140,13 @@ export class Reconciler {
       await coordinator.resume(record);
       return this.note(record.status === 'awaiting_child' ? 'resumed' : null, null);
     }
+    // The hop's worker sent its result, and no gateway applied it (the inbox entry was lost with a gateway, or never pushed).
+    const stored = await this.storedTurn(record);
+    if (stored !== null) {
+      await this.warn(record, `the result of hop ${next.hopId} (${next.agent}) waited unapplied; applied from its stored copy`, { agent: next.agent, hopId: next.hopId });
+      await coordinator.handle(stored);
+      return this.note('applied-stored-turn', next.agent);
+    }
     const queue = queues.agent(next.agent);
     const jobId = hopJobId(next.hopId, record.epoch);
     const state = await queue.getJobState(jobId);
@@ -138,7 +154,6 @@ export class Reconciler {
     if (state === 'failed') return null; // the failure sweeper gives it to the agent's fallbacks
     if (state === 'completed' || state === 'unknown') {
       // The hop's job is gone (never published, or removed), or it finished without a result.
-      if (state === 'completed' && (await (await queues.coordinatorFor(record.conversationId)).getJobState(turnResultJobId(next.hopId, record.epoch))) !== 'unknown') return null;
       await queue.remove(jobId).catch(() => 0);
       await this.warn(record, `hop ${next.hopId} to ${next.agent} had no job ${state === 'completed' ? 'left (it finished without a result)' : 'in its queue'}; published again`, { agent: next.agent, hopId: next.hopId });
       await coordinator.resume(record);
@@ -155,6 +170,20 @@ export class Reconciler {
       return this.note('no-live-worker', next.agent);
     }
     return null;
+  }
+
+  /** The stored turn result of the record's pending hop, if its worker stored one. */
+  private async storedTurn(record: ConversationRecord): Promise<unknown> {
+    const raw = await this.deps.redis.get(this.deps.keys.turnResult(record.conversationId));
+    if (raw === null) return null;
+    let stored: { hopId?: unknown; epoch?: unknown };
+    try {
+      stored = JSON.parse(raw) as { hopId?: unknown; epoch?: unknown };
+    } catch {
+      return null;
+    }
+    const next = record.next;
+    return next && stored.hopId === next.hopId && (stored.epoch === undefined || stored.epoch === record.epoch) ? stored : null;
   }
 
   private async warn(record: ConversationRecord, message: string, details: Record<string, unknown>): Promise<void> {

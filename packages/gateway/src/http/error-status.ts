@@ -18,6 +18,7 @@ const STATUS: Partial<Record<Code, number>> = {
   [ErrorCode.MODEL_UNAVAILABLE]: 502,
   [ErrorCode.NETWORK_NOT_REGISTERED]: 503,
   [ErrorCode.REDIS_UNREACHABLE]: 503,
+  [ErrorCode.ARCHIVE_UNAVAILABLE]: 503,
 };
 
 /** The HTTP status for an error code. */

@@ -2,6 +2,7 @@ import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client
 import type { NewEvent } from '@handoff/core';
 import type { CoordinatorObserver } from '../coordinator/coordinator.js';
 import type { ReconcilerObserver, Repair } from '../coordinator/reconciler.js';
+import type { ArchiveOutcome, ArchiverObserver } from '../coordinator/archiver.js';
 
 const LOOP_REASONS = new Set(['max_hops_exceeded', 'ping_pong_detected', 'max_visits_exceeded', 'deadline_exceeded', 'token_budget_exceeded']);
 const SECONDS = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
@@ -11,7 +12,7 @@ const SECONDS = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120,
  * edge, queue wait, turn and model time, failures, fallbacks, loop-limit stops. Each gateway
  * replica reports what it applied; Prometheus sums them.
  */
-export class GatewayMetrics implements CoordinatorObserver, ReconcilerObserver {
+export class GatewayMetrics implements CoordinatorObserver, ReconcilerObserver, ArchiverObserver {
   readonly registry = new Registry();
   private readonly hops = new Counter({ name: 'handoff_hops_total', help: 'Agent turns applied, by agent and outcome', labelNames: ['agent', 'outcome'], registers: [this.registry] });
   private readonly handoffs = new Counter({ name: 'handoff_handoffs_total', help: 'Handoffs, by edge and the kind of rule that chose them', labelNames: ['from', 'to', 'source'], registers: [this.registry] });
@@ -23,7 +24,9 @@ export class GatewayMetrics implements CoordinatorObserver, ReconcilerObserver {
   private readonly turnTime = new Histogram({ name: 'handoff_turn_seconds', help: 'Time a worker spent on a turn', labelNames: ['agent'], buckets: SECONDS, registers: [this.registry] });
   private readonly modelTime = new Histogram({ name: 'handoff_model_seconds', help: 'Time a turn spent in model calls', labelNames: ['agent'], buckets: SECONDS, registers: [this.registry] });
 
-  private readonly repairs = new Counter({ name: 'handoff_reconciler_repairs_total', help: 'Stalled conversations the reconciler found, by what it did (republished, rerouted, resumed, no-live-worker) and agent', labelNames: ['repair', 'agent'], registers: [this.registry] });
+  private readonly repairs = new Counter({ name: 'handoff_reconciler_repairs_total', help: 'Stalled conversations the reconciler found, by what it did (republished, rerouted, resumed, no-live-worker, applied-stored-turn) and agent', labelNames: ['repair', 'agent'], registers: [this.registry] });
+
+  private readonly archiveTries = new Counter({ name: 'handoff_archive_tries_total', help: 'Tries to archive a finished conversation, by outcome (archived; failed: left queued and retried; skipped: revived or gone from Redis)', labelNames: ['outcome'], registers: [this.registry] });
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'handoff_gateway_' });
@@ -63,6 +66,10 @@ export class GatewayMetrics implements CoordinatorObserver, ReconcilerObserver {
 
   repaired(repair: Repair, agent: string | null): void {
     this.repairs.inc({ repair, agent: agent ?? '' });
+  }
+
+  archiveTried(outcome: ArchiveOutcome): void {
+    this.archiveTries.inc({ outcome });
   }
 
   /** The metrics in Prometheus' text format. */
