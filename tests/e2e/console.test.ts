@@ -53,6 +53,7 @@ describe('web console', () => {
         { when: (req) => systemIncludes('You are Intake.')(req) && (lastUserText(req) ?? '').startsWith('quick'), reply: { content: 'Quick answer.' } },
         { when: systemIncludes('You are Intake.'), reply: { toolCalls: [{ name: 'transfer_to_Research', arguments: { reason: 'needs facts' } }] } },
         { when: systemIncludes('You are Writer.'), reply: { content: ANSWER, chunkDelayMs: 60 } },
+        { when: (req) => systemIncludes('You are Research.')(req) && (lastUserText(req) ?? '').includes('archive'), reply: (req) => (req.body.messages.at(-1)?.role === 'tool' ? { content: 'The notes are archived.' } : { toolCalls: [{ name: 'archive', arguments: { topic: 'otters' } }] }) },
         { when: (req) => systemIncludes('You are Research.')(req) && req.body.messages.some((m) => m.role === 'tool'), reply: { toolCalls: [{ name: 'transfer_to_Writer', arguments: { reason: 'facts found' } }] } },
         { when: systemIncludes('You are Research.'), reply: { toolCalls: [{ name: 'lookup', arguments: { topic: 'otters' } }] } },
       ],
@@ -88,9 +89,16 @@ describe('web console', () => {
     expect(agents.agents.every((a) => a.handoffRouters.length === 0 && a.fallbacks.length === 0)).toBe(true);
     expect(agents.routerAgents).toEqual({});
 
+    // Before a key is entered, one call learns that the gateway wants one; the other pollers wait.
+    const withoutKey: string[] = [];
+    page.on('request', (request) => {
+      if (request.url().includes('/v1/') && request.headers().authorization === undefined) withoutKey.push(new URL(request.url()).pathname);
+    });
     await page.goto(`${base}/console`);
     expect(page.url()).toBe(`${base}/console/`);
     await page.locator('#key-dialog').waitFor({ state: 'visible', timeout: 10_000 });
+    await new Promise((resolve) => setTimeout(resolve, 2_500)); // past every poller's first interval
+    expect(withoutKey).toHaveLength(1);
     await page.fill('#api-key', 'wrong-key');
     await page.click('#api-key-save');
     await page.locator('#key-error').filter({ hasText: 'not accepted' }).waitFor({ timeout: 10_000 });
@@ -184,6 +192,21 @@ describe('web console', () => {
     await page.click('#detail-tabs button[data-tab="transcript"]');
     const status = (await (await api(`/v1/conversations/${id}`)).json()) as { status: string };
     expect(status.status).toBe('cancelled');
+  });
+
+  it('approves a tool call with the approve button, and shows its result with the call', async () => {
+    await page.selectOption('#start-agent', 'Research');
+    await page.fill('#start-input', 'please archive the otter notes');
+    await page.click('#start-button');
+    await page.locator('#detail-status[data-status="awaiting_user"]').waitFor({ timeout: 15_000 });
+    await page.locator('#approval-form').waitFor({ state: 'visible' });
+    const call = page.locator('#tab-transcript .hop[data-agent="Research"] .tool', { hasText: 'archive({"topic":"otters"})' });
+    await call.waitFor({ timeout: 10_000 });
+    await page.click('#approve-button');
+    await page.locator('#detail-status[data-status="completed"]').waitFor({ timeout: 15_000 });
+    // The result was produced by the next hop; it is shown with its call, in the hop that made it.
+    await expect.poll(async () => (await call.locator('.res').textContent()) ?? '', { timeout: 10_000 }).toContain('Archived the notes about otters.');
+    await page.selectOption('#start-agent', 'Intake');
   });
 
   it('keeps the conversation list virtualized with many conversations', async () => {

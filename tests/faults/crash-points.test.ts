@@ -88,7 +88,7 @@ const SCENARIOS: CrashScenario[] = [
         ...(await expectApplied(h, id, payload)),
         ...expectEqual('status', record?.status, 'running'),
         ...expectEqual('approval.decided events', await countEvents(h, id, 'approval.decided'), 1),
-        ...expectEqual('hop 2 resumes with the approval', (hop as { resume?: unknown } | undefined)?.resume, { approvals: { [`call_${id}`]: { approved: true } } }),
+        ...expectEqual('hop 2 resumes with the approval', (hop as { resume?: unknown } | undefined)?.resume, { approvals: { [`call_${id}`]: { approved: true } }, callsHopId: hopId(id, 1) }),
       ];
     },
   },

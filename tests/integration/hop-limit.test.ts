@@ -40,6 +40,9 @@ describe('hop limit', () => {
     const conversation = await rt.client.start({ agent: 'Ping', input: 'short loop', limits: { maxHops: 3 } });
     const result = await conversation.result({ timeoutMs: 15_000 });
     expect(result).toMatchObject({ status: 'failed', reason: 'max_hops_exceeded', path: ['Ping', 'Pong', 'Ping'] });
+    // The error's path is the result's; the hop it refused is named apart.
+    expect(result.error?.details).toEqual({ maxHops: 3, path: result.path, refused: 'Pong' });
+    expect(result.error?.message).toContain('(path: Ping → Pong → Ping); the next hop, to Pong, was not taken');
   });
 
   it('rejects a limit that is not a positive integer before anything starts', async () => {

@@ -47,6 +47,7 @@ common(program.command('run').description('run one conversation and print its ev
   .argument('<message>', "the user's message")
   .option('--agent <name>', 'the entry agent or router (default: the network entry)')
   .option('--attach', 'use the gateway and workers already running')
+  .option('--connect-timeout <ms>', 'give up when Redis does not answer within this long ($HANDOFF_CONNECT_TIMEOUT_MS; default 5000)')
   .option('-a, --agents <names>', 'agents to run in this process (default: all)')
   .action(async (message: string, options: Record<string, unknown>) => (await import('./commands/run.js')).runCommand(message, options));
 
@@ -56,6 +57,7 @@ const connection = (command: Command) =>
     .option('--prefix <prefix>', 'key prefix of the deployment (default: handoff)')
     .option('--redis-cluster', 'the Redis URL is a node of a Redis Cluster (default: $HANDOFF_REDIS_CLUSTER); keys spread over its shards')
     .option('--config <file>', 'a JSON config file with the same settings')
+    .option('--connect-timeout <ms>', 'give up when Redis does not answer within this long ($HANDOFF_CONNECT_TIMEOUT_MS; default 5000)')
     .option('--json', 'print JSON');
 
 connection(program.command('inspect').description("print a conversation's status, path, context and events (from the archive once it left Redis, with --archive-url)"))

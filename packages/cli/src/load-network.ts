@@ -2,13 +2,15 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { DefinitionError, isNetworkDefinition, type NetworkDefinition } from '@handoff/core';
+import { moduleSyntaxError } from './module-syntax-error.js';
 
 let tsxRegistered = false;
 
 /**
  * Loads a network module: a `.js`/`.mjs` file, or a `.ts`/`.mts` file (compiled on the fly with
  * tsx), whose default export is a network made with `defineNetwork`.
- * @throws {@link DefinitionError} naming the module when it is missing or exports no network.
+ * @throws {@link DefinitionError} naming the module when it is missing, does not parse (with the
+ * line of the syntax error), or exports no network.
  */
 export async function loadNetwork(modulePath: string): Promise<NetworkDefinition> {
   const absolute = resolve(process.cwd(), modulePath);
@@ -18,7 +20,12 @@ export async function loadNetwork(modulePath: string): Promise<NetworkDefinition
     register();
     tsxRegistered = true;
   }
-  const module = (await import(pathToFileURL(absolute).href)) as { default?: unknown };
+  let module: { default?: unknown };
+  try {
+    module = (await import(pathToFileURL(absolute).href)) as { default?: unknown };
+  } catch (error) {
+    throw moduleSyntaxError(absolute, error) ?? error;
+  }
   const network = module.default;
   if (!isNetworkDefinition(network)) {
     throw new DefinitionError(`--network: ${modulePath} must have a default export made with defineNetwork(...); found ${typeof network}.`);

@@ -1,9 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { ArchiveTableName, ArchiveUrl, DefinitionError, formatIssues } from '@handoff/core';
+import { ArchiveTableName, ArchiveUrl, DefinitionError, formatIssues, parseBoundary } from '@handoff/core';
 
 /** A list given as "a,b,c" (flags, environment) or as an array (config file). */
 const list = z.union([z.string(), z.array(z.string())]).transform((value) => (Array.isArray(value) ? value : value.split(',')).map((v) => v.trim()).filter(Boolean));
+
+/** How long a one-shot command waits for Redis (`--connect-timeout`, `HANDOFF_CONNECT_TIMEOUT_MS`), in ms: 100 ms to 10 minutes. */
+export const ConnectTimeout = z.coerce.number().int().min(100).max(600_000);
 
 /** Flags shared by the commands that run a network. */
 export const RunFlags = z.object({
@@ -11,6 +14,7 @@ export const RunFlags = z.object({
   redisUrl: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').optional(),
   prefix: z.string().regex(/^(\{[A-Za-z0-9_.-]{1,64}\}|[A-Za-z0-9_.-]{1,64})$/, 'must be 1-64 letters, digits, ".", "_" or "-", optionally in braces (a Redis Cluster hash tag)').optional(),
   redisCluster: z.boolean().optional(),
+  connectTimeout: ConnectTimeout.optional(),
   concurrency: z.coerce.number().int().min(1).max(10_000).optional(),
   lockDuration: z.coerce.number().int().min(100).max(3_600_000).optional(),
   stalledInterval: z.coerce.number().int().min(50).max(3_600_000).optional(),
@@ -67,6 +71,7 @@ function parseWith<S extends z.ZodType>(schema: S, values: Record<string, unknow
 function flagsFromEnvironment(): Record<string, unknown> {
   const env = process.env;
   const entries: [string, string | boolean | undefined][] = [
+    ['connectTimeout', env.HANDOFF_CONNECT_TIMEOUT_MS],
     ['lockDuration', env.HANDOFF_LOCK_DURATION_MS],
     ['stalledInterval', env.HANDOFF_STALLED_INTERVAL_MS],
     ['maxStalledCount', env.HANDOFF_MAX_STALLED_COUNT],
@@ -114,6 +119,15 @@ export function redisConfigFromFlags(flags: RunFlags): { url?: string; prefix?: 
     ...(flags.prefix ? { prefix: flags.prefix } : {}),
     ...(flags.redisCluster === undefined ? {} : { cluster: flags.redisCluster }),
   };
+}
+
+/**
+ * The connect timeout of a one-shot command from its flag, its config file or the environment.
+ * @throws ValidationError naming `--connect-timeout` when it is not a number of milliseconds in range
+ */
+export function connectTimeoutOf(flag: unknown, fromFile: unknown): number | undefined {
+  const value = flag ?? fromFile ?? process.env.HANDOFF_CONNECT_TIMEOUT_MS;
+  return value === undefined ? undefined : parseBoundary(ConnectTimeout, value, '--connect-timeout (or HANDOFF_CONNECT_TIMEOUT_MS)');
 }
 
 /** The settings of a config file: the flags' names in camelCase, e.g. `{ "redisUrl": "...", "agents": ["Billing"] }`. */

@@ -11,7 +11,7 @@ import {
   ADMISSION_HOLD_MS,
   CommandNotConfirmedError,
   DEFAULT_COMMAND_TIMEOUT_MS,
-  HandoffError,
+  errorFromJson,
   commandJobId,
   newConversationId,
   newOperationId,
@@ -108,7 +108,7 @@ export function createClient(options: ClientOptions = {}): RedisHandoffClient {
     await (await queues.coordinatorFor(command.conversationId)).add(command.kind, data, { ...HOP_JOB_OPTIONS, jobId: commandJobId(command.conversationId, command.kind, command.operationId) });
     const reply = await blocking.with(commandTimeoutMs, (connection, remainingMs) => store.waitForReply(connection, command.conversationId, command.operationId, remainingMs));
     if (!reply) throw new CommandNotConfirmedError(command.what, command.operationId, commandTimeoutMs);
-    if (reply.outcome === 'refused') throw HandoffError.fromJSON(reply.error ?? { code: 'INTERNAL', message: `${command.what} was refused without a reason.`, retryable: false });
+    if (reply.outcome === 'refused') throw errorFromJson(reply.error ?? { code: 'INTERNAL', message: `${command.what} was refused without a reason.`, retryable: false });
   };
   /** A sender of one kind of the handle's commands. */
   const sender =

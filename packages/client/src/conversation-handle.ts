@@ -4,6 +4,7 @@ import {
   ConversationNotWaitingError,
   ApprovalCommand,
   ErrorCode,
+  EventId,
   HandoffError,
   SCHEMA_VERSION,
   UserMessageCommand,
@@ -62,7 +63,7 @@ export class RedisConversationHandle implements ConversationHandle {
     const record = await this.currentRecord();
     const waiting = record?.waiting;
     if (!record || record.status !== 'awaiting_user' || waiting?.kind !== 'approval') {
-      throw new ConversationNotWaitingError(this.id, record ? `${record.status} and waits for no approval` : 'starting');
+      throw new ConversationNotWaitingError(this.id, record?.status ?? 'starting', 'approval');
     }
     const pending = waiting.calls.filter((c) => !waiting.decisions[c.toolCallId]);
     const calls = options.toolCallId === undefined ? pending : pending.filter((c) => c.toolCallId === options.toolCallId);
@@ -222,15 +223,18 @@ export class RedisConversationHandle implements ConversationHandle {
 
   /**
    * The conversation's events, in order, from the start (or after `options.after`), as they
-   * happen. The iteration ends after the terminal event. A late subscriber sees everything; once
-   * the conversation left Redis, the archive's copy of its log is replayed (with an archive).
+   * happen. The iteration ends after the terminal event, and at once when resumed after the
+   * terminal event of a finished conversation. A late subscriber sees everything; once the
+   * conversation left Redis, the archive's copy of its log is replayed (with an archive).
+   * @throws ValidationError (VALIDATION_FAILED) when `options.after` is not an event id (before reading anything).
    */
   async *events(options: EventsOptions = {}): AsyncGenerator<StoredEvent, void, undefined> {
+    const resumeAfter = options.after === undefined ? undefined : parseBoundary(EventId, options.after, 'The event id to resume after (after)');
     const reader = quietErrors(this.redis.duplicate());
     const deadline = options.timeoutMs === undefined ? Infinity : Date.now() + options.timeoutMs;
     try {
       const log = new EventLog(reader, this.keys);
-      let after = options.after ?? '0';
+      let after = resumeAfter ?? '0';
       for (;;) {
         if (Date.now() >= deadline) throw new TimeoutError(`Events of conversation ${this.id}`, options.timeoutMs ?? 0);
         let events = await log.read(this.id, { after, blockMs: POLL_BLOCK_MS });

@@ -4,14 +4,18 @@ import {
   ConversationView,
   ErrorCode,
   ErrorJson,
+  EventId,
+  errorFromJson,
   HandoffError,
   RuntimeEvent,
   TimeoutError,
   TERMINAL_EVENT_TYPES,
+  parseBoundary,
   type Message,
   type StoredEvent,
 } from '@handoff/core';
 import type { ApprovalOptions, CommandOptions, ConversationHandle, EventsOptions, HandoffClient, ResultOptions, SendOptions } from './handle.js';
+import { StartRequest as StartRequestSchema } from './start-request.js';
 import type { StartRequest } from './start-request.js';
 
 /** Options of {@link createHttpClient}. */
@@ -24,7 +28,7 @@ export interface HttpClientOptions {
   fetch?: typeof fetch;
 }
 
-/** Calls the gateway: JSON in and out, errors rebuilt from the `{ error: { code, message, details } }` body. */
+/** Calls the gateway: JSON in and out, errors rebuilt as their typed class from the `{ error: { code, message, retryable, details } }` body. */
 class GatewayHttp {
   constructor(private readonly options: HttpClientOptions) {}
 
@@ -54,10 +58,10 @@ class GatewayHttp {
 async function errorOf(response: Response): Promise<HandoffError> {
   const text = await response.text();
   try {
-    // A body without `retryable` is still the gateway's typed error (not retryable unless it says so).
+    // A body without `retryable` (an older gateway's) is still the gateway's typed error (not retryable unless it says so).
     const body = (JSON.parse(text) as { error?: Record<string, unknown> }).error;
     const error = ErrorJson.parse(body && typeof body === 'object' ? { retryable: false, ...body } : body);
-    return HandoffError.fromJSON(error);
+    return errorFromJson(error);
   } catch {
     return new HandoffError(ErrorCode.INTERNAL, `The gateway answered HTTP ${response.status}: ${text.slice(0, 300)}`, { details: { status: response.status } });
   }
@@ -94,11 +98,13 @@ export class HttpConversationHandle implements ConversationHandle {
   }
 
   async *events(options: EventsOptions = {}): AsyncGenerator<StoredEvent, void, undefined> {
+    // Refused here as the gateway (and the Redis client) would: a bad id never makes a request.
+    const after = options.after === undefined ? undefined : parseBoundary(EventId, options.after, 'The event id to resume after (after)');
     const controller = new AbortController();
     const timer = options.timeoutMs === undefined ? undefined : setTimeout(() => controller.abort(), options.timeoutMs);
     try {
       const response = await this.http.raw(`/v1/conversations/${encodeURIComponent(this.id)}/events`, {
-        headers: { accept: 'text/event-stream', ...(options.after ? { 'last-event-id': options.after } : {}) },
+        headers: { accept: 'text/event-stream', ...(after ? { 'last-event-id': after } : {}) },
         signal: controller.signal,
       });
       if (!response.body) return;
@@ -166,7 +172,9 @@ export function createHttpClient(options: HttpClientOptions): HandoffClient {
   const handle = (conversationId: string) => new HttpConversationHandle(conversationId, http);
   return {
     async start(request: StartRequest) {
-      const started = await http.json<{ conversationId: string }>('/v1/conversations', { method: 'POST' }, request);
+      // Checked here as the gateway checks it (the same errors), and before JSON.stringify meets a value nested too deep for it.
+      const checked = parseBoundary(StartRequestSchema, request, 'Start request');
+      const started = await http.json<{ conversationId: string }>('/v1/conversations', { method: 'POST' }, checked);
       return handle(started.conversationId);
     },
     conversation: handle,

@@ -10,6 +10,24 @@ export const SCHEMA_VERSION = 1 as const;
 /** Default cap on agent turns (hops) per conversation, as in the OpenAI Agents SDK. */
 export const DEFAULT_MAX_HOPS = 10;
 
+/** Default cap on consecutive handoffs back and forth between the same two agents (ping-pong). */
+export const DEFAULT_MAX_PING_PONG = 6;
+
+/** How often a worker process sends its heartbeat (what routing health reads). */
+export const WORKER_HEARTBEAT_INTERVAL_MS = 1_000;
+
+/** A worker whose last heartbeat is older than this counts as dead: its agent is routed around to a fallback with a live worker. */
+export const WORKER_HEARTBEAT_TTL_MS = 3_000;
+
+/** How long a capability router keeps a text's classification, in seconds (`capabilityRouter({ cacheSeconds })`). */
+export const DEFAULT_CLASSIFICATION_CACHE_SECONDS = 3_600;
+
+/** How often the group manager's model is asked again when its reply names no candidate or several (`to.groupManager({ attempts })`). */
+export const DEFAULT_GROUP_MANAGER_ATTEMPTS = 3;
+
+/** Attempts of a hop job whose turn throws (not a model error, which ends the turn with an error): then it is dead-lettered and its conversation ends HOP_FAILED or falls back. */
+export const HOP_JOB_ATTEMPTS = 5;
+
 /** Default cap on model calls inside one agent turn (tool rounds, retries of invalid calls). */
 export const DEFAULT_MAX_TOOL_ROUNDS = 8;
 
@@ -82,6 +100,13 @@ export const DEFAULT_RETENTION_SECONDS = 7 * 24 * 3600;
 
 /** Approximate cap on events kept per conversation stream. */
 export const MAX_EVENTS_PER_CONVERSATION = 10_000;
+
+/**
+ * Deepest nesting of arrays and objects a JSON value may have in context variables and handoff
+ * arguments (a value at the top level is depth 1). Deeper values are refused with VALIDATION_FAILED
+ * before anything walks them recursively.
+ */
+export const MAX_JSON_DEPTH = 128;
 
 /** Text deltas are batched into one event per this many milliseconds (or per {@link DELTA_FLUSH_CHARS}). */
 export const DELTA_FLUSH_INTERVAL_MS = 50;

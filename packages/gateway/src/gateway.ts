@@ -138,7 +138,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const config = resolveRedisConfig(options.redis);
   const gatewayId = newInstanceId('gateway');
   const logger = options.logger ?? pino({ level: process.env.LOG_LEVEL ?? 'info', name: 'gateway', redact: LOG_REDACTION }, pino.destination(2));
-  const { commands, blocking } = await openProcessConnections(config, { commands: 'handoff-gateway', blocking: 'handoff-coordinator' }, { allowEviction: options.allowEviction, warn: (message) => logger.warn(message) });
+  const { commands, blocking } = await openProcessConnections(config, { commands: 'handoff-gateway', blocking: 'handoff-coordinator' }, { allowEviction: options.allowEviction, warn: (message) => logger.warn(message) }, logger);
   const store = new ConversationStore(commands, config.keys, definedOnly({ retentionSeconds: options.retentionSeconds, eventRetentionSeconds: options.eventRetentionSeconds }));
   const events = new EventLog(commands, config.keys);
   // Partitions a gateway registered before (jobs may still wait there) are consumed too, while the registration takes this gateway's count.

@@ -6,6 +6,8 @@
  */
 export * from './connection.js';
 export * from './process-connections.js';
+export * from './reachability.js';
+export * from './reconnect-logging.js';
 export * from './apply-script.js';
 export * from './record-codec.js';
 export * from './event-log.js';

@@ -1,6 +1,6 @@
 import { Queue, type JobsOptions } from 'bullmq';
 import type { RedisClient } from './connection.js';
-import { DEAD_LETTER_QUEUE, DEFAULT_COORDINATOR_PARTITIONS, agentOfQueueName, agentQueueName, coordinatorPartitionOf, coordinatorQueueName, partitionOfQueueName, queuePrefix, type ErrorJson } from '@handoff/core';
+import { DEAD_LETTER_QUEUE, DEFAULT_COORDINATOR_PARTITIONS, HOP_JOB_ATTEMPTS, agentOfQueueName, agentQueueName, coordinatorPartitionOf, coordinatorQueueName, partitionOfQueueName, queuePrefix, type ErrorJson } from '@handoff/core';
 import { CoordinatorPartitions } from './network-registry.js';
 
 /**
@@ -12,7 +12,7 @@ import { CoordinatorPartitions } from './network-registry.js';
 export const HOP_JOB_OPTIONS: JobsOptions = Object.freeze({
   removeOnComplete: { count: 1_000 },
   removeOnFail: { age: 7 * 24 * 3600 },
-  attempts: 5,
+  attempts: HOP_JOB_ATTEMPTS,
   backoff: { type: 'exponential', delay: 500, jitter: 0.5 },
 });
 

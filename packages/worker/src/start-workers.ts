@@ -1,12 +1,11 @@
 import type { Worker } from 'bullmq';
 import pino, { type Logger } from 'pino';
-import { DEFAULT_DRAIN_TIMEOUT_MS, LOG_REDACTION, DefinitionError, UnknownAgentError, newInstanceId, type NetworkDefinition } from '@handoff/core';
+import { DEFAULT_DRAIN_TIMEOUT_MS, WORKER_HEARTBEAT_INTERVAL_MS, LOG_REDACTION, DefinitionError, UnknownAgentError, newInstanceId, type NetworkDefinition } from '@handoff/core';
 import { McpConnections } from './mcp/mcp-connections.js';
 import { functionTurnTool, mcpTurnTool, type TurnTool } from './turn/turn-tools.js';
 import { ConversationStore, CoordinatorPartitions, EventLog, QueueSet, TurnInbox, openProcessConnections, quietErrors, resolveRedisConfig, type RedisConfig } from '@handoff/redis';
 
 /** How often a worker process says it is alive, per agent it serves. */
-const HEARTBEAT_INTERVAL_MS = 1_000;
 import { AgentWorker, type AgentWorkerOptions } from './agent-worker.js';
 import { HistoryCache, type HistoryCacheOptions } from './history-cache.js';
 import { ModelClients } from './model/model-clients.js';
@@ -61,7 +60,7 @@ export async function startWorkers(options: WorkerProcessOptions): Promise<Worke
   const config = resolveRedisConfig(options.redis);
   const workerId = newInstanceId('worker');
   const logger = options.logger ?? pino({ level: process.env.LOG_LEVEL ?? 'info', name: 'worker', base: { workerId }, redact: LOG_REDACTION }, pino.destination(2));
-  const { commands, blocking } = await openProcessConnections(config, { commands: `handoff-${workerId}`, blocking: `handoff-${workerId}-jobs` }, { allowEviction: options.allowEviction, warn: (message) => logger.warn(message) });
+  const { commands, blocking } = await openProcessConnections(config, { commands: `handoff-${workerId}`, blocking: `handoff-${workerId}-jobs` }, { allowEviction: options.allowEviction, warn: (message) => logger.warn(message) }, logger);
   const store = new ConversationStore(commands, config.keys);
   const events = new EventLog(commands, config.keys);
   const partitions = new CoordinatorPartitions({ redis: commands, keys: config.keys });
@@ -104,7 +103,7 @@ export async function startWorkers(options: WorkerProcessOptions): Promise<Worke
       logger.warn({ err: error }, 'heartbeat failed'),
     );
   await beat();
-  const heartbeat = setInterval(() => void beat(), HEARTBEAT_INTERVAL_MS);
+  const heartbeat = setInterval(() => void beat(), WORKER_HEARTBEAT_INTERVAL_MS);
   heartbeat.unref();
   // Cancelled conversations are announced on a channel; running turns of theirs are aborted.
   const subscriber = quietErrors(commands.duplicate());

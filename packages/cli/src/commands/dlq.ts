@@ -3,7 +3,7 @@ import { connect } from './connect.js';
 
 /** `handoff dlq list`: the dead letters, newest first. */
 export async function dlqListCommand(raw: Record<string, unknown>): Promise<void> {
-  const connection = connect(raw);
+  const connection = await connect(raw);
   try {
     const letters = await listDeadLetters(connection.queues, { limit: Number(raw.limit ?? 50) });
     if (raw.json) {
@@ -21,7 +21,7 @@ export async function dlqListCommand(raw: Record<string, unknown>): Promise<void
 
 /** `handoff dlq replay <id>`: puts a dead letter's job back on its queue. */
 export async function dlqReplayCommand(id: string, raw: Record<string, unknown>): Promise<void> {
-  const connection = connect(raw);
+  const connection = await connect(raw);
   try {
     const jobId = await replayDeadLetter(connection.queues, id);
     process.stdout.write(`replayed ${id} as job ${jobId}\n`);

@@ -2,7 +2,7 @@ import { describeEvent } from '@handoff/client';
 import { viewOfRecord, type ArchivedConversation, type StoredEvent } from '@handoff/core';
 import { openArchive } from '../archive.js';
 import { parseArchiveFlags } from '../options.js';
-import { connect } from './connect.js';
+import { connect, type Connection } from './connect.js';
 
 /**
  * `handoff inspect <conversation-id>`: its status, path, context, output, and every event so far.
@@ -10,7 +10,7 @@ import { connect } from './connect.js';
  */
 export async function inspectCommand(conversationId: string, raw: Record<string, unknown>): Promise<void> {
   const archive = await openArchive(parseArchiveFlags(raw));
-  const connection = connect(raw, archive);
+  const connection = await connect(raw, archive);
   const out = (line: string) => process.stdout.write(`${line}\n`);
   try {
     const inRedis = (await connection.redis.exists(connection.keys.conversation(conversationId), connection.keys.starting(conversationId))) > 0;
@@ -49,7 +49,7 @@ export async function inspectCommand(conversationId: string, raw: Record<string,
 }
 
 /** Every event of a conversation's log in Redis, read without waiting. */
-async function readAllEvents(log: ReturnType<typeof connect>['events'], conversationId: string): Promise<StoredEvent[]> {
+async function readAllEvents(log: Connection['events'], conversationId: string): Promise<StoredEvent[]> {
   const events: StoredEvent[] = [];
   for (let after = '0'; ; ) {
     const batch = await log.read(conversationId, { after, count: 1_000 });

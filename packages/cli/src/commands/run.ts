@@ -4,6 +4,7 @@ import { LOG_REDACTION, type ConversationResult } from '@handoff/core';
 import { startGateway, type Gateway } from '@handoff/gateway';
 import { startWorkers, type WorkerGroup } from '@handoff/worker';
 import pino from 'pino';
+import { assertRedisReachable, resolveRedisConfig } from '@handoff/redis';
 import { loadNetwork } from '../load-network.js';
 import { durabilityFromFlags, parseFlags, redisConfigFromFlags } from '../options.js';
 import { Spinner } from '../spinner.js';
@@ -21,6 +22,8 @@ export async function runCommand(message: string, raw: Record<string, unknown>):
   const flags = parseFlags(rest);
   const network = await loadNetwork(flags.network);
   const redis = redisConfigFromFlags(flags);
+  // One conversation, then exit: an unreachable Redis ends it with a message, not a silent wait.
+  await assertRedisReachable(resolveRedisConfig(redis).url, flags.connectTimeout);
   const quiet = pino({ level: process.env.LOG_LEVEL ?? 'warn', redact: LOG_REDACTION }, pino.destination(2));
   const tracing = startTracingFromEnv('run');
   let gateway: Gateway | undefined;

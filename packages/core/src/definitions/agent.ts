@@ -75,34 +75,34 @@ export type AfterWorkSpec = z.input<typeof AfterWorkSpec>;
 /** The input of {@link defineAgent}. */
 export const AgentConfig = z.object({
   /** Unique name in the network; also names the agent's queue. */
-  name: AgentName,
+  name: AgentName.describe('Unique name in the network; also names the agent\'s queue.'),
   /** What the agent is for; other agents' transfer tools and the group manager show it. */
-  description: z.string().default(''),
+  description: z.string().default('').describe('What the agent is for; other agents\' transfer tools and the group manager show it.'),
   /** The system prompt of every turn, or a function of the context that returns it. */
-  instructions: z.union([z.string().min(1, 'must not be empty'), isFunction<(c: InstructionsContext) => string>('context => string')]),
+  instructions: z.union([z.string().min(1, 'must not be empty'), isFunction<(c: InstructionsContext) => string>('context => string')]).describe('The system prompt of every turn, or a function of the context that returns it.'),
   /** Model name, or full model settings (merged over the network's). */
-  model: z.union([z.string().min(1), ModelSettings]).optional(),
+  model: z.union([z.string().min(1), ModelSettings]).optional().describe('Model name, or full model settings (merged over the network\'s).'),
   /** Handoffs the model may choose: agent names or {@link HandoffSpec}s (LLM conditions). */
-  handoffs: z.array(z.union([AgentName, HandoffSpec])).default([]),
+  handoffs: z.array(z.union([AgentName, HandoffSpec])).default([]).describe('Handoffs the model may choose: agent names or HandoffSpecs (LLM conditions).'),
   /** Rules evaluated in order before the model is called; the first that holds moves control. */
-  contextConditions: z.array(ContextConditionSpec).default([]),
+  contextConditions: z.array(ContextConditionSpec).default([]).describe('Rules evaluated in order before the model is called; the first that holds moves control.'),
   /** Rules after a turn without a handoff, in order (the network's default follows). A single target means "always". */
-  afterWork: z.union([TargetSpecSchema, z.array(AfterWorkSpec)]).optional(),
+  afterWork: z.union([TargetSpecSchema, z.array(AfterWorkSpec)]).optional().describe('Rules after a turn without a handoff, in order (the network\'s default follows). A single target means "always".'),
   /** MCP servers whose tools the agent may call (connected by each worker process that serves it). */
-  mcpServers: z.array(McpServerSpec).default([]),
+  mcpServers: z.array(McpServerSpec).default([]).describe('MCP servers whose tools the agent may call (connected by each worker process that serves it).'),
   /** Function tools (see defineTool). */
-  tools: z.array(z.custom<FunctionTool>((v) => (v as FunctionTool | undefined)?.kind === 'function_tool', 'must be made with defineTool')).default([]),
+  tools: z.array(z.custom<FunctionTool>((v) => (v as FunctionTool | undefined)?.kind === 'function_tool', 'must be made with defineTool')).default([]).describe('Function tools (see defineTool).'),
   /** Most model calls in one turn (tool rounds and retries of invalid tool calls). */
-  maxToolRounds: z.number().int().min(1).max(100).default(DEFAULT_MAX_TOOL_ROUNDS),
+  maxToolRounds: z.number().int().min(1).max(100).default(DEFAULT_MAX_TOOL_ROUNDS).describe('Most model calls in one turn (tool rounds and retries of invalid tool calls).'),
   /**
    * Agents that take the same hop, in order, when this agent's turn fails after its retries (model
    * down, turn timeout, a worker that keeps dying) or it has no live worker.
    */
-  fallbacks: z.array(AgentName).default([]),
+  fallbacks: z.array(AgentName).default([]).describe("Agents that take the same hop, in order, when this agent's turn fails after its retries (model down, turn timeout, a worker that keeps dying) or it has no live worker."),
   /** Longest one turn may take before it is aborted (TURN_TIMEOUT). @defaultValue 10 minutes */
-  turnTimeoutMs: z.number().int().min(1).max(24 * 3_600_000).default(600_000),
+  turnTimeoutMs: z.number().int().min(1).max(24 * 3_600_000).default(600_000).describe('Longest one turn may take before it is aborted (TURN_TIMEOUT). @defaultValue 10 minutes'),
   /** Backpressure: new conversations for this agent are refused while more hops than this wait on its queue. */
-  maxWaiting: z.number().int().min(1).optional(),
+  maxWaiting: z.number().int().min(1).optional().describe('Backpressure: new conversations for this agent are refused while more hops than this wait on its queue.'),
 });
 /** The input of {@link defineAgent}. */
 export type AgentConfig = z.input<typeof AgentConfig>;

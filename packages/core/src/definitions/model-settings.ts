@@ -1,23 +1,26 @@
 import { z } from 'zod';
 import { DEFAULT_MODEL_MAX_RETRIES, DEFAULT_MODEL_TIMEOUT_MS } from '../constants.js';
 
+/** The model used when neither the agent nor the network names one. */
+export const DEFAULT_MODEL_NAME = 'gpt-4.1-mini';
+
 /**
  * How an agent reaches its model: any OpenAI-compatible chat.completions endpoint. Where `baseURL`
  * or `apiKey` is absent, the openai client's own `OPENAI_BASE_URL` / `OPENAI_API_KEY` apply.
  */
 export const ModelSettings = z.object({
   /** Model name sent to the endpoint. */
-  name: z.string().min(1).optional(),
+  name: z.string().min(1).optional().meta({ description: 'Model name sent to the endpoint.', default: DEFAULT_MODEL_NAME }),
   /** Endpoint base URL, e.g. `http://localhost:11434/v1`. */
-  baseURL: z.url().optional(),
+  baseURL: z.url().optional().describe('Endpoint base URL, e.g. `http://localhost:11434/v1`.'),
   /** API key for the endpoint. */
-  apiKey: z.string().optional(),
+  apiKey: z.string().optional().describe('API key for the endpoint.'),
   /** Retries on 408/409/429/5xx and connection errors, with exponential backoff and jitter. */
-  maxRetries: z.number().int().min(0).max(10).optional(),
+  maxRetries: z.number().int().min(0).max(10).optional().meta({ description: 'Retries on 408/409/429/5xx and connection errors, with exponential backoff and jitter.', default: DEFAULT_MODEL_MAX_RETRIES }),
   /** Timeout of one request in ms. */
-  timeoutMs: z.number().int().min(1).max(3_600_000).optional(),
-  temperature: z.number().min(0).max(2).optional(),
-  maxTokens: z.number().int().min(1).optional(),
+  timeoutMs: z.number().int().min(1).max(3_600_000).optional().meta({ description: 'Timeout of one request in ms.', default: DEFAULT_MODEL_TIMEOUT_MS }),
+  temperature: z.number().min(0).max(2).optional().describe('Sampling temperature sent to the endpoint (its default when absent).'),
+  maxTokens: z.number().int().min(1).optional().describe('Most completion tokens of one model call (the endpoint\'s default when absent).'),
 });
 /** How an agent reaches its model. */
 export type ModelSettings = z.infer<typeof ModelSettings>;
@@ -32,9 +35,6 @@ export interface ResolvedModelSettings {
   readonly temperature: number | undefined;
   readonly maxTokens: number | undefined;
 }
-
-/** The model used when neither the agent nor the network names one. */
-export const DEFAULT_MODEL_NAME = 'gpt-4.1-mini';
 
 /** Merges agent settings over network settings over defaults. */
 export function resolveModelSettings(network: ModelSettings | undefined, agent: ModelSettings | undefined): ResolvedModelSettings {

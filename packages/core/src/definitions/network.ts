@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DEFAULT_MAX_HOPS } from '../constants.js';
+import { DEFAULT_MAX_HOPS, DEFAULT_MAX_PING_PONG } from '../constants.js';
 import { ContextExpression, parseCondition } from '../conditions/context-expression.js';
 import { DefinitionError, UnknownAgentError, isHandoffError } from '../errors/index.js';
 import { formatIssues } from '../validation.js';
@@ -14,20 +14,19 @@ export const Pattern = z.enum(['default', 'auto', 'round_robin', 'random', 'manu
 /** Network presets for what happens after a turn without a handoff. */
 export type Pattern = z.infer<typeof Pattern>;
 
-const NetworkOptions = z.object({
-  name: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1-64 letters, digits, ".", "_" or "-"'),
-  entry: z.string().optional(),
-  maxHops: z.number().int().min(1).max(10_000).default(DEFAULT_MAX_HOPS),
-  model: ModelSettings.optional(),
-  pattern: Pattern.default('default'),
-  afterWork: z.union([z.string(), Target]).optional(),
-  keepTransferMessages: z.boolean().default(false),
-  maxNestingDepth: z.number().int().min(0).max(20).default(3),
-  limits: ConversationLimits.omit({ maxHops: true }).default({}),
+/** The options of {@link defineNetwork} that are data (besides `agents` and `routers`), as checked. */
+export const NetworkOptions = z.object({
+  name: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1-64 letters, digits, ".", "_" or "-"').describe('Name of the network (shown in logs and the registry).'),
+  entry: z.string().optional().describe('Entry agent of conversations that name none. Defaults to the first agent.'),
+  maxHops: z.number().int().min(1).max(10_000).default(DEFAULT_MAX_HOPS).describe('Hop limit of its conversations (per run: a user message starts a new run).'),
+  model: ModelSettings.optional().describe("Model settings for every agent (each agent's own settings override them)."),
+  pattern: Pattern.default('default').describe('What happens after a turn without a handoff when the agent says nothing: default terminates (or afterWork), auto lets the group manager pick, round_robin passes to the next agent, random to a random other agent, manual asks the user.'),
+  afterWork: z.union([z.string(), Target]).optional().describe('The group-level after-work of the default pattern (terminate when absent).'),
+  keepTransferMessages: z.boolean().default(false).describe('Keep transfer tool calls in the history later agents see.'),
+  maxNestingDepth: z.number().int().min(0).max(20).default(3).describe('How deep nested chats and group chats may nest.'),
+  limits: ConversationLimits.omit({ maxHops: true }).default({}).describe(`Loop and budget limits of every conversation (each conversation may set its own); maxPingPong is ${DEFAULT_MAX_PING_PONG} unless set.`),
 });
 
-/** The default cap on consecutive handoffs between the same two agents. */
-export const DEFAULT_MAX_PING_PONG = 6;
 
 /** The input of {@link defineNetwork}. */
 export interface NetworkConfig {

@@ -72,14 +72,18 @@ export class ModelBehaviorError extends HandoffError {
   }
 }
 
-/** The conversation reached its hop limit. */
+/**
+ * The conversation reached its hop limit. `path` is the conversation's path as its result reports
+ * it (the agents that took a turn); `refused` is the agent the next hop would have gone to.
+ */
 export class MaxHopsExceededError extends HandoffError {
-  constructor(maxHops: number, path: readonly string[]) {
+  constructor(maxHops: number, path: readonly string[], refused?: string) {
     super(
       ErrorCode.MAX_HOPS_EXCEEDED,
-      `The conversation reached its limit of ${maxHops} hops (path: ${path.join(' → ')}). ` +
+      `The conversation reached its limit of ${maxHops} hops (path: ${path.join(' → ')})` +
+        `${refused === undefined ? '' : `; the next hop, to ${refused}, was not taken`}. ` +
         'Raise maxHops on the network or the conversation, or give the agents a way to finish.',
-      { details: { maxHops, path: [...path] } },
+      { details: { maxHops, path: [...path], ...(refused === undefined ? {} : { refused }) } },
     );
   }
 }
@@ -141,6 +145,22 @@ export class HopFailedError extends HandoffError {
 export class PayloadTooLargeError extends HandoffError {
   constructor(what: string, bytes: number, limit: number) {
     super(ErrorCode.PAYLOAD_TOO_LARGE, `${what} is ${bytes} bytes; the limit is ${limit}.`, { details: { bytes, limit } });
+  }
+}
+
+/**
+ * Redis did not answer within the connect timeout. The message names the URL (its password
+ * redacted) and what to check; `details` holds `url`, `timeoutMs` and the last connection error.
+ */
+export class RedisUnreachableError extends HandoffError {
+  constructor(redactedUrl: string, timeoutMs: number, lastError: string | undefined) {
+    super(
+      ErrorCode.REDIS_UNREACHABLE,
+      `Redis at ${redactedUrl} did not answer within ${timeoutMs} ms${lastError ? ` (${lastError})` : ''}. ` +
+        'Check that Redis is running and reachable from here, and that REDIS_URL or --redis-url names its host and port ' +
+        '(rediss:// when it expects TLS); --connect-timeout <ms> or HANDOFF_CONNECT_TIMEOUT_MS waits longer.',
+      { retryable: true, details: { url: redactedUrl, timeoutMs, ...(lastError ? { lastError } : {}) } },
+    );
   }
 }
 
@@ -242,13 +262,18 @@ export class MissingContextVariableError extends HandoffError {
   }
 }
 
-/** The conversation cannot take a user message in its current state. */
+/**
+ * The conversation cannot take this command in its current state: a user message (it runs, or it
+ * failed or was cancelled), or an approval (it waits for none). `details.command` says which.
+ */
 export class ConversationNotWaitingError extends HandoffError {
-  constructor(conversationId: string, status: string) {
+  constructor(conversationId: string, status: string, command: 'message' | 'approval' = 'message') {
     super(
       ErrorCode.CONVERSATION_NOT_WAITING,
-      `Conversation "${conversationId}" is ${status}; a message can be sent when it waits for the user or has completed.`,
-      { retryable: status === 'running' || status === 'awaiting_child', details: { conversationId, status } },
+      command === 'approval'
+        ? `Conversation "${conversationId}" is ${status} and waits for no approval; tool calls can be approved or rejected only while it waits for them (status awaiting_user, waiting.kind "approval").`
+        : `Conversation "${conversationId}" is ${status}; a message can be sent when it waits for the user or has completed.`,
+      { retryable: status === 'running' || status === 'awaiting_child', details: { conversationId, status, command } },
     );
   }
 }
@@ -293,5 +318,12 @@ export class CommandNotConfirmedError extends HandoffError {
       `${what} (operation ${operationId}) was not confirmed within ${timeoutMs} ms: no gateway has taken it yet. It stays queued and applies when one does; call again with operationId "${operationId}" to learn its outcome.`,
       { retryable: true, details: { operationId, timeoutMs } },
     );
+  }
+}
+
+/** An HTTP request without a valid API key (`Authorization: Bearer <key>`). */
+export class UnauthorizedError extends HandoffError {
+  constructor(message: string) {
+    super(ErrorCode.UNAUTHORIZED, message);
   }
 }

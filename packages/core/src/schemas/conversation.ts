@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ApprovalResume } from './approval-resume.js';
 import { ErrorJson } from '../errors/index.js';
 import { ContextVariables } from './json.js';
 import { TokenUsage } from './usage.js';
@@ -120,7 +121,7 @@ export const PendingHop = z.object({
   reason: z.string(),
   args: z.record(z.string(), z.unknown()).optional(),
   /** Approvals the agent resumes with. */
-  resume: z.object({ approvals: z.record(z.string(), z.object({ approved: z.boolean(), reason: z.string().optional() })) }).optional(),
+  resume: ApprovalResume.optional(),
   /** W3C traceparent the hop's span is a child of (the handoff that led here, or the conversation). */
   traceparent: z.string().optional(),
 });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ApprovalResume } from './approval-resume.js';
 import { SCHEMA_VERSION } from '../constants.js';
 import { ConversationId } from '../ids.js';
 import { hopId } from '../naming.js';
@@ -51,7 +52,7 @@ export const Envelope = z.object({
   /** When this conversation is a group chat: its members and pattern (after-work and targets follow them). */
   group: z.object({ members: z.array(z.string()), pattern: z.enum(['default', 'auto', 'round_robin', 'random', 'manual']) }).optional(),
   /** Set when the turn resumes after approvals: the decision for each pending tool call of the last assistant message. */
-  resume: z.object({ approvals: z.record(z.string(), z.object({ approved: z.boolean(), reason: z.string().optional() })) }).optional(),
+  resume: ApprovalResume.optional(),
   /** W3C traceparent of the conversation's trace, when tracing is on. */
   traceparent: z.string().optional(),
   /** When the coordinator published this hop (high-resolution Unix ms, see hrNow). */

@@ -62,7 +62,8 @@ export function applyEvent(detail, event) {
       break;
     }
     case 'tool.result': {
-      const hop = hopOf(detail, event);
+      // A call approved after its turn parked is answered by the next hop: it names the call's hop.
+      const hop = (event.callHopId && detail.hops.get(event.callHopId)) || hopOf(detail, event);
       const call = hop.tools.get(event.toolCallId);
       if (call) Object.assign(call, { result: clip(event.result, 2_000), isError: event.isError, resultAt: event.ts });
       detail.dirty.add(hop.item);

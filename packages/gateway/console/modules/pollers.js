@@ -1,8 +1,9 @@
 // Polling: tasks that run on an interval while the page is visible and has its API key, never
-// twice at once, and that can be run at once on demand.
+// twice at once, and that can be run at once on demand. Before a key is entered, one task runs to
+// learn whether the gateway wants one; the others start once it answered that it does not.
 
 import { AuthError } from './api.js';
-import { isKeyNeeded } from './api-key.js';
+import { claimCall, isKeyNeeded, isNoKeyNeeded, probeAnswered } from './api-key.js';
 
 const pollers = [];
 
@@ -12,17 +13,28 @@ export function every(intervalMs, task, when = () => true) {
   let running = false;
   const run = async () => {
     clearTimeout(timer);
-    if (!running && !isKeyNeeded() && !document.hidden && when()) {
+    const claim = !running && !isKeyNeeded() && !document.hidden && when() ? claimCall() : false;
+    let wakeOthers = false;
+    if (claim) {
       running = true;
+      let answered = false;
       try {
         await task();
+        answered = true;
       } catch (error) {
+        answered = !(error instanceof AuthError) && error.status !== undefined;
         if (!(error instanceof AuthError) && error.status !== 404) console.warn(error);
       } finally {
         running = false;
+        if (claim === 'probe') {
+          probeAnswered(answered);
+          wakeOthers = isNoKeyNeeded();
+        }
       }
     }
     timer = setTimeout(run, intervalMs);
+    // No key needed: the pollers that waited go now.
+    if (wakeOthers) pollAllNow();
   };
   const poller = { now: () => void run() };
   pollers.push(poller);

@@ -43,7 +43,7 @@ import { ApplyOutcome, addDeadLetter, type ApplyResult, looseConversationId, typ
 import { decideEndedBeforeStart } from './decide-start.js';
 import { decideApproval } from './decide-approval.js';
 import { decideChildDone } from './decide-child-done.js';
-import { decideStart, inputMessages, openingText } from './decide-start.js';
+import { decideStart, inputMessages, openingText, withEventsAfterStart } from './decide-start.js';
 import { decideUserMessage } from './decide-user-message.js';
 import { versionStep, type Decision } from './decision.js';
 import { indexInFlight, isInFlight, runEffects, type EffectDeps } from './effects.js';
@@ -191,10 +191,11 @@ export class Coordinator {
     }
     // The conversation has no history yet: a router classifies the input's opening message.
     const routed = await this.route(command.entryAgent, null, command.conversationId, command.context, openingText(inputMessages(command.input)) ?? '');
-    const started = decideStart(this.deps.network, { ...command, entryAgent: routed.agent });
+    // What routing decided (a pool's pick, a dead agent routed around) is told after the conversation started.
+    const started = withEventsAfterStart(decideStart(this.deps.network, { ...command, entryAgent: routed.agent }), routed.events);
     const traceparent = markSpan('conversation', contextOfTraceparent(command.traceparent), { 'handoff.conversation_id': command.conversationId, 'handoff.entry_agent': routed.agent });
     const traced = traceparent === undefined ? started : withConversationTrace(started, traceparent);
-    const applied = await this.commit(traced, routed.events, undefined, command.operationId);
+    const applied = await this.commit(traced, [], undefined, command.operationId);
     if (applied.outcome !== ApplyOutcome.APPLIED) {
       const record = await this.deps.store.read(command.conversationId);
       if (record) await runEffects(record, this.effects);
@@ -316,7 +317,7 @@ export class Coordinator {
   private async handleApproval(command: ApprovalCommand): Promise<CoordinatorJobOutcome> {
     return this.applyCommand(command, (record) => {
       const decision = decideApproval(this.deps.network, record, command);
-      if (decision === 'not-waiting') return new ConversationNotWaitingError(command.conversationId, `${record.status} and waits for no approval`);
+      if (decision === 'not-waiting') return new ConversationNotWaitingError(command.conversationId, record.status, 'approval');
       if (decision === 'unknown-call') return new HandoffError(ErrorCode.VALIDATION_FAILED, 'The approval names a tool call the conversation does not wait on.', { details: { pending: record.waiting?.kind === 'approval' ? record.waiting.calls.map((c) => c.toolCallId) : [] } });
       return decision;
     });

@@ -1,4 +1,4 @@
-import type { ApprovalCommand, ConversationRecord, NetworkDefinition, NewEvent, Waiting } from '@handoff/core';
+import { hopId, type ApprovalCommand, type ConversationRecord, type NetworkDefinition, type NewEvent, type Waiting } from '@handoff/core';
 import { versionStep, type Decision } from './decision.js';
 import { continueWith } from './route-target.js';
 
@@ -28,6 +28,8 @@ export function decideApproval(network: NetworkDefinition, record: ConversationR
 
   const resumed = { ...record, terminalReason: null, updatedAt: now };
   const routed = continueWith(network, resumed, waiting.agent, { agent: waiting.agent, hopId: null, reason: 'approvals decided', source: 'user' }, events);
-  const next = routed.record.next ? { ...routed.record, next: { ...routed.record.next, resume: { approvals: decisions } } } : routed.record;
+  // The calls were made by the turn that parked for approval: the last one applied.
+  const resume = { approvals: decisions, callsHopId: hopId(record.conversationId, record.appliedSeq) };
+  const next = routed.record.next ? { ...routed.record, next: { ...routed.record.next, resume } } : routed.record;
   return step(next, routed.events, routed.lifecycle === 'parked' ? 'parked' : 'revived');
 }

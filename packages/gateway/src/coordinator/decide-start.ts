@@ -140,3 +140,14 @@ export function decideEndedBeforeStart(network: NetworkDefinition, conversationI
   const record: ConversationRecord = { ...started.record, status: cancelled ? 'cancelled' : 'failed', currentAgent: null, path: [], terminalReason: reason, error, next: null };
   return { record, step: { ...started.step, record, events: endEvents(record, null), lifecycle: 'parked' } };
 }
+
+/**
+ * A start's decision with `events` (what routing decided on the way to the entry agent: a pool's
+ * pick, a dead agent routed around) right after its `conversation.started`, which stays the first
+ * event of every conversation.
+ */
+export function withEventsAfterStart(decision: Decision, events: readonly NewEvent[]): Decision {
+  if (events.length === 0) return decision;
+  const [started, ...rest] = decision.step.events;
+  return { ...decision, step: { ...decision.step, events: started === undefined ? [...events] : [started, ...events, ...rest] } };
+}

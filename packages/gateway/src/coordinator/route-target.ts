@@ -67,7 +67,7 @@ export function continueWith(network: NetworkDefinition, record: ConversationRec
   }
   const seq = record.appliedSeq + 1;
   if (seq - record.runStartSeq > record.maxHops) {
-    return fail(record, new MaxHopsExceededError(record.maxHops, [...record.path, agent]).toJSON(), events, 'max_hops_exceeded', from.agent);
+    return fail(record, new MaxHopsExceededError(record.maxHops, record.path, agent).toJSON(), events, 'max_hops_exceeded', from.agent);
   }
   const loop = loopLimitBreached(record, agent);
   if (loop) return fail(record, loop.error, events, loop.reason, from.agent);

@@ -2,7 +2,7 @@ import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import type { RedisClient } from '@handoff/redis';
-import { DEFAULT_COORDINATOR_PARTITIONS, ErrorCode, HandoffError, PayloadTooLargeError, isHandoffError, routerAgents, toErrorJson, type NetworkDefinition, type Target } from '@handoff/core';
+import { DEFAULT_COORDINATOR_PARTITIONS, ErrorCode, HandoffError, PayloadTooLargeError, routerAgents, type NetworkDefinition, type Target } from '@handoff/core';
 import type { RedisHandoffClient } from '@handoff/client';
 import type { QueueSet } from '@handoff/redis';
 import type { HealthView } from '../routing/health.js';
@@ -13,7 +13,7 @@ import type { ConversationIndex } from '../conversation-index.js';
 import { conversationRoutes } from './conversation-routes.js';
 import { deadLetterRoutes } from './dead-letter-routes.js';
 import { QUEUE_DASHBOARD_PATH, queueDashboardRoutes } from './queue-dashboard.js';
-import { statusOf } from './error-status.js';
+import { errorBody, statusOf } from './error-status.js';
 import type { GatewayMetrics } from './metrics.js';
 
 /** HTTP settings of the gateway. */
@@ -85,7 +85,7 @@ function handoffRouters(network: NetworkDefinition, name: string): string[] {
  * The gateway's HTTP API: conversations (start, list, read, result, SSE events, messages, cancel),
  * agents, dead letters, an OpenAI-compatible chat completions endpoint, health, readiness,
  * Prometheus metrics, and the web console's static files. One error handler maps error codes to
- * statuses with a `{ error: { code, message, details } }` body.
+ * statuses with a `{ error: { code, message, retryable, details } }` body.
  */
 export function createHttpApp(deps: HttpDeps, options: HttpOptions): Hono {
   const auth = options.auth ?? true;
@@ -97,11 +97,10 @@ export function createHttpApp(deps: HttpDeps, options: HttpOptions): Hono {
   const app = new Hono();
 
   app.onError((error, c) => {
-    const json = isHandoffError(error) ? error.toJSON() : toErrorJson(error);
-    const { retryable: _retryable, ...body } = json;
-    return c.json({ error: { ...body, details: json.details ?? {} } }, statusOf(json.code) as 400);
+    const body = errorBody(error);
+    return c.json(body, statusOf(body.error.code) as 400);
   });
-  app.notFound((c) => c.json({ error: { code: ErrorCode.NOT_FOUND, message: `No route ${c.req.method} ${c.req.path}.`, details: {} } }, 404));
+  app.notFound((c) => c.json({ error: { code: ErrorCode.NOT_FOUND, message: `No route ${c.req.method} ${c.req.path}.`, retryable: false, details: {} } }, 404));
   if (options.corsOrigins?.length) app.use('*', cors({ origin: [...options.corsOrigins], allowHeaders: ['authorization', 'content-type', 'last-event-id'], exposeHeaders: ['x-handoff-conversation-id'] }));
 
   app.get('/healthz', (c) => c.json({ ok: true }));

@@ -1,6 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { MiddlewareHandler } from 'hono';
-import { ErrorCode, HandoffError } from '@handoff/core';
+import { ErrorCode, UnauthorizedError } from '@handoff/core';
 
 /** Compares two strings in time independent of where they differ. */
 function same(a: string, b: string): boolean {
@@ -14,9 +14,9 @@ export function bearerAuth(keys: readonly string[]): MiddlewareHandler {
   return async (c, next) => {
     const header = c.req.header('authorization') ?? '';
     const match = /^Bearer\s+(.+)$/i.exec(header);
-    if (!match) throw new HandoffError(ErrorCode.UNAUTHORIZED, 'Send an API key as "Authorization: Bearer <key>".');
+    if (!match) throw new UnauthorizedError('Send an API key as "Authorization: Bearer <key>".');
     const token = match[1]!.trim();
-    if (!keys.some((key) => same(key, token))) throw new HandoffError(ErrorCode.UNAUTHORIZED, 'The API key is not valid.');
+    if (!keys.some((key) => same(key, token))) throw new UnauthorizedError('The API key is not valid.');
     await next();
   };
 }
@@ -34,7 +34,7 @@ export function browserAuth(keys: readonly string[]): MiddlewareHandler {
     const token = bearer ?? password;
     if (token !== undefined && keys.some((key) => same(key, token))) return next();
     return c.json(
-      { error: { code: ErrorCode.UNAUTHORIZED, message: 'Sign in with an API key as the password (any user name), or send "Authorization: Bearer <key>".', details: {} } },
+      { error: { code: ErrorCode.UNAUTHORIZED, message: 'Sign in with an API key as the password (any user name), or send "Authorization: Bearer <key>".', retryable: false, details: {} } },
       401,
       { 'www-authenticate': 'Basic realm="handoff", charset="UTF-8"' },
     );

@@ -1,7 +1,7 @@
 import { Hono, type Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import { z } from 'zod';
-import { Message, OperationId, newOperationId, parseBoundary, viewOfRecord } from '@handoff/core';
+import { EventId, Message, OperationId, newOperationId, parseBoundary, viewOfRecord } from '@handoff/core';
 import type { RedisHandoffClient } from '@handoff/client';
 import type { ConversationIndex } from '../conversation-index.js';
 import { jsonBody } from './json-body.js';
@@ -15,6 +15,18 @@ function operationIdOf(c: Context, body: { operationId?: string | undefined }): 
   return body.operationId ?? parseBoundary(OperationId.optional(), c.req.header('idempotency-key'), 'Idempotency-Key header') ?? newOperationId();
 }
 const KEEPALIVE_MS = 15_000;
+
+/**
+ * Where an events stream resumes: the `Last-Event-ID` header (what a browser's EventSource sends
+ * when it reconnects), else the `after` query parameter; none (or empty) is from the start.
+ * @throws ValidationError (400) when it is not an event id
+ */
+function resumeAfterOf(c: Context): string | undefined {
+  const header = c.req.header('last-event-id');
+  if (header) return parseBoundary(EventId, header, 'The Last-Event-ID header');
+  const query = c.req.query('after');
+  return query ? parseBoundary(EventId, query, 'The after query parameter') : undefined;
+}
 
 /**
  * `/v1/conversations`: start, list, read, wait for, stream, answer and cancel conversations. With
@@ -48,9 +60,9 @@ export function conversationRoutes(client: RedisHandoffClient, index?: Conversat
   });
 
   app.get('/:id/events', async (c) => {
+    const after = resumeAfterOf(c);
     const handle = client.conversation(c.req.param('id'));
     await handle.assertExists(); // 404 before the stream starts
-    const after = c.req.header('last-event-id') ?? c.req.query('after');
     return streamSSE(c, async (stream) => {
       const keepalive = setInterval(() => void stream.write(': keepalive\n\n'), KEEPALIVE_MS);
       const abort = new AbortController();

@@ -1,4 +1,4 @@
-import { ErrorCode, type ErrorCode as Code } from '@handoff/core';
+import { ErrorCode, toErrorJson, type ErrorCode as Code, type ErrorJson } from '@handoff/core';
 
 /** The HTTP status of each error code; codes not listed are 500. */
 const STATUS: Partial<Record<Code, number>> = {
@@ -17,10 +17,25 @@ const STATUS: Partial<Record<Code, number>> = {
   [ErrorCode.OVERLOADED]: 429,
   [ErrorCode.MODEL_UNAVAILABLE]: 502,
   [ErrorCode.NETWORK_NOT_REGISTERED]: 503,
+  [ErrorCode.REDIS_UNREACHABLE]: 503,
   [ErrorCode.ARCHIVE_UNAVAILABLE]: 503,
 };
 
 /** The HTTP status for an error code. */
 export function statusOf(code: Code): number {
   return STATUS[code] ?? 500;
+}
+
+/** The body of every error response of the API: `{ error: { code, message, retryable, details } }`. */
+export interface ErrorBody {
+  error: ErrorJson & { details: Record<string, unknown> };
+}
+
+/**
+ * The error response body for anything thrown: a runtime error keeps its code, message, retryable
+ * flag and details (the clients rebuild the same typed error from it); anything else is INTERNAL.
+ */
+export function errorBody(error: unknown): ErrorBody {
+  const json = toErrorJson(error);
+  return { error: { ...json, details: json.details ?? {} } };
 }

@@ -1,8 +1,8 @@
 import type { RedisClient } from '@handoff/redis';
-import type { KeyLayout } from '@handoff/core';
+import { WORKER_HEARTBEAT_TTL_MS, type KeyLayout } from '@handoff/core';
 
 /** A worker counts as live while its last heartbeat is younger than this. */
-export const HEARTBEAT_TTL_MS = 3_000;
+export const HEARTBEAT_TTL_MS = WORKER_HEARTBEAT_TTL_MS;
 
 /** How often {@link HealthView.watch} checks that Redis answers. */
 const WATCH_INTERVAL_MS = 500;

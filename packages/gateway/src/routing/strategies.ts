@@ -1,4 +1,4 @@
-import type { CapabilityRouter, PoolRouter, RoutingChoice, RoutingRequest, RoutingStrategy } from '@handoff/core';
+import { DEFAULT_CLASSIFICATION_CACHE_SECONDS, type CapabilityRouter, type PoolRouter, type RoutingChoice, type RoutingRequest, type RoutingStrategy } from '@handoff/core';
 
 /** Round-robin over the candidates, with one counter in Redis shared by every gateway replica. */
 export const roundRobin: RoutingStrategy = {
@@ -85,7 +85,7 @@ export function capabilityStrategy(router: CapabilityRouter): RoutingStrategy {
   return {
     name: 'capability',
     async select(request): Promise<RoutingChoice> {
-      const capability = await request.signals.cached(`${request.router}:${request.text}`, router.cacheSeconds ?? 3_600, () => classify(request));
+      const capability = await request.signals.cached(`${request.router}:${request.text}`, router.cacheSeconds ?? DEFAULT_CLASSIFICATION_CACHE_SECONDS, () => classify(request));
       const agent = router.capabilities[capability];
       return agent && request.candidates.includes(agent)
         ? { agent, reason: `required capability: ${capability}`, details: { capability } }

@@ -1,6 +1,6 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Logger } from 'pino';
 import { DefinitionError, type McpServerSpec } from '@handoff/core';
 
@@ -20,7 +20,19 @@ export interface McpCallResult {
   isError: boolean;
 }
 
-/** One live connection to one MCP server; reconnects on the next call when the server went away. */
+/**
+ * True when a Streamable HTTP server answered 404 to a request that named a session: it no longer
+ * knows the session (it restarted, or expired it), and the MCP spec says the client must start a
+ * new one with a fresh `initialize`.
+ */
+function isSessionGone(error: unknown, transport: McpServerSpec['transport']): boolean {
+  return transport === 'http' && error instanceof StreamableHTTPError && error.code === 404;
+}
+
+/**
+ * One live connection to one MCP server; reconnects on the next call when the server went away,
+ * and starts a new session (then retries the call once) when an HTTP server forgot its session.
+ */
 class McpServerConnection {
   private client: Client | undefined;
   private connecting: Promise<Client> | undefined;
@@ -68,10 +80,26 @@ class McpServerConnection {
 
   async call(name: string, args: Record<string, unknown>, signal: AbortSignal | undefined): Promise<McpCallResult> {
     const client = await this.connect();
-    const result = await client.callTool({ name, arguments: args }, undefined, { timeout: this.spec.timeoutMs, ...(signal ? { signal } : {}) });
+    const callOnce = (on: Client) => on.callTool({ name, arguments: args }, undefined, { timeout: this.spec.timeoutMs, ...(signal ? { signal } : {}) });
+    let result: Awaited<ReturnType<Client['callTool']>>;
+    try {
+      result = await callOnce(client);
+    } catch (error) {
+      if (!isSessionGone(error, this.spec.transport)) throw error;
+      this.logger.warn({ server: this.spec.name, tool: name }, 'MCP server session expired; starting a new session and retrying the call');
+      await this.dropSession(client);
+      result = await callOnce(await this.connect());
+    }
     const content = Array.isArray(result.content) ? (result.content as { type: string; text?: string }[]) : [];
     const text = content.map((part) => (part.type === 'text' ? (part.text ?? '') : `[${part.type}]`)).join('\n');
     return { text: text || JSON.stringify(result.structuredContent ?? result.content ?? ''), isError: result.isError === true };
+  }
+
+  /** Forgets `client`'s session (the server no longer has it), so that the next connect initializes a new one. */
+  private async dropSession(client: Client): Promise<void> {
+    if (this.client === client) this.client = undefined;
+    // The transport would try to DELETE the dead session on close: it is gone already, so just close.
+    await client.close().catch(() => undefined);
   }
 
   async close(): Promise<void> {

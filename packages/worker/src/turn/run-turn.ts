@@ -5,6 +5,8 @@ import {
   hrNow,
   isHandoffError,
   ZERO_USAGE,
+  DEFAULT_GROUP_MANAGER_ATTEMPTS,
+  type ApprovalResume,
   type ContextVariables,
   type Envelope,
   type HandoffSource,
@@ -107,7 +109,7 @@ export async function runTurn(input: TurnInput): Promise<TurnRun> {
       candidates: candidates.length > 0 ? candidates : [agent.name],
       history: [...history, ...newMessages],
       selectionMessage: chosen.target.selectionMessage,
-      attempts: chosen.target.attempts ?? 3,
+      attempts: chosen.target.attempts ?? DEFAULT_GROUP_MANAGER_ATTEMPTS,
       signal: input.signal,
     });
     usage = addUsage(usage, selected.usage);
@@ -117,7 +119,7 @@ export async function runTurn(input: TurnInput): Promise<TurnRun> {
   try {
     if (envelope.resume) {
       // Resuming after approvals: answer the waiting tool calls, then carry on with the model.
-      const chosen = await answerApproved(history, envelope.resume.approvals, input, context, newMessages);
+      const chosen = await answerApproved(history, envelope.resume, input, context, newMessages);
       if (chosen) return await handoff(chosen);
     } else {
       const byContext = firstMatchingRule(agent.compiledContextConditions, context.current, 'context condition');
@@ -286,7 +288,7 @@ async function runTool(tool: TurnTool, call: ToolCall, input: TurnInput, context
  */
 async function answerApproved(
   history: readonly Message[],
-  approvals: Record<string, { approved: boolean; reason?: string | undefined }>,
+  { approvals, callsHopId }: ApprovalResume,
   input: TurnInput,
   context: TurnContext,
   newMessages: Message[],
@@ -304,7 +306,9 @@ async function answerApproved(
     else answer = await runTool(tool, call, input, context);
     if (answer.chosen && !chosen) chosen = answer.chosen;
     newMessages.push({ role: 'tool', tool_call_id: call.id, content: answer.content });
-    input.events.emit({ type: 'tool.result', agent: input.agent.name, hopId: input.envelope.hopId, toolCallId: call.id, name: call.function.name, result: answer.content, isError: answer.isError });
+    // The result names the hop that made the call, so that it is shown with it.
+    const callHop = callsHopId !== undefined && callsHopId !== input.envelope.hopId ? { callHopId: callsHopId } : {};
+    input.events.emit({ type: 'tool.result', agent: input.agent.name, hopId: input.envelope.hopId, ...callHop, toolCallId: call.id, name: call.function.name, result: answer.content, isError: answer.isError });
   }
   return chosen;
 }
