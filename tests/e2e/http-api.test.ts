@@ -149,7 +149,7 @@ describe('HTTP API', () => {
     const wrong = await fetch(`${base}/v1/agents`, { headers: { authorization: 'Bearer nope' } });
     expect(wrong.status).toBe(401);
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
-    expect(await (await fetch(`${base}/readyz`)).json()).toEqual({ ready: true, redis: true, coordinator: true });
+    expect(await (await fetch(`${base}/readyz`)).json()).toEqual({ ready: true, redis: true, coordinator: true, networkRegistered: true });
   });
 
   it('answers every kind of bad input with a 4xx and a code, and changes nothing in Redis', async () => {

@@ -62,6 +62,7 @@ const connection = (command: Command) =>
 
 connection(program.command('inspect').description("print a conversation's status, path, context and events (from the archive once it left Redis, with --archive-url)"))
   .argument('<conversation-id>')
+  .option('--messages', 'print its transcript (every message, with the agent that wrote it) instead of its events')
   .option('--archive-url <url>', 'the PostgreSQL archive of finished conversations ($HANDOFF_ARCHIVE_URL)')
   .option('--archive-table <name>', 'the archive table ($HANDOFF_ARCHIVE_TABLE; default handoff_conversations)')
   .action(async (id: string, options: Record<string, unknown>) => (await import('./commands/inspect.js')).inspectCommand(id, options));

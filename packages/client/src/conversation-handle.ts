@@ -22,6 +22,9 @@ import {
   type ConversationResult,
   type KeyLayout,
   type StoredEvent,
+  TranscriptQuery,
+  transcriptPage,
+  type TranscriptPage,
 } from '@handoff/core';
 import { EventLog, quietErrors, type ConversationStore } from '@handoff/redis';
 import type { ApprovalOptions, CommandOptions, ConversationHandle, EventsOptions, ResultOptions, SendOptions } from './handle.js';
@@ -181,6 +184,38 @@ export class RedisConversationHandle implements ConversationHandle {
       if (record) return record;
       if (waited >= 5_000) throw new ConversationNotFoundError(this.id);
       await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+  }
+
+  /**
+   * A page of the conversation's transcript: its history in the OpenAI message format, oldest
+   * first, each message with the agent whose turn added it (null for the user's). Read from the
+   * archive once the conversation left Redis (with an archive).
+   * @throws {@link ConversationNotFoundError}; ValidationError for a bad `from` or `limit`.
+   */
+  async messages(query: TranscriptQuery = {}): Promise<TranscriptPage> {
+    const page = parseBoundary(TranscriptQuery, query, 'Transcript query');
+    const record = await this.status();
+    if (!(await this.store.existsOrStarting(this.id))) {
+      const archived = await this.archivedWhenGone();
+      if (archived) {
+        const history = archived.history as Message[];
+        return transcriptPage(this.id, history.slice(page.from, page.from + page.limit), archived.events as StoredEvent[], page, page.from, history.length);
+      }
+    }
+    const [history, events] = await Promise.all([this.store.range(this.id, page.from, page.limit), this.allEvents()]);
+    return transcriptPage(this.id, history, events, page, page.from, record.historyLength);
+  }
+
+  /** Every event of the conversation's log so far (bounded by the log's own cap), without waiting. */
+  private async allEvents(): Promise<StoredEvent[]> {
+    const log = new EventLog(this.redis, this.keys);
+    const events: StoredEvent[] = [];
+    for (let after = '0'; ; ) {
+      const batch = await log.read(this.id, { after, count: 1_000 });
+      if (batch.length === 0) return events;
+      events.push(...batch);
+      after = batch.at(-1)!.id;
     }
   }
 

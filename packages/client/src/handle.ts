@@ -1,4 +1,4 @@
-import type { ConversationResult, ConversationView, Message, StoredEvent } from '@handoff/core';
+import type { ConversationResult, ConversationView, Message, StoredEvent, TranscriptPage, TranscriptQuery } from '@handoff/core';
 import type { StartRequest } from './start-request.js';
 
 /** Options of {@link ConversationHandle.events}. */
@@ -34,6 +34,12 @@ export interface ConversationHandle {
   result(options?: ResultOptions): Promise<ConversationResult>;
   /** Its events in order, from the start (or after `options.after`); ends after the terminal event. */
   events(options?: EventsOptions): AsyncGenerator<StoredEvent, void, undefined>;
+  /**
+   * A page of its transcript: the history in the OpenAI message format, oldest first, each message
+   * with the agent whose turn added it (null for the user's); `next` is the `from` of the next
+   * page. @throws CONVERSATION_NOT_FOUND, VALIDATION_FAILED for a bad `from` or `limit`.
+   */
+  messages(query?: TranscriptQuery): Promise<TranscriptPage>;
   /**
    * Sends the user's next message (`agent` picks who continues after an ask-user) and resolves
    * once the coordinator applied it. @throws CONVERSATION_NOT_WAITING when it cannot take one now,

@@ -2,6 +2,8 @@ import { createParser } from 'eventsource-parser';
 import {
   ConversationResult,
   ConversationView,
+  TranscriptPage,
+  TranscriptQuery,
   ErrorCode,
   ErrorJson,
   EventId,
@@ -78,6 +80,12 @@ export class HttpConversationHandle implements ConversationHandle {
 
   async status(): Promise<ConversationView> {
     return ConversationView.parse(await this.http.json(`/v1/conversations/${encodeURIComponent(this.id)}`));
+  }
+
+  async messages(query: TranscriptQuery = {}): Promise<TranscriptPage> {
+    const page = parseBoundary(TranscriptQuery, query, 'Transcript query');
+    const params = new URLSearchParams({ from: String(page.from), limit: String(page.limit) });
+    return TranscriptPage.parse(await this.http.json(`/v1/conversations/${encodeURIComponent(this.id)}/messages?${params}`));
   }
 
   async result(options: ResultOptions = {}): Promise<ConversationResult> {

@@ -37,6 +37,7 @@ export * from './schemas/command-reply.js';
 export * from './schemas/conversation.js';
 export * from './schemas/runtime-event.js';
 export * from './schemas/event-id.js';
+export * from './schemas/transcript.js';
 export * from './schemas/archived-conversation.js';
 export * from './schemas/archive-table.js';
 export * from './archive.js';

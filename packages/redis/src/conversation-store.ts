@@ -197,6 +197,12 @@ export class ConversationStore {
     return entries.map((entry, index) => parseBoundary(Message, JSON.parse(entry), `History entry -${count - index}`));
   }
 
+  /** `count` history entries from index `from`, oldest first. */
+  async range(conversationId: string, from: number, count: number): Promise<Message[]> {
+    const entries = await this.redis.lrange(this.keys.history(conversationId), from, from + count - 1);
+    return entries.map((entry, index) => parseBoundary(Message, JSON.parse(entry), `History entry ${from + index}`));
+  }
+
   /** The whole history of a conversation, oldest first. */
   async history(conversationId: string): Promise<Message[]> {
     const entries = await this.redis.lrange(this.keys.history(conversationId), 0, -1);

@@ -1,5 +1,5 @@
 import { describeEvent } from '@handoff/client';
-import { viewOfRecord, type ArchivedConversation, type StoredEvent } from '@handoff/core';
+import { MAX_TRANSCRIPT_PAGE, messageText, viewOfRecord, type ArchivedConversation, type StoredEvent, type TranscriptEntry, type TranscriptPage } from '@handoff/core';
 import { openArchive } from '../archive.js';
 import { parseArchiveFlags } from '../options.js';
 import { connect, type Connection } from './connect.js';
@@ -13,6 +13,10 @@ export async function inspectCommand(conversationId: string, raw: Record<string,
   const connection = await connect(raw, archive);
   const out = (line: string) => process.stdout.write(`${line}\n`);
   try {
+    if (raw.messages) {
+      await printTranscript(connection, conversationId, Boolean(raw.json), out);
+      return;
+    }
     const inRedis = (await connection.redis.exists(connection.keys.conversation(conversationId), connection.keys.starting(conversationId))) > 0;
     const archived: ArchivedConversation | null = !inRedis && archive ? await archive.load(conversationId) : null;
     const record = archived?.record ?? (await connection.client.conversation(conversationId).status());
@@ -45,6 +49,28 @@ export async function inspectCommand(conversationId: string, raw: Record<string,
   } finally {
     await connection.close();
     await archive?.close();
+  }
+}
+
+/** The whole transcript, page by page: one line per message (`[index] role (agent): text`), or JSON. */
+async function printTranscript(connection: Connection, conversationId: string, json: boolean, out: (line: string) => void): Promise<void> {
+  const handle = connection.client.conversation(conversationId);
+  const entries: TranscriptEntry[] = [];
+  for (let from: number | null = 0; from !== null; ) {
+    const page: TranscriptPage = await handle.messages({ from, limit: MAX_TRANSCRIPT_PAGE });
+    entries.push(...page.entries);
+    from = page.next;
+  }
+  if (json) {
+    out(JSON.stringify({ conversationId, total: entries.length, entries }, null, 2));
+    return;
+  }
+  out(`transcript of ${conversationId} (${entries.length} messages)`);
+  for (const { index, agent, message } of entries) {
+    const who = `${message.role}${agent ? ` (${agent})` : ''}`;
+    const calls = message.role === 'assistant' && message.tool_calls?.length ? ` → ${message.tool_calls.map((c) => `${c.function.name}(${c.function.arguments})`).join(', ')}` : '';
+    const text = message.role === 'tool' ? `[${message.tool_call_id}] ${message.content}` : messageText(message);
+    out(`  [${index}] ${who}: ${text.replace(/\s+/g, ' ')}${calls}`);
   }
 }
 

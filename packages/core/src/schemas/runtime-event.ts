@@ -80,6 +80,7 @@ export const AgentCompletedEvent = z
     hopId: z.string().describe('The hop (one turn of one agent): `<conversationId>.h<seq>`.'),
     seq: z.number().int().describe('The hop\'s number in the conversation: 1, 2, …'),
     outcome: z.enum(['handoff', 'final', 'failed', 'approval']).describe('How the turn ended: a handoff, a final answer, a failure, or waiting for approval.'),
+    messages: z.object({ from: z.number().int().min(0), count: z.number().int().min(0) }).optional().describe('The history entries the turn appended: `count` from index `from` (what attributes them to the agent in a transcript).'),
     /** Queue wait, model time and the rest, for this hop. */
     timing: TurnTiming.optional().describe('Queue wait, model time and the rest, for this hop.'),
   })

@@ -28,6 +28,7 @@ export function decideTurn(network: NetworkDefinition, record: ConversationRecor
       hopId: turn.hopId,
       seq: turn.seq,
       outcome: outcome.type === 'final' ? 'final' : outcome.type === 'failed' ? 'failed' : outcome.type === 'approval' ? 'approval' : 'handoff',
+      ...(turn.newMessages.length > 0 ? { messages: { from: record.historyLength, count: turn.newMessages.length } } : {}),
       timing: turn.timing,
     },
   ];
