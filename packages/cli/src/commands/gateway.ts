@@ -1,8 +1,9 @@
+import { DEFAULT_DRAIN_TIMEOUT_MS } from '@handoff/core';
 import { startGateway } from '@handoff/gateway';
 import { loadNetwork } from '../load-network.js';
 import { createLogger } from '../logger.js';
 import { durabilityFromFlags, parseFlags, redisConfigFromFlags } from '../options.js';
-import { closeOnSignals } from '../shutdown.js';
+import { SHUTDOWN_MARGIN_MS, closeOnSignals } from '../shutdown.js';
 import { startTracingFromEnv } from '../tracing.js';
 import { openArchive } from '../archive.js';
 
@@ -45,12 +46,15 @@ export async function gatewayCommand(raw: Record<string, unknown>): Promise<void
     ...(flags.concurrency ? { concurrency: flags.concurrency } : {}),
   });
   // Attached before the ready line: whoever sees "ready" may stop the process at once, and must get a clean shutdown.
-  signals.attach({
-    async close() {
-      await gateway.close();
-      await archive?.close();
+  signals.attach(
+    {
+      async close() {
+        await gateway.close();
+        await archive?.close();
+      },
     },
-  });
+    (flags.drainTimeout ?? DEFAULT_DRAIN_TIMEOUT_MS) + SHUTDOWN_MARGIN_MS,
+  );
   await gateway.waitUntilReady();
   logger.info({ network: network.name }, 'ready');
 }

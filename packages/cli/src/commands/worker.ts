@@ -1,8 +1,9 @@
+import { DEFAULT_DRAIN_TIMEOUT_MS } from '@handoff/core';
 import { startWorkers } from '@handoff/worker';
 import { loadNetwork } from '../load-network.js';
 import { createLogger } from '../logger.js';
 import { durabilityFromFlags, parseFlags, redisConfigFromFlags } from '../options.js';
-import { closeOnSignals } from '../shutdown.js';
+import { SHUTDOWN_MARGIN_MS, closeOnSignals } from '../shutdown.js';
 import { startTracingFromEnv } from '../tracing.js';
 
 /** `handoff worker`: runs agents of a network until SIGTERM/SIGINT. */
@@ -23,7 +24,7 @@ export async function workerCommand(raw: Record<string, unknown>): Promise<void>
     ...(flags.concurrency ? { concurrency: flags.concurrency } : {}),
   });
   // Attached before the ready line: whoever sees "ready" may stop the process at once, and must get a clean shutdown.
-  signals.attach(workers);
+  signals.attach(workers, (flags.drainTimeout ?? DEFAULT_DRAIN_TIMEOUT_MS) + SHUTDOWN_MARGIN_MS);
   await workers.waitUntilReady();
   logger.info({ workerId: workers.workerId, agents: workers.agents }, 'ready');
 }
