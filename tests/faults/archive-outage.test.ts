@@ -3,12 +3,13 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { PostgresArchive } from '@handoff/archive';
 import { createClient, type RedisHandoffClient } from '@handoff/client';
-import { defineAgent, defineNetwork, keyLayout } from '@handoff/core';
+import { keyLayout } from '@handoff/core';
 import { startGateway, type Gateway } from '@handoff/gateway';
 import { TcpRelay, hasTool, startScriptedModel, systemIncludes, type ScriptedModel } from '@handoff/testing';
 import { startWorkers, type WorkerGroup } from '@handoff/worker';
 import { archivedRows, startTestPostgres, uniqueTable, type TestPostgres } from '../support/archive.js';
 import { redisUrl, uniquePrefix } from '../support/env.js';
+import { triageBillingNetwork } from '../support/network-builders.js';
 
 const ANSWER = 'Refunded.';
 const KEEP_SECONDS = 30;
@@ -46,14 +47,7 @@ describe('archive while PostgreSQL is down, and after a crash before the index w
         { when: systemIncludes('You are Billing.'), reply: { content: ANSWER } },
       ],
     });
-    const llm = { name: 'scripted', baseURL: model.url, apiKey: 'test', maxRetries: 0 };
-    const network = defineNetwork({
-      name: 'support',
-      agents: [
-        defineAgent({ name: 'Triage', description: 'Routes', instructions: 'You are Triage.', model: llm, handoffs: ['Billing'] }),
-        defineAgent({ name: 'Billing', description: 'Billing', instructions: 'You are Billing.', model: llm }),
-      ],
-    });
+    const network = triageBillingNetwork(model.url);
     const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
     const config = { url: redisUrl(), prefix };
     gateway = await startGateway({ network, redis: config, logger, archive: { store: archive, keepSeconds: KEEP_SECONDS, intervalMs: 100 }, reconcileIntervalMs: 3_600_000 });
@@ -123,9 +117,12 @@ describe('archive while PostgreSQL is down, and after a crash before the index w
     const [id] = await finish(1, 'crash after the end');
     await vi.waitFor(async () => expect(await redis.zscore(keys.archivePending, id!)).not.toBeNull(), { timeout: 5_000, interval: 50 });
     // The state a crash right after the end's apply leaves: the conversation still in the in-flight
-    // index (written before its last running step), and no pending-archive entry.
+    // index (written before its last running step), and no pending-archive entry. The archiver's
+    // rounds are held meanwhile, so none that read the entry before it went saves it afterwards.
+    await gateway.archiver!.stop();
     await redis.zrem(keys.archivePending, id!);
     await redis.zadd(keys.inFlight, 0, id!);
+    gateway.archiver!.start();
     await relay.open();
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect((await archivedRows(postgres.sql, table, [id!])).size).toBe(0); // nothing queued it: nothing is archived

@@ -3,13 +3,14 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { PostgresArchive } from '@handoff/archive';
 import { createClient, type RedisHandoffClient } from '@handoff/client';
-import { defineAgent, defineNetwork, keyLayout, type StoredEvent } from '@handoff/core';
+import { keyLayout, type StoredEvent } from '@handoff/core';
 import { startGateway, type Gateway } from '@handoff/gateway';
 import { readFinishedConversation, shortenArchivedRetention, ConversationStore, EventLog } from '@handoff/redis';
 import { ManagedProcess, hasTool, lastUserText, startScriptedModel, systemIncludes, type ScriptedModel } from '@handoff/testing';
 import { startWorkers, type WorkerGroup } from '@handoff/worker';
 import { archivedRows, startTestPostgres, uniqueTable, type TestPostgres } from '../support/archive.js';
 import { redisUrl, uniquePrefix } from '../support/env.js';
+import { triageBillingNetwork } from '../support/network-builders.js';
 import { HANDOFF_BIN, REPO_ROOT } from '../support/processes.js';
 
 const ANSWER = 'Your duplicate charge is refunded today.';
@@ -65,14 +66,7 @@ describe('archive of finished conversations (PostgreSQL)', () => {
         { when: systemIncludes('You are Billing.'), reply: { content: ANSWER } },
       ],
     });
-    const llm = { name: 'scripted', baseURL: model.url, apiKey: 'test', maxRetries: 0 };
-    const network = defineNetwork({
-      name: 'support',
-      agents: [
-        defineAgent({ name: 'Triage', description: 'Routes', instructions: 'You are Triage.', model: llm, handoffs: ['Billing'] }),
-        defineAgent({ name: 'Billing', description: 'Billing questions', instructions: 'You are Billing.', model: llm }),
-      ],
-    });
+    const network = triageBillingNetwork(model.url);
     const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
     const config = { url: redisUrl(), prefix };
     gateway = await startGateway({ network, redis: config, logger, archive: { store: archive, keepSeconds: KEEP_SECONDS, intervalMs: 100 }, http: { port: 0, host: '127.0.0.1', auth: false } });

@@ -2,12 +2,13 @@ import { Redis } from 'ioredis';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createClient, type RedisHandoffClient } from '@handoff/client';
-import { defineAgent, defineNetwork, keyLayout, type StoredEvent } from '@handoff/core';
+import { keyLayout, type StoredEvent } from '@handoff/core';
 import { startGateway, type Gateway } from '@handoff/gateway';
 import { EventLog } from '@handoff/redis';
 import { hasTool, lastUserText, startScriptedModel, systemIncludes, type ScriptedModel } from '@handoff/testing';
 import { startWorkers, type WorkerGroup } from '@handoff/worker';
 import { redisUrl, uniquePrefix } from '../support/env.js';
+import { triageBillingNetwork } from '../support/network-builders.js';
 
 /** A 200-token answer: 800 characters of English (four characters a token, as the scripted model counts). */
 const ANSWER = Array.from({ length: 12 }, (_, i) => `Step ${i + 1}: I checked invoice ${1000 + i} and the duplicate charge is refunded today. `)
@@ -81,14 +82,7 @@ describe('memory per finished conversation', () => {
         { when: systemIncludes('You are Billing.'), reply: { content: ANSWER, chunkDelayMs: 1 } },
       ],
     });
-    const llm = { name: 'scripted', baseURL: model.url, apiKey: 'test', maxRetries: 0 };
-    const network = defineNetwork({
-      name: 'support',
-      agents: [
-        defineAgent({ name: 'Triage', description: 'Routes', instructions: 'You are Triage.', model: llm, handoffs: ['Billing'] }),
-        defineAgent({ name: 'Billing', description: 'Billing questions', instructions: 'You are Billing.', model: llm }),
-      ],
-    });
+    const network = triageBillingNetwork(model.url);
     const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
     const config = { url: redisUrl(), prefix };
     gateway = await startGateway({ network, redis: config, logger });

@@ -14,6 +14,18 @@ export function chainNetwork(modelUrl: string, length: number, options: { maxHop
   return defineNetwork({ name: `chain-${length}`, agents, ...(options.maxHops ? { maxHops: options.maxHops } : {}) });
 }
 
+/** Triage hands off to Billing, which answers: the two-hop conversation the memory and archive tests measure. */
+export function triageBillingNetwork(modelUrl: string): NetworkDefinition {
+  const model = { name: 'scripted', baseURL: modelUrl, apiKey: 'test', maxRetries: 0 };
+  return defineNetwork({
+    name: 'support',
+    agents: [
+      defineAgent({ name: 'Triage', description: 'Routes', instructions: 'You are Triage.', model, handoffs: ['Billing'] }),
+      defineAgent({ name: 'Billing', description: 'Billing questions', instructions: 'You are Billing.', model }),
+    ],
+  });
+}
+
 /** Two agents that always hand off to each other (a loop the hop limit must stop). */
 export function pingPongNetwork(modelUrl: string, options: { maxHops?: number; maxPingPong?: number } = {}): NetworkDefinition {
   const model = { name: 'scripted', baseURL: modelUrl, apiKey: 'test', maxRetries: 0 };

@@ -203,20 +203,8 @@ export class RedisConversationHandle implements ConversationHandle {
         return transcriptPage(this.id, history.slice(page.from, page.from + page.limit), archived.events as StoredEvent[], page, page.from, history.length);
       }
     }
-    const [history, events] = await Promise.all([this.store.range(this.id, page.from, page.limit), this.allEvents()]);
+    const [history, events] = await Promise.all([this.store.range(this.id, page.from, page.limit), new EventLog(this.redis, this.keys).readAll(this.id)]);
     return transcriptPage(this.id, history, events, page, page.from, record.historyLength);
-  }
-
-  /** Every event of the conversation's log so far (bounded by the log's own cap), without waiting. */
-  private async allEvents(): Promise<StoredEvent[]> {
-    const log = new EventLog(this.redis, this.keys);
-    const events: StoredEvent[] = [];
-    for (let after = '0'; ; ) {
-      const batch = await log.read(this.id, { after, count: 1_000 });
-      if (batch.length === 0) return events;
-      events.push(...batch);
-      after = batch.at(-1)!.id;
-    }
   }
 
   /** Throws {@link ConversationNotFoundError} unless the conversation exists, its start is queued, or the archive has it. */

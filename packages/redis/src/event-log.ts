@@ -51,6 +51,17 @@ export class EventLog {
     return withSmallScripts(this.redis).handoffAppendEvents(keys.events(conversationId), keys.finishedEvents(conversationId), keys.conversation(conversationId), MAX_EVENTS_PER_CONVERSATION, ...json);
   }
 
+  /** Every event of a conversation's log so far, oldest first, read a page at a time without waiting (bounded by the log's own cap). */
+  async readAll(conversationId: string): Promise<StoredEvent[]> {
+    const events: StoredEvent[] = [];
+    for (let after = '0'; ; ) {
+      const batch = await this.read(conversationId, { after, count: 1_000 });
+      if (batch.length === 0) return events;
+      events.push(...batch);
+      after = batch.at(-1)!.id;
+    }
+  }
+
   /**
    * Reads events after `options.after`. With `blockMs`, waits for the next event when none is
    * there yet (unless the conversation is finished and its log compacted: nothing more comes).

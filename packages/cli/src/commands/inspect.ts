@@ -20,7 +20,7 @@ export async function inspectCommand(conversationId: string, raw: Record<string,
     const inRedis = (await connection.redis.exists(connection.keys.conversation(conversationId), connection.keys.starting(conversationId))) > 0;
     const archived: ArchivedConversation | null = !inRedis && archive ? await archive.load(conversationId) : null;
     const record = archived?.record ?? (await connection.client.conversation(conversationId).status());
-    const events: StoredEvent[] = archived ? (archived.events as StoredEvent[]) : await readAllEvents(connection.events, conversationId);
+    const events: StoredEvent[] = archived ? (archived.events as StoredEvent[]) : await connection.events.readAll(conversationId);
     if (raw.json) {
       out(JSON.stringify({ conversation: viewOfRecord(record), ...(archived ? { archivedAt: archived.archivedAt } : {}), events }, null, 2));
       return;
@@ -71,16 +71,5 @@ async function printTranscript(connection: Connection, conversationId: string, j
     const calls = message.role === 'assistant' && message.tool_calls?.length ? ` → ${message.tool_calls.map((c) => `${c.function.name}(${c.function.arguments})`).join(', ')}` : '';
     const text = message.role === 'tool' ? `[${message.tool_call_id}] ${message.content}` : messageText(message);
     out(`  [${index}] ${who}: ${text.replace(/\s+/g, ' ')}${calls}`);
-  }
-}
-
-/** Every event of a conversation's log in Redis, read without waiting. */
-async function readAllEvents(log: Connection['events'], conversationId: string): Promise<StoredEvent[]> {
-  const events: StoredEvent[] = [];
-  for (let after = '0'; ; ) {
-    const batch = await log.read(conversationId, { after, count: 1_000 });
-    if (batch.length === 0) return events;
-    events.push(...batch);
-    after = batch.at(-1)!.id;
   }
 }
