@@ -35,8 +35,9 @@ const POLL_MS = 50;
 /**
  * Sustained throughput: a gateway process, N worker processes serving every agent of the 10-agent
  * chain, the scripted model in its own process at zero latency, and this process keeping
- * `inFlight` conversations running (a finished one is replaced at once). Completions are found by
- * polling the records in one pipeline every few milliseconds.
+ * `inFlight` conversations running (a finished one is replaced at once). Progress is read by
+ * polling the records in one pipeline every few milliseconds: the handoffs of the window are the
+ * turns applied in it (nine handoffs per ten turns), whether or not their conversation finished.
  */
 export async function throughput(options: ThroughputOptions & { redisPid?: number }): Promise<ThroughputMeasurement> {
   const processes: ManagedProcess[] = [];
@@ -72,6 +73,15 @@ export async function throughput(options: ThroughputOptions & { redisPid?: numbe
     let measuring = false;
     const begin = hrNow();
     let measureStart = 0;
+    // Turns applied during the window, from each conversation's applied sequence: counting only the
+    // conversations that finish in it would measure the edge of a batch (with hundreds in flight,
+    // conversations move in step and finish together, after the window may have closed).
+    const lastSeq = new Map<string, number>();
+    let turnsInWindow = 0;
+    const progress = (id: string, seq: number) => {
+      if (measuring) turnsInWindow += Math.max(0, seq - (lastSeq.get(id) ?? 0));
+      lastSeq.set(id, seq);
+    };
     for (;;) {
       const now = hrNow();
       if (!measuring && now - begin >= options.warmupSeconds * 1000) {
@@ -79,18 +89,20 @@ export async function throughput(options: ThroughputOptions & { redisPid?: numbe
         measureStart = now;
         cpuAtStart = await Promise.all(roles.map(([, pid]) => cpuMs(pid)));
       }
-      // The window ends on time — or, on a machine too busy to finish one conversation in it, once one finished (at most 10 windows).
-      const elapsed = now - measureStart;
-      if (measuring && elapsed >= options.measureSeconds * 1000 && (completed > 0 || elapsed >= options.measureSeconds * 10_000)) break;
+      if (measuring && now - measureStart >= options.measureSeconds * 1000) break;
       await new Promise((resolve) => setTimeout(resolve, POLL_MS));
       const ids = [...running];
       const pipeline = redis.pipeline();
-      for (const id of ids) pipeline.hget(keys.conversation(id), 'status');
-      const statuses = (await pipeline.exec()) ?? [];
+      for (const id of ids) pipeline.hmget(keys.conversation(id), 'status', 'appliedSeq');
+      const replies = (await pipeline.exec()) ?? [];
       const replacements: Promise<void>[] = [];
-      statuses.forEach(([, status], i) => {
+      replies.forEach(([, reply], i) => {
+        const [status, seq] = (reply as [string | null, string | null] | null) ?? [null, null];
+        const id = ids[i]!;
+        if (seq !== null) progress(id, Number(seq));
         if (status === 'running' || status === null) return;
-        running.delete(ids[i]!);
+        running.delete(id);
+        lastSeq.delete(id);
         if (measuring) status === 'completed' ? completed++ : failed++;
         replacements.push(launch());
       });
@@ -98,14 +110,15 @@ export async function throughput(options: ThroughputOptions & { redisPid?: numbe
     }
     const seconds = (hrNow() - measureStart) / 1000;
     const cpuAtEnd = await Promise.all(roles.map(([, pid]) => cpuMs(pid)));
-    const handoffs = Math.max(1, completed * HANDOFFS_PER_CHAIN);
+    // A chain of ten turns holds nine handoffs.
+    const handoffs = Math.max(1, (turnsInWindow * HANDOFFS_PER_CHAIN) / (HANDOFFS_PER_CHAIN + 1));
     const cpuMsPerHandoff = Object.fromEntries(roles.map(([name], i) => [name, Math.round(((cpuAtEnd[i]! - cpuAtStart[i]!) / handoffs) * 1000) / 1000]));
     await client.close();
     redis.disconnect();
     return {
       workerProcesses: options.workerProcesses,
       inFlight: options.inFlight,
-      handoffsPerSecond: Math.round((completed * HANDOFFS_PER_CHAIN) / seconds),
+      handoffsPerSecond: Math.round(handoffs / seconds),
       conversationsPerSecond: Math.round((completed / seconds) * 10) / 10,
       completed,
       failed,
