@@ -8,7 +8,7 @@ import { ConversationStore, EventLog, QueueSet, createRedisConnection, registerN
 import { startRedisFaultProxy, type RedisFaultMode, type RedisFaultProxy } from '@handoff/testing';
 import { archivedRows, startTestPostgres, uniqueTable, type TestPostgres } from '../support/archive.js';
 import { redisUrl, uniquePrefix } from '../support/env.js';
-import { CRASH_NETWORK, startCommand, turnResult } from './support/crash-points.js';
+import { CRASH_NETWORK, startCommand, turnResult, underFault } from './support/crash-points.js';
 
 const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 
@@ -97,25 +97,7 @@ describe('crash points between a conversation\'s end and its archive entry', () 
     const id = `ac_${k}_${mode}_${newOperationId().slice(3, 11)}`;
     const { payload, jobId } = await step(id);
     const faulty = await archivingCoordinator(proxy.url, keys);
-    proxy.resetCount();
-    const fired = proxy.injectAfter(k, mode);
-    let threw = false;
-    const handled = faulty.coordinator.handle(payload, jobId).then(
-      () => 'done' as const,
-      () => ((threw = true), 'threw' as const),
-    );
-    const first = await Promise.race([handled, fired.then((ok) => (ok ? ('fired' as const) : ('cleared' as const)))]);
-    if (mode === 'freeze' && first === 'fired') {
-      await new Promise((resolve) => setTimeout(resolve, 30));
-      faulty.close();
-      await handled;
-    } else {
-      const outcome = await Promise.race([handled, new Promise<'hung'>((resolve) => setTimeout(resolve, 10_000, 'hung'))]);
-      if (outcome === 'hung') threw = true;
-      faulty.close();
-    }
-    const didFire = proxy.fired;
-    proxy.clearFault();
+    const { fired: didFire, threw } = await underFault(proxy, k, mode, () => faulty.coordinator.handle(payload, jobId), () => faulty.close());
     if (!didFire) return false;
     // Recovery: the job again (a new process takes it), or — failed for good — the failure sweeper's settling.
     if (redeliver && (mode === 'freeze' || threw)) await healthy.coordinator.handle(payload, jobId);

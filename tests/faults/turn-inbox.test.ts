@@ -5,7 +5,7 @@ import { CoordinatorPartitions, TurnInbox, createRedisConnection, type RedisClie
 import { TurnInboxConsumer } from '@handoff/gateway';
 import { startRedisFaultProxy, type RedisFaultMode, type RedisFaultProxy } from '@handoff/testing';
 import { redisUrl, uniquePrefix } from '../support/env.js';
-import { CrashHarness, coordinatorProcess, countEvents, started, turnResult } from './support/crash-points.js';
+import { CrashHarness, coordinatorProcess, countEvents, started, turnResult, underFault } from './support/crash-points.js';
 
 const HANDOFF: TurnResult['outcome'] = { type: 'handoff', target: { type: 'agent', agent: 'B' }, reason: 'over to B', source: 'llm_condition' };
 
@@ -67,22 +67,14 @@ describe('turn inbox: a turn result is never lost between worker and coordinator
         const connection = createRedisConnection(proxy.url, 'command');
         const faulty = new TurnInbox(connection, h.keys, new CoordinatorPartitions(DEFAULT_COORDINATOR_PARTITIONS));
         await (connection as unknown as { ping(): Promise<string> }).ping();
-        proxy.resetCount();
-        const fired = proxy.injectAfter(k, mode);
-        const sending = faulty.send(result).then(() => 'sent' as const, () => 'threw' as const);
-        const first = await Promise.race([sending, fired.then((ok) => (ok ? ('fired' as const) : ('cleared' as const)))]);
-        if (mode === 'freeze' && first === 'fired') await new Promise((resolve) => setTimeout(resolve, 30));
-        else await Promise.race([sending, new Promise((resolve) => setTimeout(resolve, 10_000))]);
-        const didFire = proxy.fired;
-        connection.disconnect();
-        proxy.clearFault();
-        if (!didFire) break;
+        const { fired } = await underFault(proxy, k, mode, () => faulty.send(result), () => connection.disconnect());
+        if (!fired) break;
         // Recovery: the hop job comes back to a worker (the dead one's lock expired, or the send threw):
         // a stored copy means the result was sent; else the turn runs and sends again.
         if (!(await inbox.holds(id, result.hopId, result.epoch))) await inbox.send(result);
         await drainInbox(id);
         await h.reconcile();
-        await expectHandedOff(id, `${mode} after command ${k} (${proxy.commands[k - 1]})`);
+        await expectHandedOff(id, `${mode} after command ${k}`);
       }
       expect(k, 'the whole send was covered').toBeGreaterThan(2);
     }, 60_000);

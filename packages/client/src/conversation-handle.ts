@@ -195,16 +195,14 @@ export class RedisConversationHandle implements ConversationHandle {
    */
   async messages(query: TranscriptQuery = {}): Promise<TranscriptPage> {
     const page = parseBoundary(TranscriptQuery, query, 'Transcript query');
-    const record = await this.status();
-    if (!(await this.store.existsOrStarting(this.id))) {
-      const archived = await this.archivedWhenGone();
-      if (archived) {
-        const history = archived.history as Message[];
-        return transcriptPage(this.id, history.slice(page.from, page.from + page.limit), archived.events as StoredEvent[], page, page.from, history.length);
-      }
+    const archived = await this.archivedWhenGone();
+    if (archived) {
+      const history = archived.history as Message[];
+      return transcriptPage(this.id, history.slice(page.from, page.from + page.limit), archived.events as StoredEvent[], page, history.length);
     }
+    const record = await this.status();
     const [history, events] = await Promise.all([this.store.range(this.id, page.from, page.limit), new EventLog(this.redis, this.keys).readAll(this.id)]);
-    return transcriptPage(this.id, history, events, page, page.from, record.historyLength);
+    return transcriptPage(this.id, history, events, page, record.historyLength);
   }
 
   /** Throws {@link ConversationNotFoundError} unless the conversation exists, its start is queued, or the archive has it. */

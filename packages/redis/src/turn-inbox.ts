@@ -73,20 +73,25 @@ export class TurnInbox {
     return stored === 1 ? 'sent' : 'stale';
   }
 
-  /** The stored pending result of a conversation, parsed (unvalidated: the coordinator checks it), or null. */
-  async stored(conversationId: string): Promise<unknown> {
-    const raw = await this.redis.get(this.keys.turnResult(conversationId));
-    if (raw === null) return null;
-    try {
-      return JSON.parse(raw) as unknown;
-    } catch {
-      return raw;
-    }
-  }
-
   /** True when the stored pending result is the one of `hopId` (of incarnation `epoch`, when given). */
   async holds(conversationId: string, hopId: string, epoch: string | undefined): Promise<boolean> {
-    const stored = (await this.stored(conversationId)) as { hopId?: unknown; epoch?: unknown } | null;
-    return stored !== null && typeof stored === 'object' && stored.hopId === hopId && (epoch === undefined || stored.epoch === undefined || stored.epoch === epoch);
+    return (await readStoredTurn(this.redis, this.keys, conversationId, hopId, epoch)) !== null;
   }
+}
+
+/**
+ * The turn result a worker stored for a conversation's hop `hopId` (of incarnation `epoch`, when
+ * given), parsed but unvalidated (the coordinator checks it); null when none is stored for that hop.
+ */
+export async function readStoredTurn(redis: RedisClient, keys: KeyLayout, conversationId: string, hopId: string, epoch: string | undefined): Promise<unknown> {
+  const raw = await redis.get(keys.turnResult(conversationId));
+  if (raw === null) return null;
+  let stored: { hopId?: unknown; epoch?: unknown } | null;
+  try {
+    stored = JSON.parse(raw) as { hopId?: unknown; epoch?: unknown } | null;
+  } catch {
+    return null;
+  }
+  const matches = stored !== null && typeof stored === 'object' && stored.hopId === hopId && (epoch === undefined || stored.epoch === undefined || stored.epoch === epoch);
+  return matches ? stored : null;
 }

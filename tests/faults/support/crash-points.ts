@@ -231,34 +231,7 @@ export class CrashHarness {
     const id = `cp_${scenario.name}_${mode}_${k}_${newOperationId().slice(3, 11)}`;
     const { payload, jobId } = await scenario.prepare(this, id);
     const faulty = await coordinatorProcess(this.proxy.url, this.keys);
-    this.proxy.resetCount();
-    const fired = this.proxy.injectAfter(k, mode);
-    let threw = false;
-    const handled = faulty.coordinator.handle(payload, jobId).then(
-      () => 'done' as const,
-      () => {
-        threw = true;
-        return 'threw' as const;
-      },
-    );
-    const first = await Promise.race([handled, fired.then((ok) => (ok ? ('fired' as const) : ('cleared' as const)))]);
-    const at = this.proxy.commands[k - 1];
-    let didFire = this.proxy.fired;
-    if (mode === 'freeze' && first === 'fired') {
-      // The process dies right after command k: nothing more of it reaches Redis.
-      await new Promise((resolve) => setTimeout(resolve, 30));
-      faulty.close();
-      await handled;
-    } else {
-      const outcome = await Promise.race([handled, new Promise<'hung'>((resolve) => setTimeout(resolve, 10_000, 'hung'))]);
-      if (outcome === 'hung') {
-        faulty.close();
-        threw = true;
-      }
-      didFire = this.proxy.fired;
-      faulty.close();
-    }
-    this.proxy.clearFault();
+    const { fired: didFire, at, threw } = await underFault(this.proxy, k, mode, () => faulty.coordinator.handle(payload, jobId), () => faulty.close());
     if (!didFire) return { scenario: scenario.name, mode, k, fired: false, at: undefined, threw, problems: [] };
     // Recovery: a job that died or threw is delivered again (a new process takes it); then time passes.
     // Without redelivery (its job failed for good), only the reconciler is left: nothing may stall,
@@ -291,6 +264,40 @@ export class CrashHarness {
     const reply = operationId ? await this.reply(id, operationId) : null;
     return payload.kind !== 'start' && reply?.outcome === 'refused' ? [] : [`no record, and the caller was told ${JSON.stringify(reply)}`];
   }
+}
+
+/**
+ * Runs `act` (one process's Redis work, through `proxy`) with a fault after its k-th Redis command:
+ * in `freeze` mode, once the fault fired, the process dies there (`close`); else it runs to its end
+ * (10 s at most: longer counts as a throw) and is closed. Says whether the fault fired (k was within
+ * the work), after which command, and whether `act` threw.
+ */
+export async function underFault(proxy: RedisFaultProxy, k: number, mode: RedisFaultMode, act: () => Promise<unknown>, close: () => void): Promise<{ fired: boolean; at: string | undefined; threw: boolean }> {
+  proxy.resetCount();
+  const fired = proxy.injectAfter(k, mode);
+  let threw = false;
+  const acting = act().then(
+    () => 'done' as const,
+    () => {
+      threw = true;
+      return 'threw' as const;
+    },
+  );
+  const first = await Promise.race([acting, fired.then((ok) => (ok ? ('fired' as const) : ('cleared' as const)))]);
+  const at = proxy.commands[k - 1];
+  if (mode === 'freeze' && first === 'fired') {
+    // The process dies right after command k: nothing more of it reaches Redis.
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    close();
+    await acting;
+  } else {
+    const outcome = await Promise.race([acting, new Promise<'hung'>((resolve) => setTimeout(resolve, 10_000, 'hung'))]);
+    if (outcome === 'hung') threw = true;
+    close();
+  }
+  const didFire = proxy.fired;
+  proxy.clearFault();
+  return { fired: didFire, at, threw };
 }
 
 // ---- building blocks of the scenarios ----

@@ -45,10 +45,10 @@ export function agentsOfHistory(events: Iterable<StoredEvent>, total: number): (
   return agents;
 }
 
-/** A page of entries from a history and the events that say who wrote what. */
-export function transcriptPage(conversationId: string, history: readonly Message[], events: Iterable<StoredEvent>, query: z.output<typeof TranscriptQuery>, historyFrom = query.from, total = history.length): TranscriptPage {
+/** A page of entries: `history` holds the entries from `query.from` on, of a history of `total`; the events say who wrote what. */
+export function transcriptPage(conversationId: string, history: readonly Message[], events: Iterable<StoredEvent>, query: z.output<typeof TranscriptQuery>, total: number): TranscriptPage {
   const agents = agentsOfHistory(events, total);
-  const entries = history.map((message, i) => ({ index: historyFrom + i, agent: agents[historyFrom + i] ?? null, message }));
+  const entries = history.map((message, i) => ({ index: query.from + i, agent: agents[query.from + i] ?? null, message }));
   const end = query.from + entries.length;
   return { conversationId, entries, total, next: end < total ? end : null };
 }

@@ -8,7 +8,7 @@ import {
   type KeyLayout,
   type NetworkDefinition,
 } from '@handoff/core';
-import type { ConversationStore, EventLog, QueueSet, RedisClient } from '@handoff/redis';
+import { readStoredTurn, type ConversationStore, type EventLog, type QueueSet, type RedisClient } from '@handoff/redis';
 import type { HealthView } from '../routing/health.js';
 import type { Coordinator } from './coordinator.js';
 import { Periodic } from './periodic.js';
@@ -141,7 +141,7 @@ export class Reconciler {
       return this.note(record.status === 'awaiting_child' ? 'resumed' : null, null);
     }
     // The hop's worker sent its result, and no gateway applied it (the inbox entry was lost with a gateway, or never pushed).
-    const stored = await this.storedTurn(record);
+    const stored = await readStoredTurn(this.deps.redis, this.deps.keys, record.conversationId, next.hopId, record.epoch);
     if (stored !== null) {
       await this.warn(record, `the result of hop ${next.hopId} (${next.agent}) waited unapplied; applied from its stored copy`, { agent: next.agent, hopId: next.hopId });
       await coordinator.handle(stored);
@@ -170,20 +170,6 @@ export class Reconciler {
       return this.note('no-live-worker', next.agent);
     }
     return null;
-  }
-
-  /** The stored turn result of the record's pending hop, if its worker stored one. */
-  private async storedTurn(record: ConversationRecord): Promise<unknown> {
-    const raw = await this.deps.redis.get(this.deps.keys.turnResult(record.conversationId));
-    if (raw === null) return null;
-    let stored: { hopId?: unknown; epoch?: unknown };
-    try {
-      stored = JSON.parse(raw) as { hopId?: unknown; epoch?: unknown };
-    } catch {
-      return null;
-    }
-    const next = record.next;
-    return next && stored.hopId === next.hopId && (stored.epoch === undefined || stored.epoch === record.epoch) ? stored : null;
   }
 
   private async warn(record: ConversationRecord, message: string, details: Record<string, unknown>): Promise<void> {

@@ -100,15 +100,16 @@ export function createHttpApp(deps: HttpDeps, options: HttpOptions): Hono {
     const body = errorBody(error);
     return c.json(body, statusOf(body.error.code) as 400);
   });
-  app.notFound((c) => c.json({ error: { code: ErrorCode.NOT_FOUND, message: `No route ${c.req.method} ${c.req.path}.`, retryable: false, details: {} } }, 404));
+  app.notFound((c) => c.json(errorBody(new HandoffError(ErrorCode.NOT_FOUND, `No route ${c.req.method} ${c.req.path}.`)), 404));
   if (options.corsOrigins?.length) app.use('*', cors({ origin: [...options.corsOrigins], allowHeaders: ['authorization', 'content-type', 'last-event-id'], exposeHeaders: ['x-handoff-conversation-id'] }));
 
   app.get('/healthz', (c) => c.json({ ok: true }));
   app.get('/readyz', async (c) => {
     const redisOk = await deps.redis.ping().then(() => true, () => false);
     const registered = deps.networkRegistered?.() ?? true;
-    const ready = redisOk && deps.coordinatorRunning() && registered;
-    return c.json({ ready, redis: redisOk, coordinator: deps.coordinatorRunning(), networkRegistered: registered }, ready ? 200 : 503);
+    const coordinator = deps.coordinatorRunning();
+    const ready = redisOk && coordinator && registered;
+    return c.json({ ready, redis: redisOk, coordinator, networkRegistered: registered }, ready ? 200 : 503);
   });
   app.get('/metrics', async (c) => c.text(await deps.metrics.text(), 200, { 'content-type': deps.metrics.registry.contentType }));
   app.route('/', consoleRoutes());

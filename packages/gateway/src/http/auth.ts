@@ -1,6 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { MiddlewareHandler } from 'hono';
-import { ErrorCode, UnauthorizedError } from '@handoff/core';
+import { ErrorCode, HandoffError, UnauthorizedError } from '@handoff/core';
+import { errorBody } from './error-status.js';
 
 /** Compares two strings in time independent of where they differ. */
 function same(a: string, b: string): boolean {
@@ -34,7 +35,7 @@ export function browserAuth(keys: readonly string[]): MiddlewareHandler {
     const token = bearer ?? password;
     if (token !== undefined && keys.some((key) => same(key, token))) return next();
     return c.json(
-      { error: { code: ErrorCode.UNAUTHORIZED, message: 'Sign in with an API key as the password (any user name), or send "Authorization: Bearer <key>".', retryable: false, details: {} } },
+      errorBody(new HandoffError(ErrorCode.UNAUTHORIZED, 'Sign in with an API key as the password (any user name), or send "Authorization: Bearer <key>".')),
       401,
       { 'www-authenticate': 'Basic realm="handoff", charset="UTF-8"' },
     );

@@ -1,7 +1,7 @@
 import { Hono, type Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import { z } from 'zod';
-import { EventId, Message, OperationId, TranscriptQuery, newOperationId, parseBoundary, viewOfRecord } from '@handoff/core';
+import { EventId, Message, OperationId, type TranscriptQuery, newOperationId, parseBoundary, viewOfRecord } from '@handoff/core';
 import type { RedisHandoffClient } from '@handoff/client';
 import type { ConversationIndex } from '../conversation-index.js';
 import { jsonBody } from './json-body.js';
@@ -82,8 +82,7 @@ export function conversationRoutes(client: RedisHandoffClient, index?: Conversat
 
   app.get('/:id/messages', async (c) => {
     // The transcript, a page at a time (?from=&limit=); the same page the clients' messages() return.
-    const query = parseBoundary(TranscriptQuery, { from: c.req.query('from') ?? undefined, limit: c.req.query('limit') ?? undefined }, 'Transcript query');
-    return c.json(await client.conversation(c.req.param('id')).messages(query));
+    return c.json(await client.conversation(c.req.param('id')).messages({ from: c.req.query('from'), limit: c.req.query('limit') } as TranscriptQuery));
   });
 
   app.post('/:id/messages', async (c) => {
