@@ -1,3 +1,4 @@
+import type { DeploymentShapeMeasurement } from './scenarios/deployment-shape.js';
 import { ratio, type Summary } from './stats.js';
 
 /** Everything one bench run measured. */
@@ -7,6 +8,8 @@ export interface BenchReport {
   machine: { cpus: number; cpuModel: string; node: string; redis: string };
   floor?: { payload1KB: Summary; payload64KB: Summary };
   runtime?: Record<string, unknown>;
+  /** Separate processes measured from the client: without and with one core-burning process. */
+  deployment?: { quiet: DeploymentShapeMeasurement; loaded?: DeploymentShapeMeasurement };
   sdk?: Record<string, unknown>;
   history?: Record<string, unknown>;
   throughput?: unknown[];
@@ -52,6 +55,18 @@ export function toMarkdown(report: BenchReport): string {
     lines.push('');
   };
   if (report.floor) summaryTable('Floor: one raw BullMQ hop (add → processor entry)', [['1 KB payload', report.floor.payload1KB], ['64 KB payload', report.floor.payload64KB]]);
+  if (report.deployment) {
+    const runs = Object.entries(report.deployment).filter((entry): entry is [string, DeploymentShapeMeasurement] => entry[1] !== undefined);
+    lines.push('## Deployment shape: per handoff as users run it (separate processes, measured from the client)', '');
+    lines.push('`handoff gateway`, `handoff worker --concurrency 4` and the scripted model as separate processes; `createClient` in the bench process starts each conversation and awaits `result()`. A 6-agent chain (A5 → … → A10 answers: 5 handoffs) and a single-agent conversation alternate, one at a time, each followed by a streamed model round trip with a tool call and one with text, from the bench process. Per handoff = (chain p50 − single p50 − 5 × tool-call round trip p50) / 5; fixed cost = single p50 − text round trip p50.', '');
+    lines.push(row(['run', 'per handoff', 'single fixed cost', 'chain p50', 'single p50', 'model tool call p50', 'model text p50', 'load avg (1 min) before → after', 'n']), row(['---', '---', '---', '---', '---', '---', '---', '---', '---']));
+    for (const [name, d] of runs) {
+      const label = d.backgroundBusyProcesses > 0 ? `${name} (${d.backgroundBusyProcesses} core-burning process)` : `${name} (no added load)`;
+      lines.push(row([label, ms(d.perHandoffMs), ms(d.singleFixedCostMs), ms(d.chain.p50), ms(d.single.p50), ms(d.modelToolCall.p50), ms(d.modelAnswer.p50), `${d.loadAverage.before} → ${d.loadAverage.after}`, d.chain.n]));
+    }
+    if (report.floor) lines.push('', `Raw BullMQ hop in the same run: ${ms(report.floor.payload1KB.p50)} p50; the quiet run's handoff is ${ratio(report.deployment.quiet.perHandoffMs, report.floor.payload1KB.p50)}× that.`);
+    lines.push('');
+  }
   const chainRows = (label: string, m: Record<string, unknown> | undefined): [string, Summary | undefined][] => {
     if (!m) return [];
     const out: [string, Summary | undefined][] = [];

@@ -2,7 +2,7 @@
  * `pnpm bench`: measures the runtime side by side with raw BullMQ and the OpenAI Agents SDK, and
  * writes `bench/results/<mode>-<timestamp>.json` and `.md` (plus `latest-<mode>.*`).
  *
- *   node bench/dist/run.js [--smoke] [--only floor,runtime,sdk,history,throughput,memory,streaming,rediscost] [--out DIR]
+ *   node bench/dist/run.js [--smoke] [--only floor,runtime,deployment,sdk,history,throughput,memory,streaming,rediscost] [--out DIR]
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
@@ -18,10 +18,11 @@ import { sdkChain } from './scenarios/sdk-chain.js';
 import { memory, type MemoryMeasurement } from './scenarios/memory.js';
 import { streaming } from './scenarios/streaming.js';
 import { redisCost } from './scenarios/redis-cost.js';
+import { deploymentShape } from './scenarios/deployment-shape.js';
 import { throughput, type ThroughputMeasurement } from './scenarios/throughput.js';
 import { ratio } from './stats.js';
 
-const ALL = ['floor', 'runtime', 'sdk', 'history', 'throughput', 'memory', 'streaming', 'rediscost'] as const;
+const ALL = ['floor', 'runtime', 'deployment', 'sdk', 'history', 'throughput', 'memory', 'streaming', 'rediscost'] as const;
 const { values } = parseArgs({ options: { smoke: { type: 'boolean', default: false }, only: { type: 'string' }, out: { type: 'string' } } });
 const smoke = values.smoke ?? false;
 const only = new Set(values.only ? values.only.split(',') : ALL);
@@ -29,8 +30,8 @@ const outDir = values.out ?? join(process.cwd(), 'bench', 'results');
 
 /** Sizes of the run: the full run meets the issue's sample counts; smoke only proves it works. */
 const size = smoke
-  ? { chains: 5, warmup: 2, historyChains: [3, 2, 1] as const, throughputMatrix: [[1, 20]] as const, warmupS: 1, measureS: 3, busyTurns: 20, waiting: 50, tokens: 200, turns: 1, costChains: 5 }
-  : { chains: 200, warmup: 20, historyChains: [100, 60, 30] as const, throughputMatrix: [[1, 50], [1, 500], [2, 50], [2, 500], [4, 50], [4, 500]] as const, warmupS: 2, measureS: 8, busyTurns: 100, waiting: 1000, tokens: 1000, turns: 5, costChains: 60 };
+  ? { chains: 5, warmup: 2, historyChains: [3, 2, 1] as const, throughputMatrix: [[1, 20]] as const, warmupS: 1, measureS: 3, busyTurns: 20, waiting: 50, tokens: 200, turns: 1, costChains: 5, deploymentPairs: 5, deploymentWarmup: 2 }
+  : { chains: 200, warmup: 20, historyChains: [100, 60, 30] as const, throughputMatrix: [[1, 50], [1, 500], [2, 50], [2, 500], [4, 50], [4, 500]] as const, warmupS: 2, measureS: 8, busyTurns: 100, waiting: 1000, tokens: 1000, turns: 5, costChains: 60, deploymentPairs: 40, deploymentWarmup: 5 };
 
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 
@@ -63,6 +64,14 @@ async function main(): Promise<void> {
       report.runtime = {
         '1KB': await runtimeChain({ ...chain, redisUrl, prefix: prefix('rt'), historyMessages: 0, historyBytesEach: 0 }),
         '300msg-64KB': await runtimeChain({ ...chain, chains: Math.ceil(size.chains / 2), redisUrl, prefix: prefix('rt'), historyMessages: 300, historyBytesEach: 218 }),
+      };
+    }
+    if (only.has('deployment')) {
+      log('deployment: gateway, worker and model as separate processes, measured from the client');
+      const common = { redisUrl, pairs: size.deploymentPairs, warmupPairs: size.deploymentWarmup };
+      report.deployment = {
+        quiet: await deploymentShape({ ...common, prefix: prefix('dep') }),
+        loaded: await deploymentShape({ ...common, prefix: prefix('dep'), backgroundBusyProcesses: 1 }),
       };
     }
     if (only.has('sdk')) {
@@ -152,6 +161,12 @@ function targets(report: BenchReport): TargetResult[] {
     out.push({ target: 'per-handoff p50 ≤ 1.5 ms (1 KB history)', measured: `${small.p50} ms`, met: small.p50 <= 1.5 });
     out.push({ target: 'per-handoff p99 ≤ 5 ms (1 KB history)', measured: `${small.p99} ms`, met: small.p99 <= 5 });
     if (report.floor) out.push({ target: 'ratio to the raw BullMQ hop (p50), for information', measured: `${ratio(small.p50, report.floor.payload1KB.p50)}×`, met: true });
+  }
+  const deployed = report.deployment?.quiet;
+  if (deployed) {
+    out.push({ target: 'deployment shape: per-handoff overhead ≤ 2 ms (p50, slope method, no added load)', measured: `${deployed.perHandoffMs} ms`, met: deployed.perHandoffMs <= 2 });
+    if (report.floor) out.push({ target: 'deployment shape: ≤ 3× a raw BullMQ hop (p50)', measured: `${ratio(deployed.perHandoffMs, report.floor.payload1KB.p50)}×`, met: deployed.perHandoffMs <= 3 * report.floor.payload1KB.p50 });
+    out.push({ target: 'deployment shape: single-agent fixed cost ≤ 5 ms (p50, model excluded)', measured: `${deployed.singleFixedCostMs} ms`, met: deployed.singleFixedCostMs <= 5 });
   }
   const big = runtime?.['300msg-64KB']?.handoff;
   const sdkBig = sdk?.['300msg-64KB']?.handoff;

@@ -2,13 +2,13 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { Redis } from 'ioredis';
 import pino from 'pino';
 import { agentQueueName, defineAgent, defineNetwork, keyLayout } from '@handoff/core';
-import { ConversationStore, QueueSet, addDeadLetter, createRedisConnection, listDeadLetters, replayDeadLetter } from '@handoff/redis';
+import { ChangeWatcher, QueueSet, addDeadLetter, createRedisConnection, listDeadLetters, replayDeadLetter } from '@handoff/redis';
 import { Housekeeping } from '@handoff/gateway';
 import { redisUrl, uniquePrefix } from '../support/env.js';
 import { startInProcess, type InProcessRuntime } from '../support/in-process.js';
 
 /**
- * What nothing else removes stays bounded: the result waiter keeps the done key's retention TTL,
+ * What nothing else removes stays bounded: the done key keeps its retention TTL,
  * the gateway's housekeeping trims the dead-letter queue by age and count and reaps the heartbeat
  * entries of workers that died without removing themselves. On a real Redis.
  */
@@ -31,11 +31,11 @@ describe("result() keeps the done key's TTL", () => {
   });
 
   it('wakes a waiter without stripping the TTL the park gave the done key', async () => {
-    const wait = vi.spyOn(ConversationStore.prototype, 'waitUntilDone');
+    const wait = vi.spyOn(ChangeWatcher.prototype, 'watch');
     try {
       const conversation = await rt.client.start({ agent: 'Solo', input: 'hi' });
       await rt.model.waitForRequests(1, 10_000);
-      // The turn is held: result() finds the conversation running and blocks on the done key.
+      // The turn is held: result() finds the conversation running and waits for the park's message.
       const result = conversation.result({ timeoutMs: 15_000 });
       await vi.waitFor(() => expect(wait).toHaveBeenCalled(), { timeout: 5_000 });
       release();

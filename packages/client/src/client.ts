@@ -23,6 +23,7 @@ import {
 } from '@handoff/core';
 import {
   BlockingPool,
+  ChangeWatcher,
   CoordinatorPartitions,
   ConversationStore,
   HOP_JOB_OPTIONS,
@@ -39,6 +40,9 @@ import { RedisConversationHandle } from './conversation-handle.js';
 import type { HandoffClient } from './handle.js';
 import { StartRequest } from './start-request.js';
 
+/** How old a network registration a start may check its agent against (the gateway re-registers every second). */
+const NETWORK_CACHE_MS = 1_000;
+
 /** Options of {@link createClient}. */
 export interface ClientOptions {
   /** Redis URL and key prefix; the same as the gateway's. */
@@ -49,7 +53,12 @@ export interface ClientOptions {
    * @defaultValue {@link DEFAULT_COMMAND_TIMEOUT_MS}
    */
   commandTimeoutMs?: number;
-  /** Most blocking connections that command waits hold open at once (further ones queue, within their timeout). @defaultValue 16 */
+  /**
+   * Most blocking connections that command waits and event readers hold open at once: further ones
+   * queue for one, within their timeout (an event reader that gets none within a second reads
+   * without blocking, then tries again). Result waits need none: they share one subscriber
+   * connection. @defaultValue 16
+   */
   maxBlockingConnections?: number;
   /**
    * Where finished conversations are read once they left Redis: `status()`, `result()` and
@@ -96,6 +105,7 @@ export function createClient(options: ClientOptions = {}): RedisHandoffClient {
   const queues = new QueueSet(redis, config.prefix, new CoordinatorPartitions({ redis, keys: config.keys }));
 
   const blocking = new BlockingPool(redis, options.maxBlockingConnections === undefined ? {} : { maxConnections: options.maxBlockingConnections });
+  const waits = { watcher: new ChangeWatcher(redis), blocking };
   const commandTimeoutMs = options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
 
   /**
@@ -124,7 +134,7 @@ export function createClient(options: ClientOptions = {}): RedisHandoffClient {
     await sendCommand({ kind: 'cancel', conversationId, operationId, what: 'The cancel' }, command);
   };
   const handle = (conversationId: string): RedisConversationHandle =>
-    new RedisConversationHandle(conversationId, redis, config.keys, store, () => store.isStarting(conversationId), sender('user_message', 'The user message'), cancel, sender('approval', 'The approval'), options.archive);
+    new RedisConversationHandle(conversationId, redis, config.keys, store, () => store.isStarting(conversationId), sender('user_message', 'The user message'), cancel, sender('approval', 'The approval'), waits, options.archive);
 
   /**
    * Backpressure that holds under bursts: the agent's queued hops plus the starts admitted but not
@@ -139,16 +149,24 @@ export function createClient(options: ClientOptions = {}): RedisHandoffClient {
   const network = async (): Promise<NetworkRegistration> => {
     const registration = await readNetworkRegistration(redis, config.keys);
     if (!registration) throw new NetworkNotRegisteredError(config.prefix);
+    lastRead = { registration, at: Date.now() };
     return registration;
   };
+  /** The registration a start checks its agent against: one read at most {@link NETWORK_CACHE_MS} old. */
+  let lastRead: { registration: NetworkRegistration; at: number } | undefined;
+  const recentNetwork = (): Promise<NetworkRegistration> =>
+    lastRead && Date.now() - lastRead.at < NETWORK_CACHE_MS ? Promise.resolve(lastRead.registration) : network();
 
   const client: RedisHandoffClient = {
     async start(request) {
       const parsed = parseBoundary(StartRequest, request, 'Start request');
       assertPayloadSize(parsed, MAX_COORDINATOR_JOB_BYTES, 'Start request');
-      const registration = await network();
+      let registration = await recentNetwork();
       const agent = parsed.agent ?? registration.entry;
-      const known = [...registration.agents.map((a) => a.name), ...registration.routers];
+      const knownIn = (r: NetworkRegistration) => [...r.agents.map((a) => a.name), ...r.routers];
+      // An agent the remembered registration lacks may have been added since: ask again before refusing.
+      if (!knownIn(registration).includes(agent)) registration = await network();
+      const known = knownIn(registration);
       if (!known.includes(agent)) throw new UnknownAgentError(agent, known, 'Entry agent');
       // Backpressure: refuse at once rather than grow an agent's queue without bound.
       const limit = registration.agents.find((a) => a.name === agent)?.maxWaiting;
@@ -170,8 +188,9 @@ export function createClient(options: ClientOptions = {}): RedisHandoffClient {
         createdAt: Date.now(),
       };
       // The mark says "starting" to status() and cancel() until the coordinator creates the record.
-      await store.markStarting(conversationId, operationId);
-      await (await queues.coordinatorFor(conversationId)).add('start', command, { ...HOP_JOB_OPTIONS, jobId: commandJobId(conversationId, 'start', operationId) });
+      // Sent back to back (the mark first), answered in one round trip rather than two.
+      const queue = await queues.coordinatorFor(conversationId);
+      await Promise.all([store.markStarting(conversationId, operationId), queue.add('start', command, { ...HOP_JOB_OPTIONS, jobId: commandJobId(conversationId, 'start', operationId) })]);
       return handle(conversationId);
     },
     conversation: handle,
@@ -181,6 +200,7 @@ export function createClient(options: ClientOptions = {}): RedisHandoffClient {
     },
     network,
     async close() {
+      waits.watcher.close();
       blocking.close();
       await queues.close();
       await redis.quit().catch(() => undefined);

@@ -26,10 +26,20 @@ import {
   transcriptPage,
   type TranscriptPage,
 } from '@handoff/core';
-import { EventLog, quietErrors, type ConversationStore } from '@handoff/redis';
+import { EventLog, type BlockingPool, type ChangeWatcher, type ConversationStore } from '@handoff/redis';
 import type { ApprovalOptions, CommandOptions, ConversationHandle, EventsOptions, ResultOptions, SendOptions } from './handle.js';
 
 const POLL_BLOCK_MS = 1_000;
+/** How often a result waiter re-reads the record even without a wake-up (one lost while the subscriber reconnected). */
+const RESULT_RECHECK_MS = 2_000;
+
+/** The connections a client's waits share: one subscriber for every result wait, a bounded pool for event reads. */
+export interface SharedWaits {
+  /** Wakes result waiters when a conversation parks (one subscriber connection per client). */
+  watcher: ChangeWatcher;
+  /** Blocking event reads borrow a connection per read; when none is free in time, they read without blocking. */
+  blocking: BlockingPool;
+}
 
 /**
  * A handle on one conversation: its id, its status, its events as they happen, and its result.
@@ -49,6 +59,8 @@ export class RedisConversationHandle implements ConversationHandle {
     private readonly cancelConversation: (conversationId: string, reason: string | undefined, operationId?: string) => Promise<void>,
     /** Sends an approval command and waits until it applied. */
     private readonly enqueueApproval: (command: ApprovalCommand & { operationId: string }) => Promise<void>,
+    /** The client's shared connections for waiting. */
+    private readonly waits: SharedWaits,
     /** Where finished conversations are read once they left Redis (status, result, events); none: not found. */
     private readonly archive?: ArchiveReader,
   ) {}
@@ -220,7 +232,8 @@ export class RedisConversationHandle implements ConversationHandle {
     const timeoutMs = options.timeoutMs ?? 300_000;
     if (options.afterVersion !== undefined) this.sentAtVersion = Math.max(this.sentAtVersion, options.afterVersion);
     const deadline = Date.now() + timeoutMs;
-    let blocking: RedisClient | undefined;
+    // Watched before the first read: a park published after it wakes this waiter.
+    const watch = await this.waits.watcher.watch(this.keys.done(this.id));
     try {
       for (;;) {
         const record = await this.readableRecord();
@@ -234,11 +247,10 @@ export class RedisConversationHandle implements ConversationHandle {
           await new Promise((resolve) => setTimeout(resolve, 20));
           continue;
         }
-        blocking ??= quietErrors(this.redis.duplicate());
-        await this.store.waitUntilDone(blocking, this.id, Math.min(remaining, POLL_BLOCK_MS * 5));
+        await watch.next(Math.min(remaining, RESULT_RECHECK_MS));
       }
     } finally {
-      blocking?.disconnect();
+      watch.close();
     }
   }
 
@@ -251,45 +263,49 @@ export class RedisConversationHandle implements ConversationHandle {
    */
   async *events(options: EventsOptions = {}): AsyncGenerator<StoredEvent, void, undefined> {
     const resumeAfter = options.after === undefined ? undefined : parseBoundary(EventId, options.after, 'The event id to resume after (after)');
-    const reader = quietErrors(this.redis.duplicate());
     const deadline = options.timeoutMs === undefined ? Infinity : Date.now() + options.timeoutMs;
-    try {
-      const log = new EventLog(reader, this.keys);
-      let after = resumeAfter ?? '0';
-      for (;;) {
-        if (Date.now() >= deadline) throw new TimeoutError(`Events of conversation ${this.id}`, options.timeoutMs ?? 0);
-        let events = await log.read(this.id, { after, blockMs: POLL_BLOCK_MS });
-        if (events.length === 0) {
-          // Nothing new: make sure the conversation exists (its status is one small read; the full
-          // record only when it is missing, for the not-found check), and whether it stopped.
-          const progress = await this.store.readProgress(this.id);
-          if (!progress) {
-            const archived = await this.archivedWhenGone();
-            if (archived) {
-              for (const event of archivedEventsAfter(archived, after)) {
-                yield event;
-                if (TERMINAL_EVENT_TYPES.has(event.type)) return;
-              }
-              return;
+    const log = new EventLog(this.redis, this.keys);
+    let after = resumeAfter ?? '0';
+    for (;;) {
+      if (Date.now() >= deadline) throw new TimeoutError(`Events of conversation ${this.id}`, options.timeoutMs ?? 0);
+      let events = await this.readEventsBlocking(log, after);
+      if (events.length === 0) {
+        // Nothing new: make sure the conversation exists (its status is one small read; the full
+        // record only when it is missing, for the not-found check), and whether it stopped.
+        const progress = await this.store.readProgress(this.id);
+        if (!progress) {
+          const archived = await this.archivedWhenGone();
+          if (archived) {
+            for (const event of archivedEventsAfter(archived, after)) {
+              yield event;
+              if (TERMINAL_EVENT_TYPES.has(event.type)) return;
             }
-            await this.currentRecord();
-            continue;
+            return;
           }
-          if (progress.status !== 'running') {
-            // Parked or ended: read once more (its last events may have come since the read above).
-            // An ended one has nothing after that; a parked one, only once it continues — unless its log is gone.
-            events = await log.read(this.id, { after });
-            if (events.length === 0 && (TERMINAL_STATUSES.has(progress.status) || (await reader.exists(this.keys.events(this.id))) === 0)) return;
-          }
+          await this.currentRecord();
+          continue;
         }
-        for (const event of events) {
-          after = event.id;
-          yield event;
-          if (TERMINAL_EVENT_TYPES.has(event.type)) return;
+        if (progress.status !== 'running') {
+          // Parked or ended: read once more (its last events may have come since the read above).
+          // An ended one has nothing after that; a parked one, only once it continues — unless its log is gone.
+          events = await log.read(this.id, { after });
+          if (events.length === 0 && (TERMINAL_STATUSES.has(progress.status) || (await this.redis.exists(this.keys.events(this.id))) === 0)) return;
         }
       }
-    } finally {
-      reader.disconnect();
+      for (const event of events) {
+        after = event.id;
+        yield event;
+        if (TERMINAL_EVENT_TYPES.has(event.type)) return;
+      }
     }
+  }
+
+  /**
+   * The events after `after`, waiting up to {@link POLL_BLOCK_MS} for some on a connection of the
+   * client's pool; when no connection is free within that time, a read that does not block.
+   */
+  private async readEventsBlocking(log: EventLog, after: string): Promise<StoredEvent[]> {
+    const read = await this.waits.blocking.with(POLL_BLOCK_MS, (connection, remainingMs) => log.read(this.id, { after, blockMs: Math.max(1, remainingMs), blockOn: connection }));
+    return read ?? log.read(this.id, { after });
   }
 }

@@ -7,7 +7,8 @@ import { APPEND_LATE_LUA } from './small-scripts.js';
  * Redis Cluster. Every successful apply increments the record's `version`.
  *
  * KEYS: record, history, events (the stream), done (a list that gets one entry when the
- * conversation parks, for waiters blocked on it), ops (the operation ids of the latest commands
+ * conversation parks, for waiters blocked on it; a message is published on the channel of the
+ * same name then too, for waiters subscribed to it), ops (the operation ids of the latest commands
  * applied), starting (the marker a client set while the start was queued; deleted when the record
  * is created), finished events (the compacted log of a finished conversation), turn result (the
  * pending turn result a worker stored; every applied step deletes it).
@@ -115,8 +116,10 @@ redis.call('DEL', KEYS[8])
 local eventTtl = tonumber(ARGV[8])
 local linger = tonumber(ARGV[9])
 if ttl > 0 then
-  -- Parked (ended, or waiting for the user): wake result waiters; keep it for the retention period.
+  -- Parked (ended, or waiting for the user): wake result waiters (those subscribed to the channel
+  -- named like the done list, and those blocked on the list); keep it for the retention period.
   redis.call('RPUSH', KEYS[4], 'done')
+  redis.call('PUBLISH', KEYS[4], 'done')
   redis.call('PEXPIRE', KEYS[4], linger)
   if compactFrom ~= '' then
     local lines = {}

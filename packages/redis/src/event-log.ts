@@ -12,6 +12,8 @@ export interface ReadEventsOptions {
   blockMs?: number;
   /** Most events to return. @defaultValue 500 */
   count?: number;
+  /** The connection the blocking wait runs on (one no other command shares). @defaultValue the log's own connection */
+  blockOn?: RedisClient;
 }
 
 /**
@@ -65,7 +67,7 @@ export class EventLog {
   /**
    * Reads events after `options.after`. With `blockMs`, waits for the next event when none is
    * there yet (unless the conversation is finished and its log compacted: nothing more comes).
-   * Use a dedicated connection for blocking reads.
+   * A blocking read needs a connection no other command shares: the log's own, or `blockOn`.
    *
    * A conversation that was revived after it finished has both: its compacted log (the events up
    * to its first end) and then its stream (the events since), read in that order.
@@ -103,7 +105,7 @@ export class EventLog {
       floor = known;
     }
     const key = this.keys.events(conversationId);
-    const reply = await this.redis.xread('COUNT', count, 'BLOCK', options.blockMs!, 'STREAMS', key, from);
+    const reply = await (options.blockOn ?? this.redis).xread('COUNT', count, 'BLOCK', options.blockMs!, 'STREAMS', key, from);
     const entries = reply ? reply.flatMap(([, stream]) => streamEntries(stream)) : [];
     if (entries.length > 0) this.live.set(conversationId, floor);
     else this.live.delete(conversationId);

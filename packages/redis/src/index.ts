@@ -19,5 +19,6 @@ export * from './network-registry.js';
 export * from './queues.js';
 export * from './dead-letters.js';
 export * from './blocking-pool.js';
+export * from './change-watcher.js';
 export * from './archive-source.js';
 export * from './turn-inbox.js';

@@ -182,7 +182,9 @@ export class Coordinator {
   }
 
   private async handleStart(command: StartCommand): Promise<CoordinatorJobOutcome> {
-    const existing = await this.deps.store.read(command.conversationId);
+    // A start applies only where no record exists (the apply checks), so a redelivered one is found
+    // by its apply; only a router entry, whose routing may call a model, is looked for first.
+    const existing = this.deps.routers.has(command.entryAgent) ? await this.deps.store.read(command.conversationId) : null;
     if (existing) {
       // Applied before (a redelivery, a lost reply), or the id is taken: starting an id twice starts one conversation.
       await runEffects(existing, this.effects);
