@@ -22,6 +22,14 @@ describe('pnpm bench --smoke', () => {
       expect(report.floor.payload1KB.n).toBeGreaterThan(0);
       expect(report.runtime['1KB'].handoff.n).toBeGreaterThan(0);
       expect(Object.keys(report.runtime['1KB'].stages)).toEqual(['workerTail', 'coordinator', 'queueWait', 'workerHead']);
+      // The deployment shape: separate processes, measured from the client, without and with added load.
+      for (const run of [report.deployment.quiet, report.deployment.loaded]) {
+        expect(run.chain.n).toBeGreaterThan(0);
+        expect(run.single.n).toBe(run.chain.n);
+        expect(run.modelToolCall.p50).toBeGreaterThan(0);
+        expect(Number.isFinite(run.perHandoffMs)).toBe(true);
+      }
+      expect(report.deployment.loaded.backgroundBusyProcesses).toBe(1);
       expect(report.sdk['1KB'].handoff.n).toBeGreaterThan(0);
       expect(Object.keys(report.history)).toEqual(['10msg', '100msg', '1000msg']);
       expect(report.throughput[0].handoffsPerSecond).toBeGreaterThan(0);
@@ -36,6 +44,7 @@ describe('pnpm bench --smoke', () => {
       const markdown = await readFile(join(out, 'latest-smoke.md'), 'utf8');
       expect(markdown).toMatch(/^# Handoff benchmark \(smoke\)/);
       expect(markdown).toMatch(/## Targets/);
+      expect(markdown).toMatch(/## Deployment shape/);
     } finally {
       await rm(out, { recursive: true, force: true });
     }

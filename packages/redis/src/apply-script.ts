@@ -7,8 +7,8 @@ import { APPEND_LATE_LUA } from './small-scripts.js';
  * Redis Cluster. Every successful apply increments the record's `version`.
  *
  * KEYS: record, history, events (the stream), done (a list that gets one entry when the
- * conversation parks, for waiters blocked on it; a message is published on the channel of the
- * same name then too, for waiters subscribed to it), ops (the operation ids of the latest commands
+ * conversation parks, for waiters blocked on it — clients before 2026-12 — and a message is
+ * published on the channel of the same name, which today's clients subscribe to), ops (the operation ids of the latest commands
  * applied), starting (the marker a client set while the start was queued; deleted when the record
  * is created), finished events (the compacted log of a finished conversation), turn result (the
  * pending turn result a worker stored; every applied step deletes it).

@@ -178,19 +178,6 @@ export class ConversationStore {
     return { progress, entries };
   }
 
-  /**
-   * Waits until the conversation ends or `timeoutMs` passes, holding `blocking` (a connection of
-   * its own) meanwhile. Wakes once, when the coordinator's terminal step marks the conversation
-   * done. The mark is rotated in place (`BLMOVE key key`, Redis ≥ 6.2), not popped and pushed back:
-   * the list never empties, so every other waiter wakes too and the key keeps the retention TTL the
-   * apply script gave it (a pop would delete the key, and the push recreate it without a TTL).
-   * @returns true when the conversation ended.
-   */
-  async waitUntilDone(blocking: RedisClient, conversationId: string, timeoutMs: number): Promise<boolean> {
-    const key = this.keys.done(conversationId);
-    return (await waitOnList(blocking, key, timeoutMs)) !== null;
-  }
-
   /** The last `count` messages of a conversation's history, oldest first. */
   async tail(conversationId: string, count: number): Promise<Message[]> {
     const entries = await this.redis.lrange(this.keys.history(conversationId), -count, -1);
