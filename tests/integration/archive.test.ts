@@ -218,7 +218,7 @@ describe('archive of finished conversations (PostgreSQL)', () => {
     await redis.expire(keys.conversation(conversation.id), 3600);
     await redis.expire(keys.history(conversation.id), 3600);
     const store = new ConversationStore(redis, keys);
-    const read = await readFinishedConversation(store, new EventLog(redis, keys), conversation.id);
+    const { conversation: read } = await readFinishedConversation(store, new EventLog(redis, keys), conversation.id);
     expect(read?.record.status).toBe('completed');
     await conversation.send(FOLLOW_UP);
     await vi.waitFor(async () => expect((await conversation.status()).status).toBe('running'), { timeout: 10_000, interval: 10 });

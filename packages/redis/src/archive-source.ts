@@ -1,17 +1,7 @@
-import {
-  ArchivedConversation,
-  MAX_EVENTS_PER_CONVERSATION,
-  TERMINAL_STATUSES,
-  parseBoundary,
-  type KeyLayout,
-  type StoredEvent,
-} from '@handoff/core';
+import { ArchivedConversation, TERMINAL_STATUSES, parseBoundary, type KeyLayout } from '@handoff/core';
 import type { RedisClient } from './connection.js';
 import type { ConversationStore } from './conversation-store.js';
 import type { EventLog } from './event-log.js';
-
-/** Events read per round trip while a conversation is read for the archive. */
-const EVENTS_PER_READ = 1_000;
 
 /**
  * After an archive wrote a conversation: its keys expire within `keepSeconds` (never later than
@@ -39,24 +29,21 @@ export type RetentionOutcome = 'shortened' | 'changed' | 'gone';
 
 type ShortenCommand = (...keysAndArgs: (string | number)[]) => Promise<number>;
 
+/** What {@link readFinishedConversation} found: the conversation to archive, or why there is none. */
+export type FinishedRead = { conversation: ArchivedConversation } | { conversation: null; reason: 'running' | 'gone' };
+
 /**
  * A finished conversation read whole from Redis, in the shape the archive keeps
- * ({@link ArchivedConversation}): record, history and every event of its log. Null when Redis
- * no longer has it, or when it is not finished (it was revived since it was queued for the archive).
+ * ({@link ArchivedConversation}): record, history and every event of its log (bounded by the
+ * log's own cap). None when Redis no longer has it (`gone`), or when it is not finished (`running`:
+ * it was revived since it was queued for the archive).
  */
-export async function readFinishedConversation(store: ConversationStore, events: EventLog, conversationId: string, now = Date.now()): Promise<ArchivedConversation | null> {
+export async function readFinishedConversation(store: ConversationStore, events: EventLog, conversationId: string, now = Date.now()): Promise<FinishedRead> {
   const record = await store.read(conversationId);
-  if (!record || !TERMINAL_STATUSES.has(record.status)) return null;
-  const history = await store.history(conversationId);
-  const log: StoredEvent[] = [];
-  // The log is capped (about MAX_EVENTS_PER_CONVERSATION entries, plus late ones): the loop is bounded.
-  for (let after = '0', reads = 0; reads <= Math.ceil((2 * MAX_EVENTS_PER_CONVERSATION) / EVENTS_PER_READ); reads++) {
-    const batch = await events.read(conversationId, { after, count: EVENTS_PER_READ });
-    if (batch.length === 0) break;
-    log.push(...batch);
-    after = batch.at(-1)!.id;
-  }
-  return parseBoundary(ArchivedConversation, { conversationId, record, history, events: log, endedAt: record.updatedAt, archivedAt: now }, `Archived conversation ${conversationId}`);
+  if (!record) return { conversation: null, reason: 'gone' };
+  if (!TERMINAL_STATUSES.has(record.status)) return { conversation: null, reason: 'running' };
+  const [history, log] = await Promise.all([store.history(conversationId), events.readAll(conversationId)]);
+  return { conversation: parseBoundary(ArchivedConversation, { conversationId, record, history, events: log, endedAt: record.updatedAt, archivedAt: now }, `Archived conversation ${conversationId}`) };
 }
 
 /**

@@ -133,10 +133,10 @@ export class Archiver {
   /** Archives one claimed conversation; throws when it could not (the entry stays, due at `claimedAt`). */
   private async archiveOne(conversationId: string, now: number, claimedAt: number): Promise<ArchiveOutcome> {
     const { archive, store, events, redis, keys, logger } = this.deps;
-    const conversation = await readFinishedConversation(store, events, conversationId, now);
+    const { conversation, ...read } = await readFinishedConversation(store, events, conversationId, now);
     if (!conversation) {
       // Running again (revived: its next end queues it anew), or gone from Redis (nothing left to write).
-      if (!(await store.read(conversationId))) logger.warn({ conversationId }, 'conversation left Redis before it was archived');
+      if ('reason' in read && read.reason === 'gone') logger.warn({ conversationId }, 'conversation left Redis before it was archived');
       await releaseArchiveEntry(redis, keys, conversationId, claimedAt);
       this.failures.delete(conversationId);
       return 'skipped';
