@@ -75,6 +75,14 @@ connection(dlq.command('replay').description('put a dead letter back on the queu
   .argument('<id>')
   .action(async (id: string, options: Record<string, unknown>) => (await import('./commands/dlq.js')).dlqReplayCommand(id, options));
 
+program
+  .command('model')
+  .description('serve a scripted OpenAI-compatible model for offline runs (rules: see @handoff/testing; stops on SIGINT/SIGTERM)')
+  .requiredOption('--rules <file>', 'JSON file: { "rules": [{ "when"?: { "lastUserIncludes"?, "systemIncludes"?, "hasTool"? }, "reply": { "content"?, "toolCalls"?, "delayMs"?, "error"? }, "times"? }] }')
+  .option('--port <port>', 'port to listen on (0 picks a free one)', '4010')
+  .option('--host <host>', 'address to listen on', '127.0.0.1')
+  .action(async (options: Record<string, unknown>) => (await import('./commands/model.js')).modelCommand(options));
+
 /** A fix for Redis refusing the connection's user, or undefined for other errors. */
 function redisAccessHint(error: unknown): string | undefined {
   const message = error instanceof Error ? error.message : '';

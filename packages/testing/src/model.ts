@@ -12,7 +12,7 @@
  *     { reply: { content: 'Hello from the scripted model.' } },
  *   ],
  * });
- * process.env.OPENAI_BASE_URL = model.baseUrl;   // what workers read
+ * process.env.OPENAI_BASE_URL = model.url;   // what workers read
  * // … run the network …
  * await model.close();
  * ```
