@@ -24,6 +24,8 @@ import {
 import {
   BlockingPool,
   CoordinatorPartitions,
+  DEFAULT_CONNECT_TIMEOUT_MS,
+  waitUntilConnected,
   ConversationStore,
   HOP_JOB_OPTIONS,
   withSmallScripts,
@@ -49,6 +51,12 @@ export interface ClientOptions {
    * @defaultValue {@link DEFAULT_COMMAND_TIMEOUT_MS}
    */
   commandTimeoutMs?: number;
+  /**
+   * How long `start()` (and `network()`) wait for Redis to answer before they throw
+   * REDIS_UNREACHABLE naming the URL, instead of ioredis' ~35 s of command retries.
+   * @defaultValue 5000 (`HANDOFF_CONNECT_TIMEOUT_MS` when set)
+   */
+  connectTimeoutMs?: number;
   /** Most blocking connections that command waits hold open at once (further ones queue, within their timeout). @defaultValue 16 */
   maxBlockingConnections?: number;
   /**
@@ -136,7 +144,9 @@ export function createClient(options: ClientOptions = {}): RedisHandoffClient {
     if (counted < 0) throw new OverloadedError(agent, -counted - 1, limit);
   };
 
+  const connectTimeoutMs = options.connectTimeoutMs ?? (Number(process.env.HANDOFF_CONNECT_TIMEOUT_MS) || DEFAULT_CONNECT_TIMEOUT_MS);
   const network = async (): Promise<NetworkRegistration> => {
+    await waitUntilConnected(redis, config.url, connectTimeoutMs);
     const registration = await readNetworkRegistration(redis, config.keys);
     if (!registration) throw new NetworkNotRegisteredError(config.prefix);
     return registration;

@@ -109,6 +109,21 @@ export class ConversationNotFoundError extends HandoffError {
   }
 }
 
+/**
+ * The conversation's start is queued but no gateway has applied it yet, so it has no status to
+ * read: usually no gateway runs for this deployment. It starts as soon as one does.
+ */
+export class ConversationNotStartedError extends HandoffError {
+  constructor(conversationId: string, prefix: string, waitedMs: number) {
+    super(
+      ErrorCode.CONVERSATION_NOT_STARTED,
+      `Conversation "${conversationId}" waits in the coordinator queue: no gateway applied its start within ${waitedMs} ms. ` +
+        `Is a gateway running (handoff gateway --network <module>) with the same REDIS_URL and prefix "${prefix}"? It starts as soon as one does.`,
+      { retryable: true, details: { conversationId, prefix, waitedMs } },
+    );
+  }
+}
+
 /** The archive of finished conversations could not be reached, or refused a read or write. Retryable. */
 export class ArchiveUnavailableError extends HandoffError {
   constructor(operation: 'save' | 'load' | 'setup', conversationId: string | null, cause: unknown) {

@@ -53,6 +53,8 @@ export const ErrorCode = {
   VERSION_CONFLICT: 'VERSION_CONFLICT',
   /** No conversation with this id exists (or it expired). */
   CONVERSATION_NOT_FOUND: 'CONVERSATION_NOT_FOUND',
+  /** The conversation's start waits in the coordinator queue: no gateway has applied it (none is running for this deployment, or it is busy). */
+  CONVERSATION_NOT_STARTED: 'CONVERSATION_NOT_STARTED',
   /** A caller-side wait ran out of time. The conversation itself may still be running. */
   TIMEOUT: 'TIMEOUT',
   /** An HTTP request without a valid bearer token. */
@@ -111,6 +113,7 @@ export const ERROR_CODE_INFO: Readonly<Record<ErrorCode, ErrorCodeInfo>> = {
   CONVERSATION_NOT_WAITING: { meaning: 'The conversation cannot take this message or approval now (it runs, it ended, or it waits for something else).', retryable: 'while the conversation runs (it may wait later)' },
   VERSION_CONFLICT: { meaning: 'Another message or decision came first (two tabs answered at once); read the conversation again.', retryable: true },
   CONVERSATION_NOT_FOUND: { meaning: 'No conversation with this id exists (or it expired).', retryable: false },
+  CONVERSATION_NOT_STARTED: { meaning: 'The conversation exists, but its start still waits in the coordinator queue: no gateway has applied it (is `handoff gateway` running for this REDIS_URL and prefix?).', retryable: true },
   TIMEOUT: { meaning: 'A caller-side wait ran out (a result, or a command no gateway confirmed in time; it stays queued).', retryable: true },
   UNAUTHORIZED: { meaning: 'An HTTP request without a valid API key.', retryable: false },
   NOT_FOUND: { meaning: 'No such HTTP route.', retryable: false },
