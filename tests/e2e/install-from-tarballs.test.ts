@@ -130,10 +130,15 @@ describe('install from tarballs', () => {
         context: { userId: 42 },
       });
 
-      // The installed command talks to the same deployment.
-      const cli = await run(bin(), ['run', '--network', './network.ts', '--attach', 'What is 2+2?'], { cwd: app, env, timeout: 60_000 });
+      // The installed command talks to the same deployment, through npx and its scoped name too.
+      const cli = await run('npx', ['--offline', '@handoff/cli', 'run', '--network', './network.ts', '--attach', '--context', '{"userId":7}', 'What is 2+2?'], { cwd: app, env, timeout: 60_000 });
       expect(cli.stdout).toContain('2 + 2 son 4.');
       expect(cli.stdout).toMatch(/EnglishAgent → SpanishAgent/);
+      const id = /^conversation (c_\w+)$/m.exec(cli.stdout)?.[1];
+      expect(id, cli.stdout).toBeDefined();
+      const inspect = await run(bin(), ['inspect', id!], { cwd: app, env, timeout: 30_000 });
+      expect(inspect.stdout).toContain('context  {"userId":7}');
+      expect(inspect.stdout).toContain('status   completed (final_output)');
     } finally {
       await Promise.all(started.map((child) => child.stop()));
     }
