@@ -1,4 +1,8 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import OpenAI from 'openai';
 import { ManagedProcess } from '@handoff/testing';
 import { redisUrl, uniquePrefix } from '../support/env.js';
 import { HANDOFF_BIN, REPO_ROOT } from '../support/processes.js';
@@ -53,5 +57,29 @@ describe('handoff names the fix', () => {
     } finally {
       await worker.stop();
     }
+  });
+
+  it('handoff model --rules serves the rules to the openai client, and names what is wrong in a bad rules file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'handoff-model-'));
+    const rules = join(dir, 'rules.json');
+    writeFileSync(rules, JSON.stringify({ rules: [{ when: { lastUserIncludes: 'refund' }, reply: { toolCalls: [{ name: 'transfer_to_Billing', arguments: { reason: 'money' } }] } }, { reply: { content: 'Hello there.' } }] }));
+    const model = await ManagedProcess.start({ name: 'model', command: process.execPath, args: [HANDOFF_BIN, 'model', '--rules', rules, '--port', '0'], cwd: REPO_ROOT, readyPattern: /^OPENAI_BASE_URL=/ });
+    try {
+      const baseURL = (await model.waitForLine(/^OPENAI_BASE_URL=/, 1_000, { includePast: true })).slice('OPENAI_BASE_URL='.length);
+      const openai = new OpenAI({ baseURL, apiKey: 'none', maxRetries: 0 });
+      const hello = await openai.chat.completions.create({ model: 'any', messages: [{ role: 'user', content: 'hi' }] });
+      expect(hello.choices[0]?.message.content).toBe('Hello there.');
+      const refund = await openai.chat.completions.create({ model: 'any', messages: [{ role: 'user', content: 'I want a refund' }] });
+      expect(refund.choices[0]?.message.tool_calls?.[0]).toMatchObject({ function: { name: 'transfer_to_Billing', arguments: '{"reason":"money"}' } });
+    } finally {
+      await model.stop();
+    }
+
+    writeFileSync(rules, JSON.stringify({ rules: [{ when: { userSays: 'x' }, reply: { content: 1 } }] }));
+    const { code, output } = await runHandoff(['model', '--rules', rules, '--port', '0']);
+    expect(code).toBe(2);
+    expect(output).toMatch(/^handoff: INVALID_DEFINITION: --rules .*rules\.json: /);
+    expect(output).toContain('userSays');
+    expect(output).toContain('rules.0.reply.content');
   });
 });
