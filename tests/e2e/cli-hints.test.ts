@@ -24,6 +24,13 @@ describe('handoff names the fix', () => {
     expect(output).toBe('handoff: INVALID_DEFINITION: --network: examples/english-spanish is a directory, not a module. Give the module file: --network ./examples/english-spanish/network.ts.');
   });
 
+  it('a network whose tool uses a zod 3 schema: INVALID_DEFINITION saying to use zod 4, not a crash reading "def"', async () => {
+    const { code, output } = await runHandoff(['worker', '--network', 'tests/e2e/fixtures/zod3-tool-network.mjs']);
+    expect(code).toBe(2);
+    expect(output).toContain('handoff: INVALID_DEFINITION: Tool "look_up": parameters is a zod 3 schema; Handoff needs zod 4 (its peer dependency, ^4.1.0).');
+    expect(output).not.toContain("reading 'def'");
+  });
+
   it('a worker without OPENAI_API_KEY whose agents call OpenAI warns at start, naming the variable', async () => {
     const worker = await ManagedProcess.start({
       name: 'worker',

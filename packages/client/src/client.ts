@@ -95,6 +95,7 @@ export interface RedisHandoffClient extends HandoffClient {
  * for await (const event of conversation.events()) console.log(event.type);
  * const result = await conversation.result();
  * console.log(result.agent, result.output, result.path);
+ * await client.close(); // its Redis connections keep the process alive until closed
  * ```
  */
 export function createClient(options: ClientOptions = {}): RedisHandoffClient {
