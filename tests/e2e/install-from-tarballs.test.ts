@@ -85,6 +85,20 @@ describe('install from tarballs', () => {
     }
   });
 
+  it("loads @handoff/testing without testcontainers: startRedis skips that provider and takes the next", async () => {
+    writeFileSync(join(app, 'kit.mjs'), [
+      "import { startRedis } from '@handoff/testing';",
+      "const redis = await startRedis({ prefer: ['testcontainers', 'env'], log: (line) => console.error(line) });",
+      'console.log(JSON.stringify({ provider: redis.provider }));',
+      'await redis.stop();',
+      '',
+    ].join('\n'));
+    const { stdout, stderr } = await run(process.execPath, ['kit.mjs'], { cwd: app, env: cleanEnv({ REDIS_URL: redisUrl() }), timeout: 30_000 });
+    expect(JSON.parse(stdout)).toEqual({ provider: 'env' });
+    // No container engine here, or (on CI, with podman) the package is not installed: either way it says why.
+    expect(stderr).toMatch(/startRedis: skipped testcontainers \(unavailable: (no container engine|testcontainers @testcontainers\/redis is not installed)/);
+  });
+
   it('typechecks the README network, a zod tool and the client example with tsc --strict, then runs a conversation', async () => {
     writeFileSync(join(app, 'network.ts'), readmeBlock('// network.ts'));
     writeFileSync(join(app, 'tool.ts'), [

@@ -5,7 +5,7 @@ import { isHandoffError } from '@handoff/core';
 // Each command loads only what it runs (a worker process does not load the gateway, and so on).
 const program = new Command()
   .name('handoff')
-  .description('Run the agents and the coordinator of a Handoff network.\nEnvironment: REDIS_URL, OPENAI_BASE_URL, OPENAI_API_KEY, LOG_LEVEL.');
+  .description('Run the agents and the coordinator of a Handoff network.\nEnvironment: REDIS_URL, HANDOFF_PREFIX, OPENAI_BASE_URL, OPENAI_API_KEY, HANDOFF_MODEL, LOG_LEVEL.');
 
 const common = (command: Command) =>
   command
