@@ -41,6 +41,9 @@ import { RedisConversationHandle } from './conversation-handle.js';
 import type { HandoffClient } from './handle.js';
 import { StartRequest } from './start-request.js';
 
+/** How long a start waits for a client that reached Redis before to reach it again (a restart, a failover), unless configured. */
+const RECONNECT_TIMEOUT_MS = 30_000;
+
 /** Options of {@link createClient}. */
 export interface ClientOptions {
   /** Redis URL and key prefix; the same as the gateway's. */
@@ -53,8 +56,10 @@ export interface ClientOptions {
   commandTimeoutMs?: number;
   /**
    * How long `start()` (and `network()`) wait for Redis to answer before they throw
-   * REDIS_UNREACHABLE naming the URL, instead of ioredis' ~35 s of command retries.
-   * @defaultValue 5000 (`HANDOFF_CONNECT_TIMEOUT_MS` when set)
+   * REDIS_UNREACHABLE naming the URL, instead of ioredis' ~35 s of command retries that name
+   * nothing. By default 5 s while the client has never reached Redis (not running, a wrong URL) and
+   * 30 s once it has (a restart or a failover, which a start should ride out); a value given here or
+   * in `HANDOFF_CONNECT_TIMEOUT_MS` applies to both.
    */
   connectTimeoutMs?: number;
   /** Most blocking connections that command waits hold open at once (further ones queue, within their timeout). @defaultValue 16 */
@@ -145,9 +150,13 @@ export function createClient(options: ClientOptions = {}): RedisHandoffClient {
     if (counted < 0) throw new OverloadedError(agent, -counted - 1, limit);
   };
 
-  const connectTimeoutMs = options.connectTimeoutMs ?? (Number(process.env.HANDOFF_CONNECT_TIMEOUT_MS) || DEFAULT_CONNECT_TIMEOUT_MS);
+  const configuredTimeoutMs = options.connectTimeoutMs ?? (Number(process.env.HANDOFF_CONNECT_TIMEOUT_MS) || undefined);
+  let reached = false;
+  redis.once('ready', () => {
+    reached = true;
+  });
   const network = async (): Promise<NetworkRegistration> => {
-    await waitUntilConnected(redis, config.url, connectTimeoutMs);
+    await waitUntilConnected(redis, config.url, configuredTimeoutMs ?? (reached ? RECONNECT_TIMEOUT_MS : DEFAULT_CONNECT_TIMEOUT_MS));
     const registration = await readNetworkRegistration(redis, config.keys);
     if (!registration) throw new NetworkNotRegisteredError(config.prefix);
     return registration;
