@@ -155,8 +155,17 @@ export function createClient(options: ClientOptions = {}): RedisHandoffClient {
   redis.once('ready', () => {
     reached = true;
   });
+  // Starts made while Redis is away share one wait (and its two listeners), whatever their number.
+  let connecting: Promise<void> | undefined;
+  const connected = (): Promise<void> => {
+    if (redis.status === 'ready') return Promise.resolve();
+    connecting ??= waitUntilConnected(redis, config.url, configuredTimeoutMs ?? (reached ? RECONNECT_TIMEOUT_MS : DEFAULT_CONNECT_TIMEOUT_MS)).finally(() => {
+      connecting = undefined;
+    });
+    return connecting;
+  };
   const network = async (): Promise<NetworkRegistration> => {
-    await waitUntilConnected(redis, config.url, configuredTimeoutMs ?? (reached ? RECONNECT_TIMEOUT_MS : DEFAULT_CONNECT_TIMEOUT_MS));
+    await connected();
     const registration = await readNetworkRegistration(redis, config.keys);
     if (!registration) throw new NetworkNotRegisteredError(config.prefix);
     return registration;
