@@ -82,6 +82,8 @@ describe('install from tarballs', () => {
       const manifest = JSON.parse(readFileSync(join(app, 'node_modules', '@handoff', name, 'package.json'), 'utf8')) as Record<string, unknown>;
       expect(JSON.stringify(manifest.dependencies ?? {}), name).not.toContain('workspace:');
       expect(readdirSync(join(app, 'node_modules', '@handoff', name)), name).toEqual(expect.arrayContaining(['LICENSE', 'README.md', 'dist']));
+      expect(readFileSync(join(app, 'node_modules', '@handoff', name, 'LICENSE'), 'utf8'), name).toBe(readFileSync(join(REPO_ROOT, 'LICENSE'), 'utf8'));
+      expect(manifest, name).toMatchObject({ type: 'module', license: 'MIT', engines: { node: '>=20.6' }, publishConfig: { access: 'public' } });
     }
   });
 
