@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { createClient } from '@handoff/client';
-import { ConversationNotStartedError, ErrorCode } from '@handoff/core';
+import { createServer } from 'node:net';
+import { createClient, createHttpClient } from '@handoff/client';
+import { ConversationNotStartedError, ErrorCode, GatewayUnreachableError } from '@handoff/core';
 import { startGateway } from '@handoff/gateway';
 import { ManagedProcess } from '@handoff/testing';
 import pino from 'pino';
@@ -43,4 +44,18 @@ describe('a conversation started while the gateway is stopped', () => {
       await client.close();
     }
   }, 40_000);
+
+  it('the HTTP client names the gateway URL it cannot reach, with GATEWAY_UNREACHABLE', async () => {
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as { port: number };
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    const error = await createHttpClient({ baseUrl: `http://127.0.0.1:${port}` }).start({ input: 'hello' }).then(() => undefined, (e: unknown) => e);
+    expect(error).toBeInstanceOf(GatewayUnreachableError);
+    expect((error as GatewayUnreachableError).code).toBe(ErrorCode.GATEWAY_UNREACHABLE);
+    expect((error as Error).message).toBe(
+      `The gateway's HTTP API at http://127.0.0.1:${port}/ could not be reached (ECONNREFUSED). Check that a gateway runs with --http-port there ` +
+        '(handoff gateway --network <module> --http-port <port>) and that baseUrl names its host and port.',
+    );
+  });
 });
