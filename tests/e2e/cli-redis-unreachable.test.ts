@@ -1,5 +1,7 @@
 import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
+import { createClient } from '@handoff/client';
+import { ErrorCode, RedisUnreachableError } from '@handoff/core';
 import { ManagedProcess } from '@handoff/testing';
 import { HANDOFF_BIN, REPO_ROOT } from '../support/processes.js';
 
@@ -23,8 +25,10 @@ async function runHandoff(args: string[], env: Record<string, string>, limitMs =
 }
 
 /**
- * With Redis unreachable, one-shot commands give up after a bounded wait, naming the URL (without
- * its password) and what to check; long-running ones keep reconnecting and say so in their logs.
+ * With Redis unreachable, every command and the client give up after a bounded wait
+ * (`--connect-timeout`, `connectTimeoutMs`), naming the URL (without its password) and what to
+ * check; a worker or gateway logs that it waits meanwhile. (Once started, they keep reconnecting
+ * when their connection drops: tests/faults/redis-restart.test.ts.)
  */
 describe('handoff with Redis unreachable', () => {
   it('ends dlq list, inspect and run after --connect-timeout with a message naming the URL, password redacted', async () => {
@@ -53,23 +57,38 @@ describe('handoff with Redis unreachable', () => {
     expect(output).toContain('did not answer within 700 ms');
   });
 
-  it('keeps a worker reconnecting, and logs that it does with the URL redacted', async () => {
+  it('ends worker and gateway after --connect-timeout with REDIS_UNREACHABLE naming the URL, having logged that they wait', async () => {
     const port = await closedPort();
-    const worker = await ManagedProcess.start({
-      name: 'worker',
-      command: process.execPath,
-      args: [HANDOFF_BIN, 'worker', '--network', 'examples/dist/english-spanish/network.js'],
-      cwd: REPO_ROOT,
-      env: { REDIS_URL: `redis://app:s3cret-pw@127.0.0.1:${port}`, LOG_LEVEL: 'info' },
+    const commands = [
+      ['worker', '--network', 'examples/dist/english-spanish/network.js', '--connect-timeout', '1500'],
+      ['gateway', '--network', 'examples/dist/english-spanish/network.js', '--connect-timeout', '1500'],
+    ];
+    const runs = await Promise.all(commands.map((args) => runHandoff(args, { REDIS_URL: `redis://app:s3cret-pw@127.0.0.1:${port}`, LOG_LEVEL: 'info' })));
+    runs.forEach(({ code, output, ms }, i) => {
+      const command = commands[i]![0]!;
+      expect(code, `${command}: ${output}`).toBe(2);
+      const waiting = output.split('\n').find((line) => line.includes('redis unreachable, waiting for it'));
+      expect(waiting, command).toBeDefined();
+      expect(JSON.parse(waiting!)).toMatchObject({ level: 40, redis: `redis://app:[redacted]@127.0.0.1:${port}`, error: 'ECONNREFUSED', timeoutMs: 1500 });
+      expect(output, command).toContain(`handoff: REDIS_UNREACHABLE: Redis at redis://app:[redacted]@127.0.0.1:${port} did not answer within 1500 ms (ECONNREFUSED)`);
+      expect(output, command).not.toContain('s3cret-pw');
+      expect(output, command).not.toContain('MaxRetriesPerRequestError');
+      expect(ms, command).toBeLessThan(30_000);
     });
+  });
+
+  it("makes the client's start() throw RedisUnreachableError naming the URL within connectTimeoutMs", async () => {
+    const port = await closedPort();
+    const client = createClient({ redis: { url: `redis://app:s3cret-pw@127.0.0.1:${port}` }, connectTimeoutMs: 800 });
     try {
-      const line = JSON.parse(await worker.waitForLine(/redis unreachable, reconnecting/, 10_000)) as Record<string, unknown>;
-      expect(line).toMatchObject({ level: 40, redis: `redis://app:[redacted]@127.0.0.1:${port}`, error: 'ECONNREFUSED' });
-      await new Promise((resolve) => setTimeout(resolve, 1_500));
-      expect(worker.running).toBe(true);
-      expect(worker.lines.join('\n')).not.toContain('s3cret-pw');
+      const started = Date.now();
+      const error = await client.start({ input: 'hello' }).then(() => undefined, (e: unknown) => e);
+      expect(error).toBeInstanceOf(RedisUnreachableError);
+      expect((error as RedisUnreachableError).code).toBe(ErrorCode.REDIS_UNREACHABLE);
+      expect((error as Error).message).toContain(`Redis at redis://app:[redacted]@127.0.0.1:${port} did not answer within 800 ms (ECONNREFUSED)`);
+      expect(Date.now() - started).toBeLessThan(5_000);
     } finally {
-      await worker.stop();
+      await client.close();
     }
   });
 });

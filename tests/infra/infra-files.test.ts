@@ -146,10 +146,10 @@ describe('infra/Dockerfile', () => {
     visit('packages/cli');
     needed.add('cli');
     expect(new Set(kept)).toEqual(needed);
-    // Every runtime file a kept package publishes (its package.json "files", but sources) is copied too: the gateway's console, say.
+    // Every runtime file a kept package publishes (its package.json "files", but sources, README and LICENSE) is copied too: the gateway's console, say.
     for (const pkg of kept) {
       const { files = [] } = JSON.parse(readFileSync(join(REPO_ROOT, 'packages', pkg, 'package.json'), 'utf8')) as { files?: string[] };
-      for (const entry of files.filter((f) => f !== 'src' && f !== 'dist')) expect(prune).toContain(`cp -a packages/${pkg}/${entry} /out/app/packages/${pkg}/`);
+      for (const entry of files.filter((f) => !['src', 'dist', 'README.md', 'LICENSE'].includes(f))) expect(prune).toContain(`cp -a packages/${pkg}/${entry} /out/app/packages/${pkg}/`);
     }
     // What the example networks the compose file and the manifests run import.
     for (const file of ['customer-service/network.js']) {

@@ -24,7 +24,8 @@ describe('routing policies', () => {
     rt = await startInProcess({
       label: 'routing',
       // Ghost has no worker: health routes around it.
-      agents: ['P1', 'P2', 'P3', 'Primary', 'Backup', 'Backup2', 'Alive', 'Coder', 'Designer', 'General', 'Ping', 'Pong', 'Spender', 'Slow', 'Busy'],
+      // Lonely has no worker and no fallback: a handoff to it waits on its queue.
+      agents: ['P1', 'P2', 'P3', 'Primary', 'Backup', 'Backup2', 'Alive', 'Coder', 'Designer', 'General', 'Ping', 'Pong', 'Spender', 'Slow', 'Busy', 'Caller'],
       network: (url) =>
         defineNetwork({
           name: 'routing',
@@ -42,6 +43,8 @@ describe('routing policies', () => {
             ...['P1', 'P2', 'P3', 'Backup', 'Backup2', 'Alive', 'Coder', 'Designer', 'General', 'Slow', 'Busy'].map((name) => scriptedAgent(url, name)),
             scriptedAgent(url, 'Primary', { fallbacks: ['Backup', 'Backup2'] }),
             scriptedAgent(url, 'Ghost', { fallbacks: ['Alive'] }),
+            scriptedAgent(url, 'Lonely'),
+            scriptedAgent(url, 'Caller', { handoffs: ['Lonely'] }),
             scriptedAgent(url, 'Ping', { handoffs: ['Pong'] }),
             scriptedAgent(url, 'Pong', { handoffs: ['Ping'] }),
             scriptedAgent(url, 'Spender', { handoffs: [{ target: to.stay(), toolName: 'again' }] }),
@@ -54,6 +57,7 @@ describe('routing policies', () => {
         when('Backup2', { error: { status: 500, message: 'backup2 down' } }),
         when('Ping', call('transfer_to_Pong')),
         when('Pong', call('transfer_to_Ping')),
+        when('Caller', call('transfer_to_Lonely', { reason: 'delivery question' })),
         when('Spender', { ...call('again'), usage: { prompt_tokens: 400, completion_tokens: 100 } }),
         when('Slow', { content: 'never', hang: true }),
         ...['P1', 'P2', 'P3', 'Alive', 'Coder', 'Designer', 'General', 'Busy'].map((name) => when(name, { content: `${name} here.` })),
@@ -132,6 +136,20 @@ describe('routing policies', () => {
     expect(events.find((e) => e.type === 'routing.decided')).toMatchObject({ strategy: 'health', agent: 'Alive', details: { unavailable: 'Ghost' } });
     // The conversation starts first; what routing decided on the way to its entry agent comes after.
     expect(events.map((e) => e.type).slice(0, 2)).toEqual(['conversation.started', 'routing.decided']);
+  });
+
+  it('hands off to an agent with no live worker and no fallback as decided, with a warning that the hop waits', async () => {
+    const conversation = await rt.client.start({ agent: 'Caller', input: 'where is my parcel?' });
+    const seen: StoredEvent[] = [];
+    for await (const event of conversation.events({ timeoutMs: 10_000 })) {
+      seen.push(event);
+      if (event.type === 'handoff') break;
+    }
+    expect(seen.find((e) => e.type === 'warning')).toMatchObject({ message: 'agent "Lonely" has no live worker; the hop waits on its queue until one starts' });
+    const handoff = seen.find((e) => e.type === 'handoff');
+    expect(handoff).toMatchObject({ from: 'Caller', to: 'Lonely', reason: 'delivery question' });
+    expect(handoff).not.toMatchObject({ source: 'health' });
+    await conversation.cancel('test over');
   });
 
   it('ends a ping-pong with its own reason', async () => {

@@ -5,7 +5,7 @@ import { isHandoffError } from '@handoff/core';
 // Each command loads only what it runs (a worker process does not load the gateway, and so on).
 const program = new Command()
   .name('handoff')
-  .description('Run the agents and the coordinator of a Handoff network.\nEnvironment: REDIS_URL, OPENAI_BASE_URL, OPENAI_API_KEY, LOG_LEVEL.');
+  .description('Run the agents and the coordinator of a Handoff network.\nEnvironment: REDIS_URL, HANDOFF_PREFIX, OPENAI_BASE_URL, OPENAI_API_KEY, HANDOFF_MODEL, LOG_LEVEL.');
 
 const common = (command: Command) =>
   command
@@ -18,6 +18,7 @@ const common = (command: Command) =>
     .option('--stalled-interval <ms>', 'how often dead workers\' jobs are looked for ($HANDOFF_STALLED_INTERVAL_MS; default 30000)')
     .option('--max-stalled-count <n>', 'times a job may be recovered from a dead worker before it fails ($HANDOFF_MAX_STALLED_COUNT; default 3)')
     .option('--drain-timeout <ms>', 'on SIGTERM, how long running jobs may finish before they are handed back ($HANDOFF_DRAIN_TIMEOUT_MS; default 25000)')
+    .option('--connect-timeout <ms>', 'give up when Redis does not answer within this long at start ($HANDOFF_CONNECT_TIMEOUT_MS; default 30000 for worker and gateway, 5000 for run)')
     .option('--allow-eviction', 'run even if Redis maxmemory-policy is not noeviction, with a warning ($HANDOFF_ALLOW_EVICTION=1)')
     .option('--config <file>', 'a JSON config file with these settings in camelCase (flags and HANDOFF_* override it)');
 
@@ -47,7 +48,7 @@ common(program.command('run').description('run one conversation and print its ev
   .argument('<message>', "the user's message")
   .option('--agent <name>', 'the entry agent or router (default: the network entry)')
   .option('--attach', 'use the gateway and workers already running')
-  .option('--connect-timeout <ms>', 'give up when Redis does not answer within this long ($HANDOFF_CONNECT_TIMEOUT_MS; default 5000)')
+  .option('--context <json>', 'the conversation\'s context variables, a JSON object, e.g. \'{"userId":42}\'')
   .option('-a, --agents <names>', 'agents to run in this process (default: all)')
   .action(async (message: string, options: Record<string, unknown>) => (await import('./commands/run.js')).runCommand(message, options));
 
@@ -74,6 +75,14 @@ connection(dlq.command('list').description('list dead letters, newest first'))
 connection(dlq.command('replay').description('put a dead letter back on the queue it came from'))
   .argument('<id>')
   .action(async (id: string, options: Record<string, unknown>) => (await import('./commands/dlq.js')).dlqReplayCommand(id, options));
+
+program
+  .command('model')
+  .description('serve a scripted OpenAI-compatible model for offline runs (rules: see @handoff/testing; stops on SIGINT/SIGTERM)')
+  .requiredOption('--rules <file>', 'JSON file: { "rules": [{ "when"?: { "lastUserIncludes"?, "systemIncludes"?, "hasTool"? }, "reply": { "content"?, "toolCalls"?, "delayMs"?, "error"? }, "times"? }] }')
+  .option('--port <port>', 'port to listen on (0 picks a free one)', '4010')
+  .option('--host <host>', 'address to listen on', '127.0.0.1')
+  .action(async (options: Record<string, unknown>) => (await import('./commands/model.js')).modelCommand(options));
 
 /** A fix for Redis refusing the connection's user, or undefined for other errors. */
 function redisAccessHint(error: unknown): string | undefined {

@@ -25,6 +25,8 @@ import {
   BlockingPool,
   ChangeWatcher,
   CoordinatorPartitions,
+  DEFAULT_CONNECT_TIMEOUT_MS,
+  waitUntilConnected,
   ConversationStore,
   HOP_JOB_OPTIONS,
   withSmallScripts,
@@ -42,6 +44,8 @@ import { StartRequest } from './start-request.js';
 
 /** How old a network registration a start may check its agent against (the gateway re-registers every second). */
 const NETWORK_CACHE_MS = 1_000;
+/** How long a start waits for a client that reached Redis before to reach it again (a restart, a failover), unless configured. */
+const RECONNECT_TIMEOUT_MS = 30_000;
 
 /** Options of {@link createClient}. */
 export interface ClientOptions {
@@ -53,6 +57,14 @@ export interface ClientOptions {
    * @defaultValue {@link DEFAULT_COMMAND_TIMEOUT_MS}
    */
   commandTimeoutMs?: number;
+  /**
+   * How long `start()` (and `network()`) wait for Redis to answer before they throw
+   * REDIS_UNREACHABLE naming the URL, instead of ioredis' ~35 s of command retries that name
+   * nothing. By default 5 s while the client has never reached Redis (not running, a wrong URL) and
+   * 30 s once it has (a restart or a failover, which a start should ride out); a value given here or
+   * in `HANDOFF_CONNECT_TIMEOUT_MS` applies to both.
+   */
+  connectTimeoutMs?: number;
   /**
    * Most blocking connections that command waits and event readers hold open at once: further ones
    * queue for one, within their timeout (an event reader that gets none within a second reads
@@ -96,6 +108,7 @@ export interface RedisHandoffClient extends HandoffClient {
  * for await (const event of conversation.events()) console.log(event.type);
  * const result = await conversation.result();
  * console.log(result.agent, result.output, result.path);
+ * await client.close(); // its Redis connections keep the process alive until closed
  * ```
  */
 export function createClient(options: ClientOptions = {}): RedisHandoffClient {
@@ -146,7 +159,22 @@ export function createClient(options: ClientOptions = {}): RedisHandoffClient {
     if (counted < 0) throw new OverloadedError(agent, -counted - 1, limit);
   };
 
+  const configuredTimeoutMs = options.connectTimeoutMs ?? (Number(process.env.HANDOFF_CONNECT_TIMEOUT_MS) || undefined);
+  let reached = false;
+  redis.once('ready', () => {
+    reached = true;
+  });
+  // Starts made while Redis is away share one wait (and its two listeners), whatever their number.
+  let connecting: Promise<void> | undefined;
+  const connected = (): Promise<void> => {
+    if (redis.status === 'ready') return Promise.resolve();
+    connecting ??= waitUntilConnected(redis, config.url, configuredTimeoutMs ?? (reached ? RECONNECT_TIMEOUT_MS : DEFAULT_CONNECT_TIMEOUT_MS)).finally(() => {
+      connecting = undefined;
+    });
+    return connecting;
+  };
   const network = async (): Promise<NetworkRegistration> => {
+    await connected();
     const registration = await readNetworkRegistration(redis, config.keys);
     if (!registration) throw new NetworkNotRegisteredError(config.prefix);
     lastRead = { registration, at: Date.now() };
@@ -154,8 +182,11 @@ export function createClient(options: ClientOptions = {}): RedisHandoffClient {
   };
   /** The registration a start checks its agent against: one read at most {@link NETWORK_CACHE_MS} old. */
   let lastRead: { registration: NetworkRegistration; at: number } | undefined;
-  const recentNetwork = (): Promise<NetworkRegistration> =>
-    lastRead && Date.now() - lastRead.at < NETWORK_CACHE_MS ? Promise.resolve(lastRead.registration) : network();
+  const recentNetwork = async (): Promise<NetworkRegistration> => {
+    if (!lastRead || Date.now() - lastRead.at >= NETWORK_CACHE_MS) return network();
+    await connected();
+    return lastRead.registration;
+  };
 
   const client: RedisHandoffClient = {
     async start(request) {

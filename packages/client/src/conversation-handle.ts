@@ -1,6 +1,7 @@
 import type { RedisClient } from '@handoff/redis';
 import {
   ConversationNotFoundError,
+  ConversationNotStartedError,
   ConversationNotWaitingError,
   ApprovalCommand,
   ErrorCode,
@@ -40,6 +41,9 @@ export interface SharedWaits {
   /** Blocking event reads borrow a connection per read; when none is free in time, they read without blocking. */
   blocking: BlockingPool;
 }
+
+/** How long `status()` waits for the coordinator to apply a queued start before it says the start waits. */
+const STATUS_WAIT_MS = 5_000;
 
 /**
  * A handle on one conversation: its id, its status, its events as they happen, and its result.
@@ -188,13 +192,15 @@ export class RedisConversationHandle implements ConversationHandle {
    * The conversation record now (a superset of the view HTTP clients get). Right after a start,
    * it waits briefly for the coordinator to create the record. A finished conversation that left
    * Redis is read from the archive, when the client has one.
-   * @throws {@link ConversationNotFoundError}
+   * @throws {@link ConversationNotFoundError} when it does not exist;
+   *   {@link ConversationNotStartedError} when its start still waits in the coordinator queue (no gateway applied it).
    */
   async status(): Promise<ConversationRecord> {
     for (let waited = 0; ; waited += 25) {
       const record = await this.readableRecord();
       if (record) return record;
-      if (waited >= 5_000) throw new ConversationNotFoundError(this.id);
+      // Still no record: the start is queued and no gateway has applied it (else currentRecord threw NOT_FOUND).
+      if (waited >= STATUS_WAIT_MS) throw new ConversationNotStartedError(this.id, this.keys.prefix, STATUS_WAIT_MS);
       await new Promise((resolve) => setTimeout(resolve, 25));
     }
   }

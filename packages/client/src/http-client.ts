@@ -8,7 +8,9 @@ import {
   ErrorJson,
   EventId,
   errorFromJson,
+  GatewayUnreachableError,
   HandoffError,
+  redactUrlCredentials,
   RuntimeEvent,
   TimeoutError,
   TERMINAL_EVENT_TYPES,
@@ -43,7 +45,14 @@ class GatewayHttp {
   }
 
   async raw(path: string, init: RequestInit = {}): Promise<Response> {
-    const response = await (this.options.fetch ?? fetch)(this.url(path), { ...init, headers: this.headers((init.headers as Record<string, string>) ?? {}) });
+    let response: Response;
+    try {
+      response = await (this.options.fetch ?? fetch)(this.url(path), { ...init, headers: this.headers((init.headers as Record<string, string>) ?? {}) });
+    } catch (error) {
+      // Our own abort (a timeout, the end of an event stream) is not the gateway's absence.
+      if (init.signal?.aborted) throw error;
+      throw new GatewayUnreachableError(redactUrlCredentials(this.options.baseUrl), error);
+    }
     if (!response.ok) throw await errorOf(response);
     return response;
   }

@@ -45,6 +45,7 @@ export * from './definitions/model-settings.js';
 export * from './definitions/targets.js';
 export * from './definitions/routing.js';
 export * from './definitions/tools.js';
+export { zodObjectProblem, UserZodObject } from './definitions/zod-schema.js';
 export * from './definitions/mcp.js';
 export * from './definitions/agent.js';
 export * from './definitions/network.js';

@@ -2,7 +2,8 @@
  * `@handoff/testing`: the test kit for Handoff networks.
  *
  * - A scripted OpenAI-compatible model server ({@link startScriptedModel}) that the official
- *   `openai` client talks to unchanged, with rule-based replies, tool calls, errors and held turns.
+ *   `openai` client talks to unchanged, with rule-based replies, tool calls, errors and held turns
+ *   (also alone, without testcontainers, from `@handoff/testing/model`).
  * - Redis provisioning ({@link startRedis}) through testcontainers, a local `redis-server` or
  *   `REDIS_URL`, plus {@link RedisServerProcess} for crash-and-restart tests.
  * - PostgreSQL provisioning ({@link startPostgres}) through testcontainers, a private server
@@ -14,38 +15,7 @@
  * @packageDocumentation
  */
 
-export { startScriptedModel } from './scripted-model/start-scripted-model.js';
-export type { ScriptedModel, ScriptedModelOptions } from './scripted-model/scripted-model.js';
-export type { ScriptRule, ReplySource } from './scripted-model/script-rule.js';
-export type { ScriptedReply, ScriptedToolCall, ScriptedError, ScriptedUsage } from './scripted-model/scripted-reply.js';
-export { hrNow, type RecordedRequest } from './scripted-model/recorded-request.js';
-export type {
-  ChatCompletionRequestBody,
-  ChatMessage,
-  ChatContentPart,
-  ChatRequestToolCall,
-  ChatTool,
-} from './scripted-model/chat-request.js';
-export { contentText } from './scripted-model/chat-request.js';
-export type {
-  ChatCompletionObject,
-  ChatCompletionChunkObject,
-  WireDelta,
-  WireToolCall,
-  WireToolCallDelta,
-  WireUsage,
-  FinishReason,
-} from './scripted-model/chat-response.js';
-export {
-  lastUserText,
-  systemText,
-  toolNames,
-  hasTool,
-  systemIncludes,
-  lastUserIncludes,
-  and,
-  type RequestPredicate,
-} from './scripted-model/matchers.js';
+export * from './model.js';
 
 export { startRedis, defaultRedisProviders } from './redis/start-redis.js';
 export {

@@ -9,6 +9,7 @@ import { ConversationStore, CoordinatorPartitions, EventLog, QueueSet, TurnInbox
 import { AgentWorker, type AgentWorkerOptions } from './agent-worker.js';
 import { HistoryCache, type HistoryCacheOptions } from './history-cache.js';
 import { ModelClients } from './model/model-clients.js';
+import { agentsMissingApiKey } from './model/missing-api-key.js';
 
 /** Options of {@link startWorkers}. */
 export interface WorkerProcessOptions extends Omit<AgentWorkerOptions, 'connection' | 'prefix'> {
@@ -60,6 +61,12 @@ export async function startWorkers(options: WorkerProcessOptions): Promise<Worke
   const config = resolveRedisConfig(options.redis);
   const workerId = newInstanceId('worker');
   const logger = options.logger ?? pino({ level: process.env.LOG_LEVEL ?? 'info', name: 'worker', base: { workerId }, redact: LOG_REDACTION }, pino.destination(2));
+  for (const { baseURL, agents: without } of agentsMissingApiKey(network, agents)) {
+    logger.warn(
+      { agents: without, baseURL, variable: 'OPENAI_API_KEY' },
+      'OPENAI_API_KEY is not set: OpenAI will refuse these agents\' model calls (401). Set OPENAI_API_KEY (or the agent\'s model.apiKey), or OPENAI_BASE_URL for an endpoint that needs no key',
+    );
+  }
   const { commands, blocking } = await openProcessConnections(config, { commands: `handoff-${workerId}`, blocking: `handoff-${workerId}-jobs` }, { allowEviction: options.allowEviction, warn: (message) => logger.warn(message) }, logger);
   const store = new ConversationStore(commands, config.keys);
   const events = new EventLog(commands, config.keys);

@@ -5,6 +5,7 @@ import { createLogger } from '../logger.js';
 import { durabilityFromFlags, parseFlags, redisConfigFromFlags } from '../options.js';
 import { SHUTDOWN_MARGIN_MS, closeOnSignals } from '../shutdown.js';
 import { startTracingFromEnv } from '../tracing.js';
+import { waitForRedis } from '../wait-for-redis.js';
 import { openArchive } from '../archive.js';
 
 /** `handoff gateway`: runs the coordinator of a network until SIGTERM/SIGINT. */
@@ -18,6 +19,7 @@ export async function gatewayCommand(raw: Record<string, unknown>): Promise<void
   const signals = closeOnSignals(logger, tracing);
   // Said once the signal handlers are in place: from here a SIGTERM stops the process cleanly, even while Redis is unreachable.
   logger.info({ network: network.name }, 'starting');
+  await waitForRedis(flags, logger);
   const archive = await openArchive(flags, logger);
   const gateway = await startGateway({
     network,

@@ -1,6 +1,6 @@
 import { createInterface } from 'node:readline/promises';
 import { createClient, describeEvent, type ConversationHandle } from '@handoff/client';
-import { LOG_REDACTION, type ConversationResult } from '@handoff/core';
+import { LOG_REDACTION, ValidationError, type ContextVariables, type ConversationResult } from '@handoff/core';
 import { startGateway, type Gateway } from '@handoff/gateway';
 import { startWorkers, type WorkerGroup } from '@handoff/worker';
 import pino from 'pino';
@@ -18,8 +18,9 @@ import { startTracingFromEnv } from '../tracing.js';
  * Exits 0 when the conversation completed, 1 otherwise.
  */
 export async function runCommand(message: string, raw: Record<string, unknown>): Promise<void> {
-  const { agent, attach, ...rest } = raw;
+  const { agent, attach, context: contextFlag, ...rest } = raw;
   const flags = parseFlags(rest);
+  const context = contextFlag === undefined ? undefined : parseContextFlag(String(contextFlag));
   const network = await loadNetwork(flags.network);
   const redis = redisConfigFromFlags(flags);
   // One conversation, then exit: an unreachable Redis ends it with a message, not a silent wait.
@@ -37,7 +38,7 @@ export async function runCommand(message: string, raw: Record<string, unknown>):
   const client = createClient({ redis });
   const interactive = process.stdin.isTTY && process.stdout.isTTY;
   try {
-    const conversation = await client.start({ input: message, ...(typeof agent === 'string' ? { agent } : {}) });
+    const conversation = await client.start({ input: message, ...(typeof agent === 'string' ? { agent } : {}), ...(context === undefined ? {} : { context }) });
     process.stdout.write(`conversation ${conversation.id}\n`);
     const cursor = { after: '0' };
     let result = await follow(conversation, cursor, interactive);
@@ -109,4 +110,19 @@ async function ask(result: ConversationResult): Promise<string> {
   } finally {
     rl.close();
   }
+}
+
+/**
+ * The `--context` flag: a JSON object of context variables.
+ * @throws ValidationError naming the flag when it is not JSON or not an object
+ */
+function parseContextFlag(text: string): ContextVariables {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new ValidationError(`--context must be a JSON object, e.g. '{"userId":42}': ${error instanceof Error ? error.message : String(error)}`);
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new ValidationError(`--context must be a JSON object, e.g. '{"userId":42}', not ${JSON.stringify(value)}`);
+  return value as ContextVariables;
 }

@@ -5,6 +5,7 @@ import { createLogger } from '../logger.js';
 import { durabilityFromFlags, parseFlags, redisConfigFromFlags } from '../options.js';
 import { SHUTDOWN_MARGIN_MS, closeOnSignals } from '../shutdown.js';
 import { startTracingFromEnv } from '../tracing.js';
+import { waitForRedis } from '../wait-for-redis.js';
 
 /** `handoff worker`: runs agents of a network until SIGTERM/SIGINT. */
 export async function workerCommand(raw: Record<string, unknown>): Promise<void> {
@@ -15,6 +16,7 @@ export async function workerCommand(raw: Record<string, unknown>): Promise<void>
   const signals = closeOnSignals(logger, tracing);
   // Said once the signal handlers are in place: from here a SIGTERM stops the process cleanly, even while Redis is unreachable.
   logger.info({ network: network.name }, 'starting');
+  await waitForRedis(flags, logger);
   const workers = await startWorkers({
     network,
     logger,

@@ -7,6 +7,7 @@ import { McpServerSpec } from './mcp.js';
 import { ModelSettings } from './model-settings.js';
 import { Target, toTarget, type TargetSpec } from './targets.js';
 import type { FunctionTool } from './tools.js';
+import { UserZodObject, zodObjectProblem } from './zod-schema.js';
 
 /** Agent names: a letter, then letters, digits, `_` or `-`; at most 48 characters (tool-name safe). */
 export const AgentName = z
@@ -44,7 +45,7 @@ export const HandoffSpec = z
     /** Name of the transfer tool. @defaultValue `transfer_to_<Agent>` (or `transfer_to_<target type>`) */
     toolName: ToolName.optional(),
     /** Typed arguments the model fills in and the target agent sees (a zod object). */
-    args: z.custom<z.ZodObject>((v) => v instanceof z.ZodObject, 'must be a zod object schema').optional(),
+    args: UserZodObject.optional(),
     /** Only offered while this holds: a context variable name, or an expression over `${vars}`. */
     available: z.string().optional(),
   })
@@ -161,6 +162,7 @@ function handoffToolName(target: Target, taken: Set<string>): string {
  * ```
  */
 export function defineAgent(config: AgentConfig): AgentDefinition {
+  refuseZod3HandoffArgs(config);
   const parsed = AgentConfig.safeParse(config);
   if (!parsed.success) {
     const issues = formatIssues(parsed.error);
@@ -198,5 +200,21 @@ export function defineAgent(config: AgentConfig): AgentDefinition {
     fallbacks: Object.freeze([...c.fallbacks]),
     turnTimeoutMs: c.turnTimeoutMs,
     maxWaiting: c.maxWaiting,
+  });
+}
+
+/**
+ * Handoff arguments built with zod 3 get a message naming the fix (the handoffs union would only
+ * say "Invalid input").
+ */
+function refuseZod3HandoffArgs(config: AgentConfig): void {
+  const handoffs = (config as { handoffs?: unknown }).handoffs;
+  if (!Array.isArray(handoffs)) return;
+  handoffs.forEach((handoff: unknown, i) => {
+    const args = handoff !== null && typeof handoff === 'object' ? (handoff as { args?: unknown }).args : undefined;
+    const problem = args === undefined ? undefined : zodObjectProblem(args);
+    if (problem?.startsWith('is a zod 3 schema')) {
+      throw new DefinitionError(`Agent "${String(config.name)}" is invalid: handoffs.${i}.args ${problem}`, { details: { agent: config.name, field: `handoffs.${i}.args` } });
+    }
   });
 }

@@ -1,8 +1,14 @@
 import { z } from 'zod';
 import { DEFAULT_MODEL_MAX_RETRIES, DEFAULT_MODEL_TIMEOUT_MS } from '../constants.js';
 
-/** The model used when neither the agent nor the network names one. */
+/** The model used when neither the agent nor the network names one, and `HANDOFF_MODEL` is not set. */
 export const DEFAULT_MODEL_NAME = 'gpt-4.1-mini';
+
+/** The model of agents whose definition (and network) names none: `HANDOFF_MODEL` when set, else {@link DEFAULT_MODEL_NAME}. Read when the network is defined. */
+export function defaultModelName(): string {
+  const fromEnv = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.['HANDOFF_MODEL'];
+  return fromEnv && fromEnv.trim() !== '' ? fromEnv.trim() : DEFAULT_MODEL_NAME;
+}
 
 /**
  * How an agent reaches its model: any OpenAI-compatible chat.completions endpoint. Where `baseURL`
@@ -10,7 +16,7 @@ export const DEFAULT_MODEL_NAME = 'gpt-4.1-mini';
  */
 export const ModelSettings = z.object({
   /** Model name sent to the endpoint. */
-  name: z.string().min(1).optional().meta({ description: 'Model name sent to the endpoint.', default: DEFAULT_MODEL_NAME }),
+  name: z.string().min(1).optional().meta({ description: 'Model name sent to the endpoint; absent in the agent and the network: `HANDOFF_MODEL` when set.', default: DEFAULT_MODEL_NAME }),
   /** Endpoint base URL, e.g. `http://localhost:11434/v1`. */
   baseURL: z.url().optional().describe('Endpoint base URL, e.g. `http://localhost:11434/v1`.'),
   /** API key for the endpoint. */
@@ -40,7 +46,7 @@ export interface ResolvedModelSettings {
 export function resolveModelSettings(network: ModelSettings | undefined, agent: ModelSettings | undefined): ResolvedModelSettings {
   const merged = { ...network, ...agent };
   return Object.freeze({
-    name: merged.name ?? DEFAULT_MODEL_NAME,
+    name: merged.name ?? defaultModelName(),
     baseURL: merged.baseURL,
     apiKey: merged.apiKey,
     maxRetries: merged.maxRetries ?? DEFAULT_MODEL_MAX_RETRIES,

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { DefinitionError } from '../errors/index.js';
 import type { ContextVariables, JsonValue } from '../schemas/json.js';
 import type { TargetSpec } from './targets.js';
+import { zodObjectProblem } from './zod-schema.js';
 
 /**
  * What a tool's handler returns to move control, AG2's ReplyResult: `message` is the tool result
@@ -86,5 +87,7 @@ export function defineTool<Args extends z.ZodObject>(tool: {
   const name = ToolName.safeParse(tool.name);
   if (!name.success) throw new DefinitionError(`Tool "${tool.name}": name ${name.error.issues[0]?.message ?? 'is invalid'}`);
   if (typeof tool.handler !== 'function') throw new DefinitionError(`Tool "${tool.name}": handler must be a function`);
+  const schemaProblem = zodObjectProblem(tool.parameters);
+  if (schemaProblem) throw new DefinitionError(`Tool "${tool.name}": parameters ${schemaProblem}`, { details: { tool: tool.name, field: 'parameters' } });
   return Object.freeze({ kind: 'function_tool', timeoutMs: 60_000, sequential: false, needsApproval: false, ...tool }) as FunctionTool<Args>;
 }

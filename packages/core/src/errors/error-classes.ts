@@ -109,6 +109,34 @@ export class ConversationNotFoundError extends HandoffError {
   }
 }
 
+/**
+ * The conversation's start is queued but no gateway has applied it yet, so it has no status to
+ * read: usually no gateway runs for this deployment. It starts as soon as one does.
+ */
+export class ConversationNotStartedError extends HandoffError {
+  constructor(conversationId: string, prefix: string, waitedMs: number) {
+    super(
+      ErrorCode.CONVERSATION_NOT_STARTED,
+      `Conversation "${conversationId}" waits in the coordinator queue: no gateway applied its start within ${waitedMs} ms. ` +
+        `Is a gateway running (handoff gateway --network <module>) with the same REDIS_URL and prefix "${prefix}"? It starts as soon as one does.`,
+      { retryable: true, details: { conversationId, prefix, waitedMs } },
+    );
+  }
+}
+
+/** The HTTP client's request never reached the gateway: nothing listens at its base URL, or the network refused. */
+export class GatewayUnreachableError extends HandoffError {
+  constructor(url: string, cause: unknown) {
+    const reason = ((cause as { cause?: { code?: unknown } })?.cause?.code ?? (cause instanceof Error ? cause.message : String(cause))) as string;
+    super(
+      ErrorCode.GATEWAY_UNREACHABLE,
+      `The gateway's HTTP API at ${url} could not be reached (${reason}). Check that a gateway runs with --http-port there ` +
+        '(handoff gateway --network <module> --http-port <port>) and that baseUrl names its host and port.',
+      { retryable: true, details: { url, reason }, cause },
+    );
+  }
+}
+
 /** The archive of finished conversations could not be reached, or refused a read or write. Retryable. */
 export class ArchiveUnavailableError extends HandoffError {
   constructor(operation: 'save' | 'load' | 'setup', conversationId: string | null, cause: unknown) {

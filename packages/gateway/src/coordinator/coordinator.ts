@@ -276,6 +276,8 @@ export class Coordinator {
     // A router reads the latest user text itself, and only when it needs it (not on a plain handoff).
     const routed = await this.route(name, turn.agent, record.conversationId, record.context, undefined);
     if (routed.agent === name && routed.events.length === 0) return { turn, events: [] };
+    // Nothing rerouted (an agent with no live worker and no live fallback: the hop waits, a warning says so): the handoff stays as the turn decided it.
+    if (outcome.target.type === 'agent' && routed.agent === name) return { turn, events: routed.events };
     const source = outcome.target.type === 'route' ? ('router' as const) : ('health' as const);
     return { turn: { ...turn, outcome: { ...outcome, target: { type: 'agent', agent: routed.agent }, source, reason: `${outcome.reason} (${routed.reason})` } }, events: routed.events };
   }

@@ -9,6 +9,7 @@ const STATUS: Partial<Record<Code, number>> = {
   [ErrorCode.UNAUTHORIZED]: 401,
   [ErrorCode.UNKNOWN_AGENT]: 404,
   [ErrorCode.CONVERSATION_NOT_FOUND]: 404,
+  [ErrorCode.CONVERSATION_NOT_STARTED]: 503,
   [ErrorCode.NOT_FOUND]: 404,
   [ErrorCode.TIMEOUT]: 408,
   [ErrorCode.CONVERSATION_NOT_WAITING]: 409,

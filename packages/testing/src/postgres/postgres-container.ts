@@ -1,6 +1,7 @@
 import { request } from 'node:http';
 import { findContainerEngine } from '../redis/container-engine.js';
 import { ProviderUnavailableError } from '../redis/provisioned-redis.js';
+import { importOptional } from '../redis/import-optional.js';
 import type { ProvisionedPostgres } from './provisioned-postgres.js';
 
 /** The image used when `POSTGRES_IMAGE` is not set. */
@@ -22,7 +23,7 @@ export async function startPostgresContainer(): Promise<ProvisionedPostgres> {
   process.env['DOCKER_HOST'] ??= probe.engine.dockerHost;
   process.env['TESTCONTAINERS_RYUK_DISABLED'] ??= 'true';
   process.env['TESTCONTAINERS_HOST_OVERRIDE'] ??= '127.0.0.1';
-  const { GenericContainer, Wait } = await import('testcontainers');
+  const { GenericContainer, Wait } = await importOptional(() => import('testcontainers'), 'testcontainers');
   const container = await new GenericContainer(image)
     .withEnvironment({ POSTGRES_HOST_AUTH_METHOD: 'trust' })
     .withExposedPorts(5432)

@@ -1,4 +1,5 @@
 import { findContainerEngine } from './container-engine.js';
+import { importOptional } from './import-optional.js';
 import { ProviderUnavailableError, type ProvisionedRedis } from './provisioned-redis.js';
 
 /** The image used when `REDIS_IMAGE` is not set. */
@@ -22,7 +23,7 @@ export async function startRedisContainer(): Promise<ProvisionedRedis> {
   process.env['TESTCONTAINERS_RYUK_DISABLED'] ??= 'true';
   if (probe.engine.socketPath !== undefined) process.env['TESTCONTAINERS_HOST_OVERRIDE'] ??= '127.0.0.1';
 
-  const { RedisContainer } = await import('@testcontainers/redis');
+  const { RedisContainer } = await importOptional(() => import('@testcontainers/redis'), 'testcontainers @testcontainers/redis');
   const image = process.env['REDIS_IMAGE'] ?? DEFAULT_REDIS_IMAGE;
   const container = await new RedisContainer(image)
     .withCommand(['redis-server', '--maxmemory-policy', 'noeviction'])

@@ -19,7 +19,8 @@ export function toModelError(error: unknown, agent: string, model: string): Hand
     if (status === 408 || status === 409 || status === 429 || status >= 500) {
       return new ModelUnavailableError(message, { details: withStatus, cause: error });
     }
-    return new ModelRequestRejectedError(message, { details: withStatus, cause: error });
+    const hint = status === 401 ? ' Check the API key: OPENAI_API_KEY in the worker\'s environment, or the agent\'s model.apiKey.' : '';
+    return new ModelRequestRejectedError(`${message}${hint}`, { details: withStatus, cause: error });
   }
   return error;
 }
