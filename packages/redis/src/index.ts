@@ -21,3 +21,4 @@ export * from './dead-letters.js';
 export * from './blocking-pool.js';
 export * from './archive-source.js';
 export * from './turn-inbox.js';
+export * from './turn-journal.js';

@@ -22,6 +22,7 @@ export async function workerCommand(raw: Record<string, unknown>): Promise<void>
     ...durabilityFromFlags(flags),
     ...(flags.agents ? { agents: flags.agents } : {}),
     ...(flags.concurrency ? { concurrency: flags.concurrency } : {}),
+    ...(flags.journal === undefined ? {} : { journal: flags.journal }),
   });
   // Attached before the ready line: whoever sees "ready" may stop the process at once, and must get a clean shutdown.
   signals.attach(workers, (flags.drainTimeout ?? DEFAULT_DRAIN_TIMEOUT_MS) + SHUTDOWN_MARGIN_MS);
