@@ -1,5 +1,7 @@
-import { DEFAULT_RETENTION_SECONDS, MAX_TURN_JOURNAL_BYTES, type KeyLayout } from '@handoff/core';
+import { DEFAULT_RETENTION_SECONDS, MAX_EVENTS_PER_CONVERSATION, MAX_TURN_JOURNAL_BYTES, type KeyLayout, type NewEvent } from '@handoff/core';
 import type { RedisClient } from './connection.js';
+import { encodeStoredEvent } from './event-codec.js';
+import { APPEND_EVENTS_LUA, APPEND_LATE_LUA } from './small-scripts.js';
 
 /** The hop whose turn a journal holds: a hop run by one agent, in one incarnation of its conversation. */
 export interface JournalHop {
@@ -25,13 +27,17 @@ if ARGV[2] ~= '' and s[3] and s[3] ~= ARGV[2] then return {'stale'} end
 `;
 
 /**
- * Writes one journal entry unless the field has one already (a racing run wrote it first: its
- * value is returned for this run to adopt). A journal of another hop or agent is dropped first.
- * KEYS: record, journal, claim (of a tool call; may be any key when ARGV[7] is '').
- * ARGV: seq, epoch, owner, field, value, TTL seconds, claim token ('' for none), max bytes.
+ * Appends the turn's events written since its last write (as the event log does: they land
+ * before the entry, stale or not), then writes one journal entry unless the field has one already
+ * (a racing run wrote it first: its value is returned for this run to adopt). A journal of another
+ * hop or agent is dropped first.
+ * KEYS: record, journal, claim (of a tool call; may be any key when ARGV[7] is ''), event stream, compacted log.
+ * ARGV: seq, epoch, owner, field, value, TTL seconds, claim token ('' for none), max bytes, events max length, event JSON….
  * Returns {'written'}, {'exists', value}, {'full'} or {'stale'}.
  */
-const RECORD_LUA = `${PENDING_GUARD_LUA}
+const RECORD_LUA = `${APPEND_LATE_LUA}${APPEND_EVENTS_LUA}
+if #ARGV > 9 then appendEvents(KEYS[4], KEYS[5], KEYS[1], ARGV[9], 10, #ARGV) end
+${PENDING_GUARD_LUA}
 if redis.call('HGET', KEYS[2], '_owner') ~= ARGV[3] then
   redis.call('DEL', KEYS[2])
   redis.call('HSET', KEYS[2], '_owner', ARGV[3], '_bytes', 0)
@@ -98,7 +104,7 @@ export class TurnJournal {
     private readonly maxBytes = MAX_TURN_JOURNAL_BYTES,
   ) {
     const r = redis as unknown as Record<string, unknown>;
-    if (!r.handoffJournalRecord) redis.defineCommand('handoffJournalRecord', { numberOfKeys: 3, lua: RECORD_LUA });
+    if (!r.handoffJournalRecord) redis.defineCommand('handoffJournalRecord', { numberOfKeys: 5, lua: RECORD_LUA });
     if (!r.handoffJournalClaim) redis.defineCommand('handoffJournalClaim', { numberOfKeys: 3, lua: CLAIM_LUA });
     if (!r.handoffJournalRelease) redis.defineCommand('handoffJournalRelease', { numberOfKeys: 1, lua: RELEASE_LUA });
   }
@@ -118,14 +124,17 @@ export class TurnJournal {
   }
 
   /**
-   * Journals `value` under `field` while `hop` is pending; when `claimToken` is given, drops that
-   * claim of the field in the same step. An entry a racing run wrote first is returned instead.
+   * Journals `value` under `field` while `hop` is pending, after appending `events` to the
+   * conversation's log in the same step (the events the entry stands for land first); when
+   * `claimToken` is given, drops that claim of the field in the same step. An entry a racing run
+   * wrote first is returned instead.
    */
-  async record(hop: JournalHop, field: string, value: string, claimToken?: string): Promise<RecordOutcome> {
+  async record(hop: JournalHop, field: string, value: string, claimToken?: string, events: readonly NewEvent[] = []): Promise<RecordOutcome> {
     const id = hop.conversationId;
     const reply = (await this.command('handoffJournalRecord')(
-      this.keys.conversation(id), this.keys.turnJournal(id), this.keys.turnJournalClaim(id, this.claimField(hop, field)),
-      hop.seq, hop.epoch ?? '', TurnJournal.owner(hop), field, value, this.ttlSeconds, claimToken ?? '', this.maxBytes,
+      this.keys.conversation(id), this.keys.turnJournal(id), this.keys.turnJournalClaim(id, this.claimField(hop, field)), this.keys.events(id), this.keys.finishedEvents(id),
+      hop.seq, hop.epoch ?? '', TurnJournal.owner(hop), field, value, this.ttlSeconds, claimToken ?? '', this.maxBytes, MAX_EVENTS_PER_CONVERSATION,
+      ...events.map((event) => encodeStoredEvent(id, event)),
     )) as Reply;
     if (reply[0] === 'exists') return { status: 'exists', value: reply[1] ?? '' };
     return { status: reply[0] as 'written' | 'full' | 'stale' };

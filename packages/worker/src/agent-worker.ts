@@ -149,7 +149,7 @@ export class AgentWorker {
     const hopTraceparent = traceparentOfSpan(hopSpan);
     endSpan(startSpan('queue wait', contextOfTraceparent(hopTraceparent), { 'messaging.destination.name': this.queueName }, { startTime: envelope.createdAt }), undefined, startedAt);
     try {
-      const outcome = await withSpan(hopSpan, () => this.runHop(envelope, history, attempt, startedAt, hopLogger, hopTraceparent, signal));
+      const outcome = await withSpan(hopSpan, () => this.runHop(envelope, history, attempt, job.attemptsStarted ?? 1, startedAt, hopLogger, hopTraceparent, signal));
       hopSpan.setAttribute('handoff.hop_outcome', outcome);
       endSpan(hopSpan);
       return outcome;
@@ -160,12 +160,13 @@ export class AgentWorker {
   }
 
   /** Runs a current hop's turn and sends its result to the coordinator. */
-  private async runHop(envelope: Envelope, history: readonly Message[], attempt: number, startedAt: number, hopLogger: Logger, hopTraceparent: string | undefined, signal: AbortSignal | undefined): Promise<HopOutcome> {
+  private async runHop(envelope: Envelope, history: readonly Message[], attempt: number, attemptsStarted: number, startedAt: number, hopLogger: Logger, hopTraceparent: string | undefined, signal: AbortSignal | undefined): Promise<HopOutcome> {
     const { network, events, inbox, clients } = this.deps;
     const turnEvents = new TurnEvents(events, envelope.conversationId, this.deps.agent, envelope.hopId, this.deps.logger);
     // What an earlier run of this hop journaled is replayed; agent.started says from where.
     const hop = { conversationId: envelope.conversationId, hopId: envelope.hopId, seq: envelope.seq, epoch: envelope.epoch, agent: this.deps.agent };
-    const journal = this.deps.journal ? await TurnJournalRun.open(this.deps.journal, hop, turnEvents, newInstanceId('run'), hopLogger) : TurnJournalRun.off(hop);
+    // A hop's first run has no journal to read (an earlier run of it would have started it first).
+    const journal = this.deps.journal ? await TurnJournalRun.open(this.deps.journal, hop, turnEvents, newInstanceId('run'), hopLogger, attemptsStarted > 1) : TurnJournalRun.off(hop);
     const resumed = journal.resumePoint;
     if (resumed) hopLogger.info({ resumed }, 'turn resumed from its journal');
     turnEvents.emit({ type: 'agent.started', agent: this.deps.agent, hopId: envelope.hopId, seq: envelope.seq, attempt, ...(resumed ? { resumed } : {}) });

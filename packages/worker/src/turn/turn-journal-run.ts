@@ -31,9 +31,9 @@ const endField = (round: number) => `r${round}.end`;
  *
  * What is journaled, and when: a model response only when it asks for function or MCP tools (a
  * response that ends the turn is carried by the turn result itself); each tool result as soon as
- * its call finished; the end of a round once its `tool.result` events are out. Before each write
- * the turn's buffered events are sent on the same connection, so that whatever the journal holds,
- * the events it replaces are in the log: a replayed step emits nothing again.
+ * its call finished; the end of a round once its `tool.result` events are out. Each write carries
+ * the turn's events not yet written, appended in the same step, so that whatever the journal
+ * holds, the events it stands for are in the log: a replayed step emits nothing again.
  *
  * Racing runs of one hop (a worker paused past its lock, then resumed while the hop is still
  * pending): the first journal entry of a field wins and the other run adopts it; a tool call is
@@ -56,9 +56,12 @@ export class TurnJournalRun {
     this.enabled = journal !== undefined;
   }
 
-  /** Reads the hop's journal (one round trip) for a run identified by `token`. */
-  static async open(journal: TurnJournal, hop: JournalHop, events: TurnEvents, token: string, logger: Logger): Promise<TurnJournalRun> {
-    return new TurnJournalRun(journal, hop, events, token, logger, await journal.read(hop));
+  /**
+   * The journal of a run identified by `token`: with `read`, what earlier runs of the hop journaled
+   * is read first (one round trip); a hop's first run skips it (nothing can be there yet).
+   */
+  static async open(journal: TurnJournal, hop: JournalHop, events: TurnEvents, token: string, logger: Logger, read = true): Promise<TurnJournalRun> {
+    return new TurnJournalRun(journal, hop, events, token, logger, read ? await journal.read(hop) : new Map());
   }
 
   /** A run without a journal: every step is live and nothing is written. */
@@ -147,8 +150,8 @@ export class TurnJournalRun {
   /** Writes one entry after the events before it; returns a racing run's entry when it came first. */
   private async write(field: string, value: string, claimToken?: string): Promise<string | undefined> {
     if (!this.enabled || !this.journal) return undefined;
-    this.events?.flush();
-    const outcome = await this.journal.record(this.hop, field, value, claimToken);
+    // The events before the entry go with it, in one step (those sent earlier land first: same connection).
+    const outcome = await this.journal.record(this.hop, field, value, claimToken, this.events?.takeRest() ?? []);
     if (outcome.status === 'stale') throw new StaleHopError(this.hop.hopId, this.hop.agent);
     if (outcome.status === 'full') {
       this.logger?.warn({ field }, 'turn journal full: the rest of this turn runs unjournaled');
