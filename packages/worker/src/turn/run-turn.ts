@@ -14,7 +14,6 @@ import {
   type JsonValue,
   type Message,
   type NetworkAgent,
-  type JournalToolStep,
   type NetworkDefinition,
   type Target,
   type TokenUsage,
@@ -26,6 +25,7 @@ import {
 import { streamCompletion, type CompletionOutcome } from '../model/stream-completion.js';
 import type { ToolCallScope } from './function-tools.js';
 import { selectSpeaker } from './group-manager.js';
+import { runJournaledToolCall } from './journaled-tool-call.js';
 import { withoutTransfers } from './history-view.js';
 import { systemMessages } from './instructions.js';
 import { firstMatchingRule } from './rules.js';
@@ -300,34 +300,10 @@ function answerTransfer(call: ToolCall, transfer: TransferTool): Candidate {
   return { content: JSON.stringify({ assistant: to }), isError: false, chosen: { target: transfer.handoff.target, reason, source: 'llm_condition', ...(args ? { args } : {}) } };
 }
 
-/**
- * Runs one tool call of round `round` through the journal — its journaled result when an earlier
- * run completed it (the context it set is applied again), else the tool, whose result is journaled.
- * A reply result's target becomes a candidate handoff.
- */
+/** Runs one tool call of round `round` through the journal; a reply result's target becomes a candidate handoff. */
 async function runTool(tool: TurnTool, call: ToolCall, input: JournaledInput, context: TurnContext, round: number): Promise<Candidate> {
-  const execute = async (): Promise<JournalToolStep> => {
-    const patch: ContextVariables = {};
-    const recording = {
-      get current() {
-        return context.current;
-      },
-      apply(values: ContextVariables) {
-        context.apply(values);
-        Object.assign(patch, values);
-      },
-    };
-    const scope = { conversationId: input.envelope.conversationId, hopId: input.envelope.hopId, agent: input.agent.name, context: recording, signal: input.signal, logger: input.logger, idempotencyKey: `${input.envelope.hopId}:${call.id}` };
-    const done = await inSpan(`tool call ${tool.name}`, { 'handoff.tool': tool.name, 'handoff.tool_call_id': call.id }, (span) =>
-      tool.run(call.function.arguments, scope).then((outcome) => {
-        if (outcome.isError) span.setAttribute('handoff.tool_error', true);
-        return outcome;
-      }),
-    );
-    return { content: done.content, isError: done.isError, ...(done.target ? { target: done.target } : {}), ...(Object.keys(patch).length > 0 ? { context: patch } : {}) };
-  };
-  const { step, replayed } = await input.journal.runTool(round, call.id, tool.timeoutMs, input.signal, execute);
-  if (replayed && step.context) context.apply(step.context);
+  const scope = { conversationId: input.envelope.conversationId, hopId: input.envelope.hopId, agent: input.agent.name, context, journal: input.journal, signal: input.signal, logger: input.logger };
+  const step = await runJournaledToolCall(tool, call, round, scope);
   const candidate: Candidate = { content: step.content, isError: step.isError };
   return step.target ? { ...candidate, chosen: { target: step.target, reason: `${tool.name} returned a handoff`, source: 'tool' } } : candidate;
 }
