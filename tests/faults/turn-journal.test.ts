@@ -28,6 +28,7 @@ describe('the turn journal: a hop re-run after a crash or a stall', () => {
   let client: HandoffClient;
   let redis: Redis;
   let release!: () => void;
+  let releaseRerun!: () => void;
   let runtime: RelayRuntime | undefined;
 
   const effectsOf = (conversationId: string, kind: 'started' | 'effect') => readEffects(effectsFile).filter((e) => e.conversationId === conversationId && e.kind === kind);
@@ -35,18 +36,23 @@ describe('the turn journal: a hop re-run after a crash or a stall', () => {
 
   beforeAll(async () => {
     const held = new Promise<void>((resolve) => (release = resolve));
+    const heldRerun = new Promise<void>((resolve) => (releaseRerun = resolve));
     runtime = await startRelayRuntime({
       prefix,
       workers: 2,
       env: { HANDOFF_TEST_EFFECTS_FILE: effectsFile },
-      // The first answer after j1's tool result is held open until the test lets it go.
-      prepareModel: (m) => m.prependRule({ name: 'hold j1 answer once', when: isAfterTool('j1'), times: 1, reply: (req) => ({ ...relayReply(req), hold: held }) }),
+      // The answers after j1's tool result are held open until the test lets them go: the killed run's, then the re-run's.
+      prepareModel: (m) => {
+        m.prependRule({ name: 'hold j1 answer of the re-run', when: isAfterTool('j1'), times: 1, reply: (req) => ({ ...relayReply(req), hold: heldRerun }) });
+        m.prependRule({ name: 'hold j1 answer once', when: isAfterTool('j1'), times: 1, reply: (req) => ({ ...relayReply(req), hold: held }) });
+      },
     });
     ({ model, deployment, client, redis } = runtime);
   }, 60_000);
 
   afterAll(async () => {
     release?.();
+    releaseRerun?.();
     for (const w of deployment?.workers ?? []) if (w.running) w.kill('SIGCONT');
     await runtime?.close();
     rmSync(dir, { recursive: true, force: true });
@@ -59,6 +65,14 @@ describe('the turn journal: a hop re-run after a crash or a stall', () => {
     expect(victim, 'the worker running relay 1').toBeDefined();
     victim!.kill('SIGKILL');
     await victim!.exited;
+
+    // While the re-run waits for its answer, the live log holds the text that asked for the tool once: not streamed again.
+    await waitFor(() => model.requests.filter(isAfterTool('j1')).length === 2, 20_000, 'the re-run to ask for the answer');
+    await waitFor(async () => (await eventsOf(conversation.id)).filter((e) => e.type === 'agent.started').length === 2, 5_000, "the re-run's agent.started");
+    const live = await eventsOf(conversation.id);
+    const streamed = live.flatMap((e) => (e.type === 'text.delta' ? [e.text] : [])).join('');
+    expect(streamed).toBe('appending j1');
+    releaseRerun();
 
     const result = await conversation.result({ timeoutMs: 30_000 });
     expect(result).toMatchObject({ status: 'completed', output: 'done j1' });

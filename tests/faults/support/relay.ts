@@ -41,7 +41,7 @@ export function relayReply(req: RecordedRequest) {
   const p = plan(req);
   if (!p) return { error: { status: 400, message: 'not a relay request' } };
   if (p.toolHoldMs !== undefined && p.agent === 1 && !req.body.messages.some((m) => m.role === 'tool')) {
-    return { toolCalls: [{ name: 'AppendLine', arguments: { line: p.id, ...(p.toolHoldMs > 0 ? { holdMs: p.toolHoldMs } : {}) } }] };
+    return { content: `appending ${p.id}`, toolCalls: [{ name: 'AppendLine', arguments: { line: p.id, ...(p.toolHoldMs > 0 ? { holdMs: p.toolHoldMs } : {}) } }] };
   }
   if (p.agent < p.hops) return { toolCalls: [{ name: `transfer_to_R${p.agent + 1}`, arguments: { reason: `step ${p.agent}` } }] };
   return { content: `done ${p.id}` };
