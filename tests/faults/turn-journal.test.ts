@@ -8,7 +8,7 @@ import { keyLayout, type RuntimeEvent } from '@handoff/core';
 import { EventLog } from '@handoff/redis';
 import type { ScriptedModel } from '@handoff/testing';
 import { redisUrl, uniquePrefix } from '../support/env.js';
-import { waitFor, type Deployment } from './support/deployment.js';
+import { FAST_RECOVERY, waitFor, type Deployment } from './support/deployment.js';
 import { readEffects } from './support/effects.js';
 import { isAfterTool, isToolAsk, relayInput, relayReply, verifyRelay } from './support/relay.js';
 import { startRelayRuntime, type RelayRuntime } from './support/relay-runtime.js';
@@ -41,10 +41,13 @@ describe('the turn journal: a hop re-run after a crash or a stall', () => {
       prefix,
       workers: 2,
       env: { HANDOFF_TEST_EFFECTS_FILE: effectsFile },
+      // A SIGTERMed worker hands its running turns back after 300 ms.
+      workerArgs: [...FAST_RECOVERY, '--drain-timeout', '300'],
       // The answers after j1's tool result are held open until the test lets them go: the killed run's, then the re-run's.
       prepareModel: (m) => {
         m.prependRule({ name: 'hold j1 answer of the re-run', when: isAfterTool('j1'), times: 1, reply: (req) => ({ ...relayReply(req), hold: heldRerun }) });
         m.prependRule({ name: 'hold j1 answer once', when: isAfterTool('j1'), times: 1, reply: (req) => ({ ...relayReply(req), hold: held }) });
+        m.prependRule({ name: 'hold j3 answer once', when: isAfterTool('j3'), times: 1, reply: (req) => ({ ...relayReply(req), hold: held }) });
       },
     });
     ({ model, deployment, client, redis } = runtime);
@@ -131,5 +134,25 @@ describe('the turn journal: a hop re-run after a crash or a stall', () => {
     expect(started[1]).toMatchObject({ resumed: { round: 1, modelCalls: 1, toolResults: 0 } });
     expect(paused!.running).toBe(true);
     await waitFor(async () => (await redis.exists(keyLayout(prefix).turnJournal(conversation.id))) === 0, 10_000, 'the journal to go with the stored result');
+  }, 60_000);
+
+  it('SIGTERM while the model answers after a tool: the drained turn is handed back and the other replica replays it', async () => {
+    const alive = deployment.workers.filter((w) => w.running);
+    expect(alive.length).toBeGreaterThanOrEqual(2);
+    const conversation = await client.start({ agent: 'R1', input: relayInput('j3', 1, { holdMs: 0 }) });
+    await waitFor(() => model.requests.some(isAfterTool('j3')), 15_000, 'relay 1 to ask for its answer after the tool');
+    const drained = await deployment.workerRunning(redisUrl(), 'R1', conversation.id);
+    expect(drained, 'the worker running relay 1').toBeDefined();
+    drained!.kill('SIGTERM');
+    expect((await drained!.exited).code).toBe(0);
+
+    const result = await conversation.result({ timeoutMs: 30_000 });
+    expect(result).toMatchObject({ status: 'completed', output: 'done j3' });
+    expect(effectsOf(conversation.id, 'effect')).toHaveLength(1);
+    expect(model.requests.filter(isToolAsk('j3'))).toHaveLength(1);
+    expect(model.requests.filter(isAfterTool('j3'))).toHaveLength(2);
+    const started = (await eventsOf(conversation.id)).filter((e) => e.type === 'agent.started');
+    expect(started.at(-1)).toMatchObject({ resumed: { round: 2, modelCalls: 1, toolResults: 1 } });
+    expect(await verifyRelay(redis, prefix, conversation.id, 'j3', 1, { tool: true })).toEqual([]);
   }, 60_000);
 });
