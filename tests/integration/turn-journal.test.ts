@@ -78,6 +78,10 @@ describe('TurnJournal', () => {
 
   it('is bounded: an entry past the size limit is refused as full; it expires with the retention', async () => {
     await pending('c6');
+    await pending('c7');
+    // Even a journal whose first entry was refused expires.
+    expect(await new TurnJournal(redis, keys, 3_600, 10).record(hopOf('c7'), 'r1.model', 'z'.repeat(20))).toEqual({ status: 'full' });
+    expect(await redis.ttl(keys.turnJournal('c7'))).toBeGreaterThan(0);
     const journal = new TurnJournal(redis, keys, 3_600, 100);
     expect(await journal.record(hopOf('c6'), 'r1.model', 'x'.repeat(80))).toEqual({ status: 'written' });
     expect(await journal.record(hopOf('c6'), 'r1.tool.call_1', 'y'.repeat(30))).toEqual({ status: 'full' });

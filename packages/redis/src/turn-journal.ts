@@ -42,12 +42,12 @@ if redis.call('HGET', KEYS[2], '_owner') ~= ARGV[3] then
   redis.call('DEL', KEYS[2])
   redis.call('HSET', KEYS[2], '_owner', ARGV[3], '_bytes', 0)
 end
+redis.call('EXPIRE', KEYS[2], ARGV[6])
 local existing = redis.call('HGET', KEYS[2], ARGV[4])
 if existing then return {'exists', existing} end
 local bytes = tonumber(redis.call('HGET', KEYS[2], '_bytes') or '0') + #ARGV[5]
 if bytes > tonumber(ARGV[8]) then return {'full'} end
 redis.call('HSET', KEYS[2], ARGV[4], ARGV[5], '_bytes', bytes)
-redis.call('EXPIRE', KEYS[2], ARGV[6])
 if ARGV[7] ~= '' and redis.call('GET', KEYS[3]) == ARGV[7] then redis.call('DEL', KEYS[3]) end
 return {'written'}
 `;
