@@ -23,7 +23,7 @@ describe('TurnJournal', () => {
   };
   const hopOf = (id: string, agent = 'Clerk'): JournalHop => ({ conversationId: id, hopId: `${id}.h3`, seq: 3, epoch: 'e1', agent });
 
-  it('writes only while the hop is pending: a stale, cancelled or other-incarnation run can neither write nor claim', async () => {
+  it('writes only while the hop is pending: a stale, cancelled, already reported or other-incarnation run can neither write nor claim', async () => {
     await pending('c1');
     const journal = new TurnJournal(redis, keys);
     expect(await journal.record(hopOf('c1'), 'r1.model', '{"a":1}')).toEqual({ status: 'written' });
@@ -34,6 +34,15 @@ describe('TurnJournal', () => {
     await redis.hset(keys.conversation('c1'), 'appliedSeq', 3);
     expect(await journal.record(hopOf('c1'), 'r1.tool.call_1', '{}')).toEqual({ status: 'stale' });
     expect(await journal.claim(hopOf('c1'), 'r1.tool.call_1', 't', 1_000)).toEqual({ status: 'stale' });
+    // A racing run of the hop stored its turn result (which deleted the journal): nothing may be written after it.
+    await pending('c8');
+    await redis.set(keys.turnResult('c8'), JSON.stringify({ kind: 'turn', conversationId: 'c8', hopId: 'c8.h3', seq: 3 }));
+    expect(await journal.record(hopOf('c8'), 'r1.end', '1')).toEqual({ status: 'stale' });
+    expect(await journal.claim(hopOf('c8'), 'r1.tool.call_1', 't', 1_000)).toEqual({ status: 'stale' });
+    expect(await redis.exists(keys.turnJournal('c8'))).toBe(0);
+    // A stored result of another hop does not stop this one.
+    await redis.set(keys.turnResult('c8'), JSON.stringify({ kind: 'turn', conversationId: 'c8', hopId: 'c8.h33', seq: 33 }));
+    expect(await journal.record(hopOf('c8'), 'r1.end', '1')).toEqual({ status: 'written' });
     // Cancelled while the turn ran.
     await pending('c2', 'cancelled');
     expect(await journal.record(hopOf('c2'), 'r1.model', '{}')).toEqual({ status: 'stale' });

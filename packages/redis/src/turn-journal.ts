@@ -17,13 +17,18 @@ export interface JournalHop {
 /**
  * The guard every journal script starts with: the hop is still the one its conversation waits
  * for (running, applied up to the hop before it, same incarnation) — as the turn inbox checks
- * before it stores a result — so a stale run can neither write nor claim.
- * KEYS[1]: record. ARGV[1]: seq, ARGV[2]: epoch ('' for none).
+ * before it stores a result — and no run of it has stored its turn result yet (that step deletes
+ * the journal: a racing run writing after it would leave an orphan). So a stale run can neither
+ * write nor claim.
+ * KEYS[1]: record; KEYS[turnKey]: the stored turn result. ARGV[1]: seq, ARGV[2]: epoch ('' for
+ * none), ARGV[hopArg]: `"hopId":"<hop>"`, as the stored result's JSON names its hop.
  */
-const PENDING_GUARD_LUA = `
+const pendingGuardLua = (turnKey: number, hopArg: number) => `
 local s = redis.call('HMGET', KEYS[1], 'appliedSeq', 'status', 'epoch')
 if not s[1] or tonumber(s[1]) ~= tonumber(ARGV[1]) - 1 or s[2] ~= 'running' then return {'stale'} end
 if ARGV[2] ~= '' and s[3] and s[3] ~= ARGV[2] then return {'stale'} end
+local stored = redis.call('GET', KEYS[${turnKey}])
+if stored and string.find(stored, ARGV[${hopArg}], 1, true) then return {'stale'} end
 `;
 
 /**
@@ -31,13 +36,13 @@ if ARGV[2] ~= '' and s[3] and s[3] ~= ARGV[2] then return {'stale'} end
  * before the entry, stale or not), then writes one journal entry unless the field has one already
  * (a racing run wrote it first: its value is returned for this run to adopt). A journal of another
  * hop or agent is dropped first.
- * KEYS: record, journal, claim (of a tool call; may be any key when ARGV[7] is ''), event stream, compacted log.
- * ARGV: seq, epoch, owner, field, value, TTL seconds, claim token ('' for none), max bytes, events max length, event JSON….
+ * KEYS: record, journal, claim (of a tool call; may be any key when ARGV[7] is ''), event stream, compacted log, turn result.
+ * ARGV: seq, epoch, owner, field, value, TTL seconds, claim token ('' for none), max bytes, events max length, hop marker, event JSON….
  * Returns {'written'}, {'exists', value}, {'full'} or {'stale'}.
  */
 const RECORD_LUA = `${APPEND_LATE_LUA}${APPEND_EVENTS_LUA}
-if #ARGV > 9 then appendEvents(KEYS[4], KEYS[5], KEYS[1], ARGV[9], 10, #ARGV) end
-${PENDING_GUARD_LUA}
+if #ARGV > 10 then appendEvents(KEYS[4], KEYS[5], KEYS[1], ARGV[9], 11, #ARGV) end
+${pendingGuardLua(6, 10)}
 if redis.call('HGET', KEYS[2], '_owner') ~= ARGV[3] then
   redis.call('DEL', KEYS[2])
   redis.call('HSET', KEYS[2], '_owner', ARGV[3], '_bytes', 0)
@@ -55,10 +60,10 @@ return {'written'}
 /**
  * Claims a tool call before it runs: done when its result is journaled already, claimed when no
  * other run holds it (or this run does), busy when another run does.
- * KEYS: record, journal, claim. ARGV: seq, epoch, owner, field, token, claim TTL ms.
+ * KEYS: record, journal, claim, turn result. ARGV: seq, epoch, owner, field, token, claim TTL ms, hop marker.
  * Returns {'done', value}, {'claimed'}, {'busy'} or {'stale'}.
  */
-const CLAIM_LUA = `${PENDING_GUARD_LUA}
+const CLAIM_LUA = `${pendingGuardLua(4, 7)}
 if redis.call('HGET', KEYS[2], '_owner') == ARGV[3] then
   local done = redis.call('HGET', KEYS[2], ARGV[4])
   if done then return {'done', done} end
@@ -81,6 +86,9 @@ export type RecordOutcome = { status: 'written' } | { status: 'exists'; value: s
 export type ClaimOutcome = { status: 'claimed' } | { status: 'busy' } | { status: 'done'; value: string } | { status: 'stale' };
 
 type Reply = [string, string?];
+
+/** How a stored turn result's JSON names its hop (`JSON.stringify` of a TurnResult): what the pending guard looks for. */
+const hopMarker = (hop: JournalHop) => `"hopId":${JSON.stringify(hop.hopId)}`;
 type Command = (...args: (string | number)[]) => Promise<Reply | number>;
 
 /**
@@ -104,8 +112,8 @@ export class TurnJournal {
     private readonly maxBytes = MAX_TURN_JOURNAL_BYTES,
   ) {
     const r = redis as unknown as Record<string, unknown>;
-    if (!r.handoffJournalRecord) redis.defineCommand('handoffJournalRecord', { numberOfKeys: 5, lua: RECORD_LUA });
-    if (!r.handoffJournalClaim) redis.defineCommand('handoffJournalClaim', { numberOfKeys: 3, lua: CLAIM_LUA });
+    if (!r.handoffJournalRecord) redis.defineCommand('handoffJournalRecord', { numberOfKeys: 6, lua: RECORD_LUA });
+    if (!r.handoffJournalClaim) redis.defineCommand('handoffJournalClaim', { numberOfKeys: 4, lua: CLAIM_LUA });
     if (!r.handoffJournalRelease) redis.defineCommand('handoffJournalRelease', { numberOfKeys: 1, lua: RELEASE_LUA });
   }
 
@@ -132,8 +140,8 @@ export class TurnJournal {
   async record(hop: JournalHop, field: string, value: string, claimToken?: string, events: readonly NewEvent[] = []): Promise<RecordOutcome> {
     const id = hop.conversationId;
     const reply = (await this.command('handoffJournalRecord')(
-      this.keys.conversation(id), this.keys.turnJournal(id), this.keys.turnJournalClaim(id, this.claimField(hop, field)), this.keys.events(id), this.keys.finishedEvents(id),
-      hop.seq, hop.epoch ?? '', TurnJournal.owner(hop), field, value, this.ttlSeconds, claimToken ?? '', this.maxBytes, MAX_EVENTS_PER_CONVERSATION,
+      this.keys.conversation(id), this.keys.turnJournal(id), this.keys.turnJournalClaim(id, this.claimField(hop, field)), this.keys.events(id), this.keys.finishedEvents(id), this.keys.turnResult(id),
+      hop.seq, hop.epoch ?? '', TurnJournal.owner(hop), field, value, this.ttlSeconds, claimToken ?? '', this.maxBytes, MAX_EVENTS_PER_CONVERSATION, hopMarker(hop),
       ...events.map((event) => encodeStoredEvent(id, event)),
     )) as Reply;
     if (reply[0] === 'exists') return { status: 'exists', value: reply[1] ?? '' };
@@ -144,8 +152,8 @@ export class TurnJournal {
   async claim(hop: JournalHop, field: string, token: string, ttlMs: number): Promise<ClaimOutcome> {
     const id = hop.conversationId;
     const reply = (await this.command('handoffJournalClaim')(
-      this.keys.conversation(id), this.keys.turnJournal(id), this.keys.turnJournalClaim(id, this.claimField(hop, field)),
-      hop.seq, hop.epoch ?? '', TurnJournal.owner(hop), field, token, Math.max(1, Math.ceil(ttlMs)),
+      this.keys.conversation(id), this.keys.turnJournal(id), this.keys.turnJournalClaim(id, this.claimField(hop, field)), this.keys.turnResult(id),
+      hop.seq, hop.epoch ?? '', TurnJournal.owner(hop), field, token, Math.max(1, Math.ceil(ttlMs)), hopMarker(hop),
     )) as Reply;
     if (reply[0] === 'done') return { status: 'done', value: reply[1] ?? '' };
     return { status: reply[0] as 'claimed' | 'busy' | 'stale' };
