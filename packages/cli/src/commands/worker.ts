@@ -8,7 +8,9 @@ import { startTracingFromEnv } from '../tracing.js';
 
 /** `handoff worker`: runs agents of a network until SIGTERM/SIGINT. */
 export async function workerCommand(raw: Record<string, unknown>): Promise<void> {
-  const flags = parseFlags(raw);
+  // Commander sets journal to true unless --no-journal: only an explicit false counts as a flag (so HANDOFF_JOURNAL=off works).
+  const { journal, ...rest } = raw;
+  const flags = parseFlags(journal === false ? { ...rest, journal } : rest);
   const network = await loadNetwork(flags.network);
   const logger = createLogger('worker');
   const tracing = startTracingFromEnv('worker');
