@@ -15,6 +15,8 @@ export interface BenchReport {
   throughput?: unknown[];
   memory?: unknown;
   streaming?: unknown;
+  /** The turn journal's cost: the same tool-calling chain with the journal on and off. */
+  journal?: { on: JournalRow; off: JournalRow };
   /** Redis's instructions per handoff (callgrind), when valgrind is installed. */
   redisCost?: { handoffs: number; instructionsPerHandoff: number; commandsPerHandoff: number; scriptsPerHandoff: number };
   /** The same measurement of the build before the turn inbox (bench/results/history/02-before-turn-inbox.json). */
@@ -23,6 +25,14 @@ export interface BenchReport {
   /** An earlier run to compare with (the design before history by reference). */
   baseline?: BenchReport;
   notes?: string[];
+}
+
+/** One side of the journal comparison (see bench/src/scenarios/journal.ts). */
+export interface JournalRow {
+  handoff: Summary;
+  toolCall: Summary;
+  commandsPerHandoff: number;
+  scriptsPerHandoff: number;
 }
 
 /** A target of the issue, with the measured value and whether it was met. */
@@ -131,6 +141,20 @@ export function toMarkdown(report: BenchReport): string {
     }
   }
   if (report.memory) lines.push('## Memory', '', '```json', JSON.stringify(report.memory, null, 2), '```', '');
+  if (report.journal) {
+    const { on, off } = report.journal;
+    lines.push(
+      '## Turn journal: its cost, on and off',
+      '',
+      'A 10-agent chain in which every agent calls a tool that does nothing, then hands off; one conversation at a time, in process. Gaps at the model server (answer sent → next request), in ms; Redis work per handoff (each handoff here includes one tool call).',
+      '',
+      row(['journal', 'handoff p50', 'handoff p99', 'tool call p50', 'tool call p99', 'commands / handoff', 'scripts / handoff']),
+      row(['---', '---', '---', '---', '---', '---', '---']),
+      ...([['on', on], ['off', off]] as const).map(([name, m]) => row([name, m.handoff.p50, m.handoff.p99, m.toolCall.p50, m.toolCall.p99, m.commandsPerHandoff, m.scriptsPerHandoff])),
+      row(['on − off (p50)', Math.round((on.handoff.p50 - off.handoff.p50) * 1000) / 1000, '', Math.round((on.toolCall.p50 - off.toolCall.p50) * 1000) / 1000, '', Math.round((on.commandsPerHandoff - off.commandsPerHandoff) * 100) / 100, Math.round((on.scriptsPerHandoff - off.scriptsPerHandoff) * 100) / 100]),
+      '',
+    );
+  }
   if (report.streaming) lines.push('## Streaming', '', '```json', JSON.stringify(report.streaming, null, 2), '```', '');
   if (report.notes?.length) lines.push('## Notes', '', ...report.notes.map((n) => `- ${n}`), '');
   return lines.join('\n');

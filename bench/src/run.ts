@@ -2,7 +2,7 @@
  * `pnpm bench`: measures the runtime side by side with raw BullMQ and the OpenAI Agents SDK, and
  * writes `bench/results/<mode>-<timestamp>.json` and `.md` (plus `latest-<mode>.*`).
  *
- *   node bench/dist/run.js [--smoke] [--only floor,runtime,deployment,sdk,history,throughput,memory,streaming,rediscost] [--out DIR]
+ *   node bench/dist/run.js [--smoke] [--only floor,runtime,deployment,sdk,history,throughput,memory,streaming,journal,rediscost] [--out DIR]
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
@@ -17,12 +17,13 @@ import { runtimeChain, type ChainMeasurement } from './scenarios/runtime-chain.j
 import { sdkChain } from './scenarios/sdk-chain.js';
 import { memory, type MemoryMeasurement } from './scenarios/memory.js';
 import { streaming } from './scenarios/streaming.js';
+import { journalCost } from './scenarios/journal.js';
 import { redisCost } from './scenarios/redis-cost.js';
 import { deploymentShape } from './scenarios/deployment-shape.js';
 import { throughput, type ThroughputMeasurement } from './scenarios/throughput.js';
 import { ratio } from './stats.js';
 
-const ALL = ['floor', 'runtime', 'deployment', 'sdk', 'history', 'throughput', 'memory', 'streaming', 'rediscost'] as const;
+const ALL = ['floor', 'runtime', 'deployment', 'sdk', 'history', 'throughput', 'memory', 'streaming', 'journal', 'rediscost'] as const;
 const { values } = parseArgs({ options: { smoke: { type: 'boolean', default: false }, only: { type: 'string' }, out: { type: 'string' } } });
 const smoke = values.smoke ?? false;
 const only = new Set(values.only ? values.only.split(',') : ALL);
@@ -30,8 +31,8 @@ const outDir = values.out ?? join(process.cwd(), 'bench', 'results');
 
 /** Sizes of the run: the full run meets the issue's sample counts; smoke only proves it works. */
 const size = smoke
-  ? { chains: 5, warmup: 2, historyChains: [3, 2, 1] as const, throughputMatrix: [[1, 20]] as const, warmupS: 1, measureS: 3, busyTurns: 20, waiting: 50, tokens: 200, turns: 1, costChains: 5, deploymentPairs: 5, deploymentWarmup: 2 }
-  : { chains: 200, warmup: 20, historyChains: [100, 60, 30] as const, throughputMatrix: [[1, 50], [1, 500], [2, 50], [2, 500], [4, 50], [4, 500]] as const, warmupS: 2, measureS: 8, busyTurns: 100, waiting: 1000, tokens: 1000, turns: 5, costChains: 60, deploymentPairs: 40, deploymentWarmup: 5 };
+  ? { chains: 5, warmup: 2, historyChains: [3, 2, 1] as const, throughputMatrix: [[1, 20]] as const, warmupS: 1, measureS: 3, busyTurns: 20, waiting: 50, tokens: 200, turns: 1, costChains: 5, journalChains: 5, deploymentPairs: 5, deploymentWarmup: 2 }
+  : { chains: 200, warmup: 20, historyChains: [100, 60, 30] as const, throughputMatrix: [[1, 50], [1, 500], [2, 50], [2, 500], [4, 50], [4, 500]] as const, warmupS: 2, measureS: 8, busyTurns: 100, waiting: 1000, tokens: 1000, turns: 5, costChains: 60, journalChains: 100, deploymentPairs: 40, deploymentWarmup: 5 };
 
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 
@@ -102,6 +103,15 @@ async function main(): Promise<void> {
     if (only.has('streaming')) {
       log('streaming');
       report.streaming = await streaming({ redisUrl, prefix: prefix('stream'), tokens: size.tokens, turns: size.turns });
+    }
+    if (only.has('journal')) {
+      log('journal: a tool-calling chain with the turn journal on, then off');
+      const common = { redisUrl, agents: 10, chains: size.journalChains, warmupChains: size.warmup };
+      const strip = ({ journal: _on, ...row }: Awaited<ReturnType<typeof journalCost>>) => row;
+      report.journal = {
+        on: strip(await journalCost({ ...common, prefix: prefix('journal'), journal: true })),
+        off: strip(await journalCost({ ...common, prefix: prefix('journal'), journal: false })),
+      };
     }
     if (only.has('rediscost')) {
       log('rediscost: Redis instructions per handoff (redis-server under callgrind)');

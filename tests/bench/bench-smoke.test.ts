@@ -37,6 +37,14 @@ describe('pnpm bench --smoke', () => {
       expect(report.memory.idleWorkerRssMb).toBeGreaterThan(0);
       expect(report.memory.redisBytesPerFinishedConversation).toBeGreaterThan(0);
       expect(report.streaming.textDeltaEventsPer1000Tokens).toBeGreaterThan(0);
+      // The turn journal, on and off: a tool call per handoff on both sides, and Redis work counted.
+      for (const side of ['on', 'off']) {
+        expect(report.journal[side].toolCall.n).toBeGreaterThan(0);
+        expect(report.journal[side].handoff.n).toBeGreaterThan(0);
+        expect(report.journal[side].scriptsPerHandoff).toBeGreaterThan(0);
+      }
+      // The journal's writes around each tool call are Redis scripts the run without it does not make.
+      expect(report.journal.on.scriptsPerHandoff).toBeGreaterThan(report.journal.off.scriptsPerHandoff);
       // Redis's instructions per handoff (valgrind is on every machine of this kind), with the committed "before".
       expect(report.redisCost.instructionsPerHandoff).toBeGreaterThan(0);
       expect(report.redisCostBefore.instructionsPerHandoff).toBeGreaterThan(0);
@@ -45,6 +53,7 @@ describe('pnpm bench --smoke', () => {
       expect(markdown).toMatch(/^# Handoff benchmark \(smoke\)/);
       expect(markdown).toMatch(/## Targets/);
       expect(markdown).toMatch(/## Deployment shape/);
+      expect(markdown).toMatch(/## Turn journal: its cost, on and off/);
     } finally {
       await rm(out, { recursive: true, force: true });
     }

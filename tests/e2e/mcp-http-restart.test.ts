@@ -28,7 +28,14 @@ describe('an HTTP MCP server restarted mid-conversation', () => {
     port = await findFreePort();
     server = await startSessionServer(port);
     model = await startScriptedModel({
-      rules: [{ reply: (req) => (toolResults(req).length > 0 ? { content: `MCP: ${toolResults(req).at(-1)}` } : { toolCalls: [{ name: 'whoami', arguments: {} }] }) }],
+      rules: [
+        {
+          reply: (req) =>
+            toolResults(req).length > 0
+              ? { content: `MCP: ${toolResults(req).at(-1)}` }
+              : { toolCalls: [{ name: JSON.stringify(req.body.messages).includes('which key?') ? 'idempotency_key' : 'whoami', arguments: {} }] },
+        },
+      ],
     });
     const env = { REDIS_URL: redisUrl(), HANDOFF_PREFIX: prefix, OPENAI_BASE_URL: model.url, OPENAI_API_KEY: 'test', SESSION_MCP_URL: `http://127.0.0.1:${port}/mcp` };
     processes = await Promise.all([startHandoff('gateway', ['gateway', '--network', NETWORK], env), startHandoff('worker', ['worker', '--network', NETWORK], env)]);
@@ -55,5 +62,11 @@ describe('an HTTP MCP server restarted mid-conversation', () => {
     expect(worker).toMatch(/MCP server session expired; starting a new session and retrying the call/);
     // And it stays recovered.
     expect(await (await client.start({ input: 'once more' })).result({ timeoutMs: 15_000 })).toMatchObject({ output: `MCP: answered by process ${server.pid}` });
+  });
+
+  it("sends the call's idempotency key in the request's _meta", async () => {
+    const conversation = await client.start({ input: 'which key?' });
+    const result = await conversation.result({ timeoutMs: 15_000 });
+    expect(result.output).toMatch(new RegExp(`^MCP: key ${conversation.id}\\.h1:call_\\d+$`));
   });
 });

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Cluster, Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient } from '@handoff/client';
@@ -6,6 +9,7 @@ import { englishSpanishRules } from '@handoff/examples/dist/english-spanish/scri
 import { HANDOFF_BIN, REPO_ROOT, startHandoff } from '../support/processes.js';
 import { startRedisCluster, type LocalRedisCluster } from '../support/redis-cluster.js';
 import { RELAY_MODULE } from '../faults/support/deployment.js';
+import { readEffects } from '../faults/support/effects.js';
 import { relayInput, relayRules } from '../faults/support/relay.js';
 
 const NETWORK = 'examples/dist/english-spanish/network.js';
@@ -53,15 +57,21 @@ describe('Redis Cluster', () => {
 
   it(`spreads ${CONVERSATIONS} conversations over six agents across every master, without a CROSSSLOT`, async () => {
     const prefix = 'hf-spread';
+    // Every third conversation's first agent calls a tool first: its turn is journaled (scripts in the conversation's slot).
+    const dir = mkdtempSync(join(tmpdir(), 'handoff-cluster-'));
+    const effectsFile = join(dir, 'effects.jsonl');
     const processes = await Promise.all([
       startHandoff('gateway', ['gateway', '--network', RELAY_MODULE], env({ HANDOFF_PREFIX: prefix, LOG_LEVEL: 'info' })),
-      startHandoff('worker', ['worker', '--network', RELAY_MODULE, '--concurrency', '32'], env({ HANDOFF_PREFIX: prefix, LOG_LEVEL: 'info' })),
+      startHandoff('worker', ['worker', '--network', RELAY_MODULE, '--concurrency', '32'], env({ HANDOFF_PREFIX: prefix, LOG_LEVEL: 'info', HANDOFF_TEST_EFFECTS_FILE: effectsFile })),
     ]);
     const client = createClient({ redis: { url: cluster.url, prefix, cluster: true } });
     try {
-      const handles = await Promise.all(Array.from({ length: CONVERSATIONS }, (_, i) => client.start({ agent: 'R1', input: relayInput(`s${i}`, 2 + (i % 5)) })));
+      const handles = await Promise.all(Array.from({ length: CONVERSATIONS }, (_, i) => client.start({ agent: 'R1', input: relayInput(`s${i}`, 2 + (i % 5), i % 3 === 0 ? { holdMs: 0 } : undefined) })));
       const results = await Promise.all(handles.map((h) => h.result({ timeoutMs: 60_000 })));
       expect(results.filter((r) => r.status !== 'completed')).toEqual([]);
+      const effects = readEffects(effectsFile).filter((e) => e.kind === 'effect');
+      expect(effects.length).toBe(CONVERSATIONS / 3);
+      expect(new Set(effects.map((e) => e.conversationId)).size).toBe(CONVERSATIONS / 3);
 
       const byMaster = await keysByMaster(prefix);
       const total = [...byMaster.values()].reduce((sum, keys) => sum + keys.length, 0);
@@ -106,6 +116,7 @@ describe('Redis Cluster', () => {
     } finally {
       await client.close();
       await Promise.all(processes.map((p) => p.stop(3_000)));
+      rmSync(dir, { recursive: true, force: true });
     }
   }, 120_000);
 

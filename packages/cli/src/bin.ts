@@ -24,6 +24,7 @@ const common = (command: Command) =>
 
 common(program.command('worker').description('run agents of the network as workers on their queues'))
   .option('-a, --agents <names>', 'comma-separated agents to serve (default: all)')
+  .option('--no-journal', 'do not journal turns: a hop run again after a crash calls the model and runs its tools again ($HANDOFF_JOURNAL=off)')
   .action(async (options: Record<string, unknown>) => (await import('./commands/worker.js')).workerCommand(options));
 
 common(program.command('gateway').description('run the coordinator of the network, and its HTTP API with --http-port'))

@@ -9,7 +9,7 @@ export function describeEvent(event: RuntimeEvent): string {
     case 'conversation.started':
       return `▶ conversation ${event.conversationId} started on ${event.entryAgent}${event.input === undefined ? '' : `: ${event.input}`}`;
     case 'agent.started':
-      return `● ${event.agent} is working (hop ${event.seq}${event.attempt > 1 ? `, attempt ${event.attempt}` : ''})`;
+      return `● ${event.agent} is working (hop ${event.seq}${event.attempt > 1 ? `, attempt ${event.attempt}` : ''}${event.resumed ? `, resumed at model round ${event.resumed.round}: ${event.resumed.modelCalls} model calls and ${event.resumed.toolResults} tool results replayed` : ''})`;
     case 'text.delta':
       return event.text;
     case 'tool.called':

@@ -43,6 +43,18 @@ export const MAX_ENVELOPE_BYTES = 1024 * 1024;
 /** Largest coordinator job (start command or turn result), in bytes of JSON. */
 export const MAX_COORDINATOR_JOB_BYTES = 8 * 1024 * 1024;
 
+/**
+ * Largest turn journal of one hop, in bytes of its entries' JSON: a turn whose journal would grow
+ * past it goes on unjournaled (a re-run calls again from where the journal stops).
+ */
+export const MAX_TURN_JOURNAL_BYTES = 8 * 1024 * 1024;
+
+/** How much longer than a tool's timeout its claim in the turn journal lives, should its worker die mid-call. */
+export const TOOL_CLAIM_MARGIN_MS = 2_000;
+
+/** How often a run that waits on another run's claim of a tool call looks again. */
+export const TOOL_CLAIM_POLL_MS = 100;
+
 /** Drain timeout on SIGTERM: running turns get this long to finish before they are handed back. */
 export const DEFAULT_DRAIN_TIMEOUT_MS = 25_000;
 

@@ -26,6 +26,7 @@ export * from './schemas/limits.js';
 export * from './schemas/envelope.js';
 export * from './schemas/turn-timing.js';
 export * from './schemas/turn-result.js';
+export * from './schemas/turn-journal.js';
 export * from './schemas/start-command.js';
 export * from './schemas/user-message-command.js';
 export * from './schemas/child-done-command.js';

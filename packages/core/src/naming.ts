@@ -170,6 +170,18 @@ export interface KeyLayout {
    */
   turnResult(conversationId: string): string;
   /**
+   * Hash: the turn journal of the conversation's pending hop — each completed model response and
+   * tool result of the turn so far, so that a re-run replays them. Holds one hop's turn at a time
+   * (a write for another hop or agent starts it afresh); deleted when the turn result is stored.
+   */
+  turnJournal(conversationId: string): string;
+  /**
+   * String: the claim of one tool call of the pending hop's turn (`field` names the call), set
+   * while a worker runs it, so that a racing run of the same hop waits for its result instead of
+   * running it too. Expires after the tool's timeout and a margin.
+   */
+  turnJournalClaim(conversationId: string, field: string): string;
+  /**
    * List: the turn inbox of one coordinator partition — turn results, newest first, that the
    * gateways pop and apply. In the partition queue's slot.
    */
@@ -197,6 +209,8 @@ export function keyLayout(prefix: string): KeyLayout {
     router: (name, part) => `${prefix}:router:${name}:${part}`,
     finishedEvents: (id) => `${prefix}:conv:{${id}}:eventlog`,
     turnResult: (id) => `${prefix}:conv:{${id}}:turn`,
+    turnJournal: (id) => `${prefix}:conv:{${id}}:journal`,
+    turnJournalClaim: (id, field) => `${prefix}:conv:{${id}}:claim:${field}`,
     turnInbox: (partition) => `${queuePrefix(prefix, coordinatorQueueName(partition))}:turns`,
   };
 }

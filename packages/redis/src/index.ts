@@ -22,3 +22,4 @@ export * from './blocking-pool.js';
 export * from './change-watcher.js';
 export * from './archive-source.js';
 export * from './turn-inbox.js';
+export * from './turn-journal.js';

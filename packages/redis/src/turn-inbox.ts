@@ -8,7 +8,8 @@ import type { CoordinatorPartitions } from './network-registry.js';
  * Appends the turn's last events (as the event log does), then stores the turn result as its
  * conversation's pending result — only while that hop is still the one the conversation waits for
  * (running, applied up to the hop before it, same incarnation).
- * KEYS: record, turn result, event stream, compacted log.
+ * The stored result supersedes the hop's turn journal, which goes in the same step.
+ * KEYS: record, turn result, event stream, compacted log, turn journal.
  * ARGV: seq, epoch ('' for none), result JSON, TTL seconds, events max length, event JSON….
  * Returns 1 when stored, 0 when the hop is no longer pending (the result is stale).
  */
@@ -18,10 +19,11 @@ local s = redis.call('HMGET', KEYS[1], 'appliedSeq', 'status', 'epoch')
 if not s[1] or tonumber(s[1]) ~= tonumber(ARGV[1]) - 1 or s[2] ~= 'running' then return 0 end
 if ARGV[2] ~= '' and s[3] and s[3] ~= ARGV[2] then return 0 end
 redis.call('SET', KEYS[2], ARGV[3], 'EX', ARGV[4])
+redis.call('DEL', KEYS[5])
 return 1
 `;
 
-type StoreTurnCommand = (record: string, turn: string, stream: string, log: string, seq: number, epoch: string, json: string, ttl: number, maxLen: number, ...events: string[]) => Promise<number>;
+type StoreTurnCommand = (record: string, turn: string, stream: string, log: string, journal: string, seq: number, epoch: string, json: string, ttl: number, maxLen: number, ...events: string[]) => Promise<number>;
 
 /** What {@link TurnInbox.send} did. */
 export type TurnSendOutcome = 'sent' | 'stale';
@@ -49,7 +51,7 @@ export class TurnInbox {
     private readonly ttlSeconds = DEFAULT_RETENTION_SECONDS,
   ) {
     if (!(redis as unknown as { handoffStoreTurn?: unknown }).handoffStoreTurn) {
-      redis.defineCommand('handoffStoreTurn', { numberOfKeys: 4, lua: STORE_TURN_LUA });
+      redis.defineCommand('handoffStoreTurn', { numberOfKeys: 5, lua: STORE_TURN_LUA });
     }
   }
 
@@ -67,7 +69,7 @@ export class TurnInbox {
     const keys = this.keys;
     const encoded = events.map((event) => encodeStoredEvent(id, event));
     const [stored] = await Promise.all([
-      store.call(this.redis, keys.conversation(id), keys.turnResult(id), keys.events(id), keys.finishedEvents(id), result.seq, result.epoch ?? '', json, this.ttlSeconds, MAX_EVENTS_PER_CONVERSATION, ...encoded),
+      store.call(this.redis, keys.conversation(id), keys.turnResult(id), keys.events(id), keys.finishedEvents(id), keys.turnJournal(id), result.seq, result.epoch ?? '', json, this.ttlSeconds, MAX_EVENTS_PER_CONVERSATION, ...encoded),
       this.redis.lpush(keys.turnInbox(partition), json),
     ]);
     return stored === 1 ? 'sent' : 'stale';

@@ -14,7 +14,9 @@ import {
   Envelope,
   ErrorCode,
   HandoffError,
+  StaleHopError,
   TurnTimeoutError,
+  newInstanceId,
   MAX_ENVELOPE_BYTES,
   assertPayloadSize,
   SCHEMA_VERSION,
@@ -31,12 +33,13 @@ import {
   type NetworkDefinition,
   type TurnResult,
 } from '@handoff/core';
-import { addDeadLetter, looseConversationId, type ConversationStore, type EventLog, type QueueSet, type TurnInbox } from '@handoff/redis';
+import { addDeadLetter, looseConversationId, type ConversationStore, type EventLog, type QueueSet, type TurnInbox, type TurnJournal } from '@handoff/redis';
 import type { HistoryCache } from './history-cache.js';
 import type { TurnTool } from './turn/turn-tools.js';
 import type { ModelClients } from './model/model-clients.js';
 import { runTurn, type TurnRun } from './turn/run-turn.js';
 import { TurnEvents } from './turn/turn-events.js';
+import { TurnJournalRun } from './turn/turn-journal-run.js';
 
 /** What an agent worker needs; {@link startWorkers} wires it. */
 export interface AgentWorkerDeps {
@@ -53,6 +56,11 @@ export interface AgentWorkerDeps {
   tools: readonly TurnTool[];
   logger: Logger;
   workerId: string;
+  /**
+   * The turn journal: each turn's completed model responses and tool results, replayed by a re-run
+   * of its hop. Without it every re-run calls the model and runs the tools again.
+   */
+  journal?: TurnJournal | undefined;
 }
 
 /** Lock and stall settings of an agent's BullMQ worker, sized for model calls of seconds to minutes. */
@@ -141,7 +149,7 @@ export class AgentWorker {
     const hopTraceparent = traceparentOfSpan(hopSpan);
     endSpan(startSpan('queue wait', contextOfTraceparent(hopTraceparent), { 'messaging.destination.name': this.queueName }, { startTime: envelope.createdAt }), undefined, startedAt);
     try {
-      const outcome = await withSpan(hopSpan, () => this.runHop(envelope, history, attempt, startedAt, hopLogger, hopTraceparent, signal));
+      const outcome = await withSpan(hopSpan, () => this.runHop(envelope, history, attempt, job.attemptsStarted ?? 1, startedAt, hopLogger, hopTraceparent, signal));
       hopSpan.setAttribute('handoff.hop_outcome', outcome);
       endSpan(hopSpan);
       return outcome;
@@ -152,10 +160,16 @@ export class AgentWorker {
   }
 
   /** Runs a current hop's turn and sends its result to the coordinator. */
-  private async runHop(envelope: Envelope, history: readonly Message[], attempt: number, startedAt: number, hopLogger: Logger, hopTraceparent: string | undefined, signal: AbortSignal | undefined): Promise<HopOutcome> {
+  private async runHop(envelope: Envelope, history: readonly Message[], attempt: number, attemptsStarted: number, startedAt: number, hopLogger: Logger, hopTraceparent: string | undefined, signal: AbortSignal | undefined): Promise<HopOutcome> {
     const { network, events, inbox, clients } = this.deps;
     const turnEvents = new TurnEvents(events, envelope.conversationId, this.deps.agent, envelope.hopId, this.deps.logger);
-    turnEvents.emit({ type: 'agent.started', agent: this.deps.agent, hopId: envelope.hopId, seq: envelope.seq, attempt });
+    // What an earlier run of this hop journaled is replayed; agent.started says from where.
+    const hop = { conversationId: envelope.conversationId, hopId: envelope.hopId, seq: envelope.seq, epoch: envelope.epoch, agent: this.deps.agent };
+    // A hop's first run has no journal to read (an earlier run of it would have started it first).
+    const journal = this.deps.journal ? await TurnJournalRun.open(this.deps.journal, hop, turnEvents, newInstanceId('run'), hopLogger, attemptsStarted > 1) : TurnJournalRun.off(hop);
+    const resumed = journal.resumePoint;
+    if (resumed) hopLogger.info({ resumed }, 'turn resumed from its journal');
+    turnEvents.emit({ type: 'agent.started', agent: this.deps.agent, hopId: envelope.hopId, seq: envelope.seq, attempt, ...(resumed ? { resumed } : {}) });
     const agent = network.agent(this.deps.agent);
     // The turn stops when BullMQ cancels the job (shutdown), when its conversation is cancelled,
     // or when it outlives the agent's turn timeout.
@@ -175,8 +189,14 @@ export class AgentWorker {
         tools: this.deps.tools,
         logger: hopLogger,
         signal: turnSignal,
+        journal,
       });
     } catch (error) {
+      if (error instanceof StaleHopError) {
+        await turnEvents.drain();
+        hopLogger.info('turn stopped: its hop is no longer pending (another run reported it)');
+        return 'stale';
+      }
       if (cancel.signal.aborted) {
         await turnEvents.drain();
         hopLogger.info('turn aborted: conversation cancelled');

@@ -3,7 +3,7 @@ import pino, { type Logger } from 'pino';
 import { DEFAULT_DRAIN_TIMEOUT_MS, WORKER_HEARTBEAT_INTERVAL_MS, LOG_REDACTION, DefinitionError, UnknownAgentError, newInstanceId, type NetworkDefinition } from '@handoff/core';
 import { McpConnections } from './mcp/mcp-connections.js';
 import { functionTurnTool, mcpTurnTool, type TurnTool } from './turn/turn-tools.js';
-import { ConversationStore, CoordinatorPartitions, EventLog, QueueSet, TurnInbox, openProcessConnections, quietErrors, resolveRedisConfig, type RedisConfig } from '@handoff/redis';
+import { ConversationStore, CoordinatorPartitions, EventLog, QueueSet, TurnInbox, TurnJournal, openProcessConnections, quietErrors, resolveRedisConfig, type RedisConfig } from '@handoff/redis';
 
 /** How often a worker process says it is alive, per agent it serves. */
 import { AgentWorker, type AgentWorkerOptions } from './agent-worker.js';
@@ -25,6 +25,12 @@ export interface WorkerProcessOptions extends Omit<AgentWorkerOptions, 'connecti
   historyCache?: HistoryCacheOptions;
   /** Run even if Redis may evict keys (its maxmemory-policy is not noeviction); only warns. */
   allowEviction?: boolean;
+  /**
+   * Journal each turn's completed model responses and tool results, so that a re-run of a hop
+   * (after a crash, a stall or a drain) replays them instead of calling again. Off, a re-run calls
+   * the model and runs every tool of the turn again. @defaultValue true
+   */
+  journal?: boolean;
 }
 
 /** The agent workers of one process. */
@@ -73,6 +79,7 @@ export async function startWorkers(options: WorkerProcessOptions): Promise<Worke
   const partitions = new CoordinatorPartitions({ redis: commands, keys: config.keys });
   const queues = new QueueSet(commands, config.prefix, partitions);
   const inbox = new TurnInbox(commands, config.keys, partitions);
+  const journal = options.journal === false ? undefined : new TurnJournal(commands, config.keys);
   const clients = new ModelClients(workerId);
   const historyCache = new HistoryCache(options.historyCache);
 
@@ -100,7 +107,7 @@ export async function startWorkers(options: WorkerProcessOptions): Promise<Worke
   const handlers = new Map<string, AgentWorker>();
   const workers: Worker[] = [];
   for (const agent of agents) {
-    const handler = new AgentWorker({ network, agent, store, events, queues, inbox, clients, historyCache, tools: toolsOf(agent), logger: logger.child({ agent }), workerId });
+    const handler = new AgentWorker({ network, agent, store, events, queues, inbox, clients, historyCache, tools: toolsOf(agent), logger: logger.child({ agent }), workerId, journal });
     handlers.set(agent, handler);
     workers.push(handler.start({ ...options, connection: blocking, prefix: config.prefix }));
   }

@@ -28,13 +28,15 @@ export interface RelayRuntimeOptions {
   gatewayArgs?: string[];
   /** Adds the test's own model rules before any process starts. */
   prepareModel?: (model: ScriptedModel) => void;
+  /** More environment for the processes (e.g. HANDOFF_TEST_EFFECTS_FILE). */
+  env?: Record<string, string>;
 }
 
 /** Starts the scripted model, a gateway and `workers` worker processes of the relay network, a client and a connection. */
 export async function startRelayRuntime(options: RelayRuntimeOptions): Promise<RelayRuntime> {
   const model = await startScriptedModel({ rules: relayRules(options.modelDelayMs) });
   options.prepareModel?.(model);
-  const env = { REDIS_URL: redisUrl(), HANDOFF_PREFIX: options.prefix, OPENAI_BASE_URL: model.url, OPENAI_API_KEY: 'test' };
+  const env = { REDIS_URL: redisUrl(), HANDOFF_PREFIX: options.prefix, OPENAI_BASE_URL: model.url, OPENAI_API_KEY: 'test', ...options.env };
   const deployment = new Deployment(env, options.workerArgs ?? FAST_RECOVERY, options.gatewayArgs ?? FAST_RECOVERY);
   try {
     await deployment.start(options.workers);

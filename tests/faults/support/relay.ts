@@ -3,24 +3,46 @@ import { keyLayout, type Message, type RuntimeEvent } from '@handoff/core';
 import { EventLog } from '@handoff/redis';
 import { lastUserText, systemText, type RecordedRequest, type ScriptRule } from '@handoff/testing';
 
-/** The input that tells the scripted relay how many hops a conversation makes. */
-export function relayInput(id: string, hops: number): string {
-  return `relay id=${id} hops=${hops}`;
+/**
+ * The input that tells the scripted relay how many hops a conversation makes; with `tool`, relay 1
+ * first calls `AppendLine` (taking `tool.holdMs` ms in its handler), then goes on.
+ */
+export function relayInput(id: string, hops: number, tool?: { holdMs: number }): string {
+  return `relay id=${id} hops=${hops}${tool ? ` tool=${tool.holdMs}` : ''}`;
 }
 
-function plan(req: RecordedRequest): { id: string; hops: number; agent: number } | undefined {
+function plan(req: RecordedRequest): { id: string; hops: number; agent: number; toolHoldMs?: number } | undefined {
   const first = req.body.messages.find((m) => m.role === 'user');
   const text = typeof first?.content === 'string' ? first.content : lastUserText(req) ?? '';
-  const match = /relay id=(\S+) hops=(\d+)/.exec(text);
+  const match = /relay id=(\S+) hops=(\d+)(?: tool=(\d+))?/.exec(text);
   const agent = /You are relay (\d+)\./.exec(systemText(req) ?? '');
   if (!match || !agent) return undefined;
-  return { id: match[1]!, hops: Number(match[2]), agent: Number(agent[1]) };
+  return { id: match[1]!, hops: Number(match[2]), agent: Number(agent[1]), ...(match[3] === undefined ? {} : { toolHoldMs: Number(match[3]) }) };
+}
+
+/** True when the request is relay 1's first model call of a conversation whose relay 1 calls `AppendLine` (no tool result yet). */
+export function isToolAsk(id: string): (req: RecordedRequest) => boolean {
+  return (req) => {
+    const p = plan(req);
+    return p !== undefined && p.id === id && p.agent === 1 && p.toolHoldMs !== undefined && !req.body.messages.some((m) => m.role === 'tool');
+  };
+}
+
+/** True when the request is relay 1's model call after its `AppendLine` result. */
+export function isAfterTool(id: string): (req: RecordedRequest) => boolean {
+  return (req) => {
+    const p = plan(req);
+    return p !== undefined && p.id === id && p.agent === 1 && p.toolHoldMs !== undefined && req.body.messages.some((m) => m.role === 'tool');
+  };
 }
 
 /** The turn of relay `agent` in a conversation planned for `hops` agents. */
 export function relayReply(req: RecordedRequest) {
   const p = plan(req);
   if (!p) return { error: { status: 400, message: 'not a relay request' } };
+  if (p.toolHoldMs !== undefined && p.agent === 1 && !req.body.messages.some((m) => m.role === 'tool')) {
+    return { content: `appending ${p.id}`, toolCalls: [{ name: 'AppendLine', arguments: { line: p.id, ...(p.toolHoldMs > 0 ? { holdMs: p.toolHoldMs } : {}) } }] };
+  }
   if (p.agent < p.hops) return { toolCalls: [{ name: `transfer_to_R${p.agent + 1}`, arguments: { reason: `step ${p.agent}` } }] };
   return { content: `done ${p.id}` };
 }
@@ -40,15 +62,16 @@ export function isTurnOf(id: string, agent: number): (req: RecordedRequest) => b
 
 /**
  * Checks a finished relay conversation against what it must contain: its history is exactly the
- * user's input, one transfer call and result per handoff, and the answer — no entry twice — and its
+ * user's input (then relay 1's `AppendLine` call and result, with `tool`), one transfer call and result per handoff, and the answer — no entry twice — and its
  * log has exactly one agent.completed per hop and one handoff per transfer.
  * @returns the problems found (empty when the transcript is exact).
  */
-export async function verifyRelay(redis: Redis, prefix: string, conversationId: string, id: string, hops: number): Promise<string[]> {
+export async function verifyRelay(redis: Redis, prefix: string, conversationId: string, id: string, hops: number, options: { tool?: boolean } = {}): Promise<string[]> {
   const keys = keyLayout(prefix);
   const problems: string[] = [];
   const history = (await redis.lrange(keys.history(conversationId), 0, -1)).map((raw) => JSON.parse(raw) as Message);
   const expected: string[] = ['user'];
+  if (options.tool) expected.push('assistant:AppendLine', 'tool');
   for (let k = 1; k < hops; k++) expected.push(`assistant:transfer_to_R${k + 1}`, 'tool');
   expected.push(`assistant:done ${id}`);
   const actual = history.map((m) =>

@@ -9,7 +9,9 @@ import { waitForRedis } from '../wait-for-redis.js';
 
 /** `handoff worker`: runs agents of a network until SIGTERM/SIGINT. */
 export async function workerCommand(raw: Record<string, unknown>): Promise<void> {
-  const flags = parseFlags(raw);
+  // Commander sets journal to true unless --no-journal: only an explicit false counts as a flag (so HANDOFF_JOURNAL=off works).
+  const { journal, ...rest } = raw;
+  const flags = parseFlags(journal === false ? { ...rest, journal } : rest);
   const network = await loadNetwork(flags.network);
   const logger = createLogger('worker');
   const tracing = startTracingFromEnv('worker');
@@ -24,6 +26,7 @@ export async function workerCommand(raw: Record<string, unknown>): Promise<void>
     ...durabilityFromFlags(flags),
     ...(flags.agents ? { agents: flags.agents } : {}),
     ...(flags.concurrency ? { concurrency: flags.concurrency } : {}),
+    ...(flags.journal === undefined ? {} : { journal: flags.journal }),
   });
   // Attached before the ready line: whoever sees "ready" may stop the process at once, and must get a clean shutdown.
   signals.attach(workers, (flags.drainTimeout ?? DEFAULT_DRAIN_TIMEOUT_MS) + SHUTDOWN_MARGIN_MS);

@@ -31,6 +31,14 @@ export interface ToolContext {
   readonly conversationId: string;
   readonly hopId: string;
   readonly agent: string;
+  /**
+   * A key that names this call stably, `<hopId>:<toolCallId>`: the same on every run of the hop (a
+   * re-run after a crash, a stall or a drain). Pass it to external systems that deduplicate
+   * requests (a payment API's idempotency key, a ticket's external id): the turn journal runs a
+   * completed call only once, but a handler that dies after its side effect and before its result
+   * is journaled runs again, with the same key.
+   */
+  readonly idempotencyKey: string;
   /** The context variables as of this call (patches of earlier calls in the turn included). */
   readonly context: Readonly<ContextVariables>;
   /** Merges a patch into the context variables (applied with the turn). */

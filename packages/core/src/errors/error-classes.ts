@@ -323,6 +323,17 @@ export class TurnTimeoutError extends HandoffError {
   }
 }
 
+/**
+ * A turn's hop is no longer the one its conversation waits for (another run of the hop reported
+ * first, or the conversation was cancelled or moved on): the turn journal refused this run's
+ * entry, and the run stops without reporting.
+ */
+export class StaleHopError extends HandoffError {
+  constructor(hopId: string, agent: string) {
+    super(ErrorCode.VERSION_CONFLICT, `Hop ${hopId} of agent "${agent}" is no longer pending: another run reported it, or its conversation moved on.`, { details: { hopId, agent } });
+  }
+}
+
 /** A command was decided against a state of the conversation that has changed since (two tabs answered at once). */
 export class VersionConflictError extends HandoffError {
   constructor(conversationId: string, expectedVersion: number, version: number) {

@@ -28,6 +28,14 @@ export const AgentStartedEvent = z
     hopId: z.string().describe('The hop (one turn of one agent): `<conversationId>.h<seq>`.'),
     seq: z.number().int().describe('The hop\'s number in the conversation: 1, 2, …'),
     attempt: z.number().int().describe('Which run of the hop this is: a hop run again after a crash starts again with the next attempt.'),
+    resumed: z
+      .object({
+        round: z.number().int().describe('The model round (1, 2, …) in which the run goes on live: what comes before it is replayed from the journal.'),
+        modelCalls: z.number().int().describe('Model responses replayed from the journal (not called again, their text not streamed again).'),
+        toolResults: z.number().int().describe('Tool results replayed from the journal (the tools not run again).'),
+      })
+      .optional()
+      .describe("Set when an earlier run of this hop journaled steps that this run replays (see the turn journal)."),
   })
   .describe('A worker began a turn of an agent (one per attempt: a retried turn starts again).');
 /** Streamed model text, batched. */

@@ -12,7 +12,15 @@ export interface McpTool {
   name: string;
   description: string;
   inputSchema: Record<string, unknown>;
+  /** Longest a call may take (the server spec's timeout). */
+  timeoutMs: number;
 }
+
+/**
+ * The `_meta` key of an MCP `tools/call` request that carries the call's idempotency key
+ * (`<hopId>:<toolCallId>`, the same on every run of the hop), for servers that deduplicate.
+ */
+export const MCP_IDEMPOTENCY_KEY_META = 'handoff/idempotency-key';
 
 /** What an MCP tool call returned. */
 export interface McpCallResult {
@@ -75,12 +83,14 @@ class McpServerConnection {
     const allow = this.spec.allowTools ? new Set(this.spec.allowTools) : undefined;
     return listed.tools
       .filter((tool) => !allow || allow.has(tool.name))
-      .map((tool) => ({ server: this.spec.name, connectionKey, name: tool.name, description: tool.description ?? '', inputSchema: tool.inputSchema as Record<string, unknown> }));
+      .map((tool) => ({ server: this.spec.name, connectionKey, name: tool.name, description: tool.description ?? '', inputSchema: tool.inputSchema as Record<string, unknown>, timeoutMs: this.spec.timeoutMs }));
   }
 
-  async call(name: string, args: Record<string, unknown>, signal: AbortSignal | undefined): Promise<McpCallResult> {
+  async call(name: string, args: Record<string, unknown>, signal: AbortSignal | undefined, idempotencyKey?: string): Promise<McpCallResult> {
     const client = await this.connect();
-    const callOnce = (on: Client) => on.callTool({ name, arguments: args }, undefined, { timeout: this.spec.timeoutMs, ...(signal ? { signal } : {}) });
+    // The request's _meta carries the call's idempotency key, for servers that deduplicate.
+    const meta = idempotencyKey === undefined ? {} : { _meta: { [MCP_IDEMPOTENCY_KEY_META]: idempotencyKey } };
+    const callOnce = (on: Client) => on.callTool({ name, arguments: args, ...meta }, undefined, { timeout: this.spec.timeoutMs, ...(signal ? { signal } : {}) });
     let result: Awaited<ReturnType<Client['callTool']>>;
     try {
       result = await callOnce(client);
@@ -144,11 +154,11 @@ export class McpConnections {
     return this.agentTools.get(agent) ?? [];
   }
 
-  /** Calls a tool on the server that offers it. */
-  call(agent: string, tool: McpTool, args: Record<string, unknown>, signal: AbortSignal | undefined): Promise<McpCallResult> {
+  /** Calls a tool on the server that offers it; `idempotencyKey` goes in the request's `_meta` ({@link MCP_IDEMPOTENCY_KEY_META}). */
+  call(agent: string, tool: McpTool, args: Record<string, unknown>, signal: AbortSignal | undefined, idempotencyKey?: string): Promise<McpCallResult> {
     const connection = this.servers.get(tool.connectionKey);
     if (!connection) throw new Error(`MCP server "${tool.server}" of agent "${agent}" is not connected`);
-    return connection.call(tool.name, args, signal);
+    return connection.call(tool.name, args, signal, idempotencyKey);
   }
 
   /** Closes every connection (stdio servers are stopped). */

@@ -31,9 +31,12 @@ export interface ToolCallScope {
   conversationId: string;
   hopId: string;
   agent: string;
-  context: TurnContext;
+  /** The turn's context variables (a call's patches go through it). */
+  context: Pick<TurnContext, 'current' | 'apply'>;
   signal: AbortSignal | undefined;
   logger: ToolContext['logger'];
+  /** `<hopId>:<toolCallId>`: the same on every run of the hop (see {@link ToolContext.idempotencyKey}). */
+  idempotencyKey: string;
 }
 
 /**
@@ -65,6 +68,7 @@ export async function runToolCall(tool: FunctionTool, rawArguments: string, scop
           conversationId: scope.conversationId,
           hopId: scope.hopId,
           agent: scope.agent,
+          idempotencyKey: scope.idempotencyKey,
           context: scope.context.current,
           setContext: (patch: ContextVariables) => scope.context.apply(patch),
           signal: controller.signal,

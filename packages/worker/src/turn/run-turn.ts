@@ -1,6 +1,7 @@
 import type OpenAI from 'openai';
 import {
   ModelBehaviorError,
+  StaleHopError,
   addUsage,
   hrNow,
   isHandoffError,
@@ -21,9 +22,10 @@ import {
   inSpan,
   formatIssues,
 } from '@handoff/core';
-import { streamCompletion } from '../model/stream-completion.js';
+import { streamCompletion, type CompletionOutcome } from '../model/stream-completion.js';
 import type { ToolCallScope } from './function-tools.js';
 import { selectSpeaker } from './group-manager.js';
+import { runJournaledToolCall } from './journaled-tool-call.js';
 import { withoutTransfers } from './history-view.js';
 import { systemMessages } from './instructions.js';
 import { firstMatchingRule } from './rules.js';
@@ -31,6 +33,7 @@ import { parseToolArguments, transferTools, type TransferTool } from './transfer
 import { TurnContext } from './turn-context.js';
 import type { TurnTool } from './turn-tools.js';
 import type { TurnEvents } from './turn-events.js';
+import { TurnJournalRun } from './turn-journal-run.js';
 
 /** What one turn needs. */
 export interface TurnInput {
@@ -45,7 +48,12 @@ export interface TurnInput {
   tools: readonly TurnTool[];
   logger: ToolCallScope['logger'];
   signal?: AbortSignal | undefined;
+  /** The hop's turn journal: steps an earlier run completed are replayed, new ones are journaled. @defaultValue none: every step live */
+  journal?: TurnJournalRun | undefined;
 }
+
+/** A turn's input with its journal (a run without one gets {@link TurnJournalRun.off}). */
+type JournaledInput = TurnInput & { journal: TurnJournalRun };
 
 /** What one turn produced. */
 export interface TurnRun {
@@ -84,7 +92,8 @@ interface Chosen {
  * Invalid tool calls go back to the model as error results, for at most `maxToolRounds` model
  * calls. A group-manager target is resolved here (a model call) into an agent.
  */
-export async function runTurn(input: TurnInput): Promise<TurnRun> {
+export async function runTurn(turnInput: TurnInput): Promise<TurnRun> {
+  const input: JournaledInput = { ...turnInput, journal: turnInput.journal ?? TurnJournalRun.off({ ...turnInput.envelope, agent: turnInput.agent.name }) };
   const { agent, envelope, network } = input;
   const context = new TurnContext(envelope.context);
   const newMessages: Message[] = [];
@@ -128,27 +137,8 @@ export async function runTurn(input: TurnInput): Promise<TurnRun> {
 
     for (let round = 1; round <= agent.maxToolRounds; round++) {
       const transfers = transferTools(network, agent, context.current);
-      const callAt = hrNow();
-      model.firstCallAt ??= callAt;
-      let completion;
-      try {
-        completion = await inSpan('model call', { 'gen_ai.request.model': agent.resolvedModel.name, 'handoff.agent': agent.name, 'handoff.round': round }, async (span) => {
-          const done = await streamCompletion({
-            client: input.client,
-            settings: agent.resolvedModel,
-            agent: agent.name,
-            messages: [...systemMessages(agent, envelope, context.current), ...history, ...newMessages],
-            tools: [...transfers.map((t) => t.tool), ...input.tools.map((t) => t.schema)],
-            onTextDelta: (text) => input.events.text(text),
-            signal: input.signal,
-          });
-          span.setAttributes({ 'gen_ai.usage.input_tokens': done.usage.promptTokens, 'gen_ai.usage.output_tokens': done.usage.completionTokens });
-          return done;
-        });
-      } finally {
-        model.lastReturnAt = hrNow();
-        model.totalMs += model.lastReturnAt - callAt;
-      }
+      let completion = input.journal.modelStep(round);
+      if (!completion) completion = await callModel(input, history, newMessages, context, transfers, round, model);
       usage = addUsage(usage, completion.usage);
       newMessages.push(completion.message);
       const calls = completion.message.tool_calls ?? [];
@@ -158,18 +148,51 @@ export async function runTurn(input: TurnInput): Promise<TurnRun> {
         if (!after || after.target.type === 'terminate') return finish({ type: 'final', output });
         return await handoff({ target: after.target, reason: after.reason, source: 'after_work' }, output);
       }
-      const answered = await answerToolCalls(calls, transfers, input, context, newMessages);
+      const answered = await answerToolCalls(calls, transfers, input, context, newMessages, round);
       if (answered.approvals.length > 0) return finish({ type: 'approval', calls: answered.approvals });
       if (answered.chosen) return await handoff(answered.chosen);
+      if (answered.ranTools) await input.journal.recordRoundEnd(round);
     }
     const error = new ModelBehaviorError(`Agent "${agent.name}" made ${agent.maxToolRounds} model calls in one turn without an answer or a valid handoff.`, {
       details: { agent: agent.name, maxToolRounds: agent.maxToolRounds },
     });
     return finish({ type: 'failed', error: error.toJSON() });
   } catch (error) {
+    if (error instanceof StaleHopError) throw error;
     if (isHandoffError(error)) return finish({ type: 'failed', error: error.toJSON() });
     throw error;
   }
+}
+
+/**
+ * One live model call of round `round`, streamed; a response that asks for function or MCP tools is
+ * journaled (a racing run's journaled response of the round, if it came first, is taken instead).
+ */
+async function callModel(input: JournaledInput, history: readonly Message[], newMessages: readonly Message[], context: TurnContext, transfers: readonly TransferTool[], round: number, model: ModelTime): Promise<CompletionOutcome> {
+  const { agent, envelope } = input;
+  const callAt = hrNow();
+  model.firstCallAt ??= callAt;
+  let completion;
+  try {
+    completion = await inSpan('model call', { 'gen_ai.request.model': agent.resolvedModel.name, 'handoff.agent': agent.name, 'handoff.round': round }, async (span) => {
+      const done = await streamCompletion({
+        client: input.client,
+        settings: agent.resolvedModel,
+        agent: agent.name,
+        messages: [...systemMessages(agent, envelope, context.current), ...history, ...newMessages],
+        tools: [...transfers.map((t) => t.tool), ...input.tools.map((t) => t.schema)],
+        onTextDelta: (text) => input.events.text(text),
+        signal: input.signal,
+      });
+      span.setAttributes({ 'gen_ai.usage.input_tokens': done.usage.promptTokens, 'gen_ai.usage.output_tokens': done.usage.completionTokens });
+      return done;
+    });
+  } finally {
+    model.lastReturnAt = hrNow();
+    model.totalMs += model.lastReturnAt - callAt;
+  }
+  const asksForTools = completion.message.tool_calls?.some((call) => input.tools.some((tool) => tool.name === call.function.name));
+  return asksForTools ? await input.journal.recordModel(round, completion) : completion;
 }
 
 /** The after-work rules of this turn: the agent's own, then its group's pattern or the network's. */
@@ -184,6 +207,8 @@ interface Answered {
   chosen: Chosen | undefined;
   /** Calls that wait for a person's approval (they have no result yet). */
   approvals: { toolCallId: string; name: string; arguments: string }[];
+  /** True when a function or MCP tool ran (or was replayed) in the round. */
+  ranTools: boolean;
 }
 
 /** One call's answer before the round decides which handoff, if any, is taken. */
@@ -202,14 +227,17 @@ const AWAITING = 'Not taken: other tool calls of this turn wait for approval; ca
  * need approval are held. Results keep the call order. The first call (in call order) that moves
  * control wins; later ones are answered as not taken.
  */
-async function answerToolCalls(calls: readonly ToolCall[], transfers: readonly TransferTool[], input: TurnInput, context: TurnContext, newMessages: Message[]): Promise<Answered> {
-  const { events, agent, envelope } = input;
+async function answerToolCalls(calls: readonly ToolCall[], transfers: readonly TransferTool[], input: JournaledInput, context: TurnContext, newMessages: Message[], round: number): Promise<Answered> {
+  const { events, agent, envelope, journal } = input;
+  // Events an earlier run of the hop wrote are not written again: a reported round's, a journaled call's tool.called.
+  const reported = journal.roundReported(round);
+  let ranTools = false;
   const candidates: (Promise<Candidate> | undefined)[] = [];
   const approvals: Answered['approvals'] = [];
   let inflight: Promise<Candidate>[] = [];
   let gate: Promise<unknown> = Promise.resolve();
   for (const call of calls) {
-    events.emit({ type: 'tool.called', agent: agent.name, hopId: envelope.hopId, toolCallId: call.id, name: call.function.name, arguments: call.function.arguments });
+    if (!reported && !journal.hasToolResult(round, call.id)) events.emit({ type: 'tool.called', agent: agent.name, hopId: envelope.hopId, toolCallId: call.id, name: call.function.name, arguments: call.function.arguments });
     const transfer = transfers.find((t) => t.handoff.toolName === call.function.name);
     const tool = transfer ? undefined : input.tools.find((t) => t.name === call.function.name);
     if (transfer) {
@@ -221,7 +249,8 @@ async function answerToolCalls(calls: readonly ToolCall[], transfers: readonly T
         candidates.push(undefined);
         continue;
       }
-      const run = () => runTool(tool, call, input, context);
+      ranTools = true;
+      const run = () => runTool(tool, call, input, context, round);
       if (tool.sequential) {
         const previous = inflight;
         const result = gate.then(() => Promise.all(previous)).then(run);
@@ -250,9 +279,9 @@ async function answerToolCalls(calls: readonly ToolCall[], transfers: readonly T
       else chosen = answer.chosen;
     }
     newMessages.push({ role: 'tool', tool_call_id: call.id, content });
-    events.emit({ type: 'tool.result', agent: agent.name, hopId: envelope.hopId, toolCallId: call.id, name: call.function.name, result: content, isError: answer.isError || content !== answer.content });
+    if (!reported) events.emit({ type: 'tool.result', agent: agent.name, hopId: envelope.hopId, toolCallId: call.id, name: call.function.name, result: content, isError: answer.isError || content !== answer.content });
   });
-  return { chosen: approvals.length > 0 ? undefined : chosen, approvals };
+  return { chosen: approvals.length > 0 ? undefined : chosen, approvals, ranTools };
 }
 
 /** A transfer call's answer: an error for bad arguments, else the handoff it asks for. */
@@ -271,15 +300,12 @@ function answerTransfer(call: ToolCall, transfer: TransferTool): Candidate {
   return { content: JSON.stringify({ assistant: to }), isError: false, chosen: { target: transfer.handoff.target, reason, source: 'llm_condition', ...(args ? { args } : {}) } };
 }
 
-/** Runs one tool call; a reply result's target becomes a candidate handoff. */
-async function runTool(tool: TurnTool, call: ToolCall, input: TurnInput, context: TurnContext): Promise<Candidate> {
-  const outcome = await inSpan(`tool call ${tool.name}`, { 'handoff.tool': tool.name, 'handoff.tool_call_id': call.id }, (span) =>
-    tool.run(call.function.arguments, { conversationId: input.envelope.conversationId, hopId: input.envelope.hopId, agent: input.agent.name, context, signal: input.signal, logger: input.logger }).then((done) => {
-      if (done.isError) span.setAttribute('handoff.tool_error', true);
-      return done;
-    }),
-  );
-  return outcome.target ? { ...outcome, chosen: { target: outcome.target, reason: `${tool.name} returned a handoff`, source: 'tool' } } : outcome;
+/** Runs one tool call of round `round` through the journal; a reply result's target becomes a candidate handoff. */
+async function runTool(tool: TurnTool, call: ToolCall, input: JournaledInput, context: TurnContext, round: number): Promise<Candidate> {
+  const scope = { conversationId: input.envelope.conversationId, hopId: input.envelope.hopId, agent: input.agent.name, context, journal: input.journal, signal: input.signal, logger: input.logger };
+  const step = await runJournaledToolCall(tool, call, round, scope);
+  const candidate: Candidate = { content: step.content, isError: step.isError };
+  return step.target ? { ...candidate, chosen: { target: step.target, reason: `${tool.name} returned a handoff`, source: 'tool' } } : candidate;
 }
 
 /**
@@ -289,7 +315,7 @@ async function runTool(tool: TurnTool, call: ToolCall, input: TurnInput, context
 async function answerApproved(
   history: readonly Message[],
   { approvals, callsHopId }: ApprovalResume,
-  input: TurnInput,
+  input: JournaledInput,
   context: TurnContext,
   newMessages: Message[],
 ): Promise<Chosen | undefined> {
@@ -297,19 +323,26 @@ async function answerApproved(
   const last = [...input.history].reverse().find((m) => m.role === 'assistant' && m.tool_calls?.length);
   const waiting = (last?.role === 'assistant' ? (last.tool_calls ?? []) : []).filter((call) => !answered.has(call.id) && approvals[call.id] !== undefined);
   let chosen: Chosen | undefined;
+  // Round 0 of the journal: the approved calls. Their results are journaled once, like any call's.
+  const reported = input.journal.roundReported(0);
+  let ranTools = false;
   for (const call of waiting) {
     const decision = approvals[call.id]!;
     const tool = input.tools.find((t) => t.name === call.function.name);
     let answer: Candidate;
     if (!decision.approved) answer = { content: `Rejected by the user${decision.reason ? `: ${decision.reason}` : ''}. Do not call it again unless they ask.`, isError: true };
     else if (!tool) answer = { content: `Error: the tool "${call.function.name}" is no longer available.`, isError: true };
-    else answer = await runTool(tool, call, input, context);
+    else {
+      ranTools = true;
+      answer = await runTool(tool, call, input, context, 0);
+    }
     if (answer.chosen && !chosen) chosen = answer.chosen;
     newMessages.push({ role: 'tool', tool_call_id: call.id, content: answer.content });
     // The result names the hop that made the call, so that it is shown with it.
     const callHop = callsHopId !== undefined && callsHopId !== input.envelope.hopId ? { callHopId: callsHopId } : {};
-    input.events.emit({ type: 'tool.result', agent: input.agent.name, hopId: input.envelope.hopId, ...callHop, toolCallId: call.id, name: call.function.name, result: answer.content, isError: answer.isError });
+    if (!reported) input.events.emit({ type: 'tool.result', agent: input.agent.name, hopId: input.envelope.hopId, ...callHop, toolCallId: call.id, name: call.function.name, result: answer.content, isError: answer.isError });
   }
+  if (ranTools && !chosen) await input.journal.recordRoundEnd(0);
   return chosen;
 }
 
