@@ -128,6 +128,8 @@ export async function runTurn(input: TurnInput): Promise<TurnRun> {
 
     for (let round = 1; round <= agent.maxToolRounds; round++) {
       const transfers = transferTools(network, agent, context.current);
+      // Instructions may be async (a function returning a promise); they see the context as of this round.
+      const system = await systemMessages(agent, envelope, context.current);
       const callAt = hrNow();
       model.firstCallAt ??= callAt;
       let completion;
@@ -137,7 +139,7 @@ export async function runTurn(input: TurnInput): Promise<TurnRun> {
             client: input.client,
             settings: agent.resolvedModel,
             agent: agent.name,
-            messages: [...systemMessages(agent, envelope, context.current), ...history, ...newMessages],
+            messages: [...system, ...history, ...newMessages],
             tools: [...transfers.map((t) => t.tool), ...input.tools.map((t) => t.schema)],
             onTextDelta: (text) => input.events.text(text),
             signal: input.signal,
