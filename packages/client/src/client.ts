@@ -16,7 +16,9 @@ import {
   newConversationId,
   newOperationId,
   parseBoundary,
+  validateContext,
   type ArchiveReader,
+  type NetworkDefinition,
   type StartCommand,
   type UserMessageCommand,
   traceparentOf,
@@ -37,10 +39,10 @@ import {
 } from '@handoff/redis';
 import { RedisConversationHandle } from './conversation-handle.js';
 import type { HandoffClient } from './handle.js';
-import { StartRequest } from './start-request.js';
+import { StartRequest, type TypedStartRequest } from './start-request.js';
 
 /** Options of {@link createClient}. */
-export interface ClientOptions {
+export interface ClientOptions<N extends NetworkDefinition = NetworkDefinition> {
   /** Redis URL and key prefix; the same as the gateway's. */
   redis?: RedisConfig;
   /**
@@ -57,6 +59,13 @@ export interface ClientOptions {
    * `@handoff/archive`). Without it they throw CONVERSATION_NOT_FOUND. The caller owns it.
    */
   archive?: ArchiveReader;
+  /**
+   * The network (its module's default export): types `start` (agent names, context) and checks the
+   * context against its schema before the start is queued (INVALID_CONTEXT naming each failing
+   * path). Without it, the gateway checks the context and a refused one ends the conversation with
+   * INVALID_CONTEXT. `createClient<typeof network>({ … })` types without importing it.
+   */
+  network?: N;
 }
 
 /** A command on its way to the coordinator: queued under its own job, then confirmed or refused. */
@@ -69,10 +78,10 @@ interface CommandToSend {
 }
 
 /** A client straight over Redis: {@link HandoffClient}, plus the registered network. */
-export interface RedisHandoffClient extends HandoffClient {
+export interface RedisHandoffClient<N extends NetworkDefinition = NetworkDefinition> extends HandoffClient<N> {
   conversation(conversationId: string): RedisConversationHandle;
   getHandle(conversationId: string): RedisConversationHandle;
-  start(request: StartRequest): Promise<RedisConversationHandle>;
+  start(request: TypedStartRequest<N>): Promise<RedisConversationHandle>;
   /** The network the gateway registered. @throws {@link NetworkNotRegisteredError} */
   network(): Promise<NetworkRegistration>;
 }
@@ -89,7 +98,7 @@ export interface RedisHandoffClient extends HandoffClient {
  * console.log(result.agent, result.output, result.path);
  * ```
  */
-export function createClient(options: ClientOptions = {}): RedisHandoffClient {
+export function createClient<N extends NetworkDefinition = NetworkDefinition>(options: ClientOptions<N> = {}): RedisHandoffClient<N> {
   const config: ResolvedRedisConfig = resolveRedisConfig(options.redis);
   const redis: RedisClient = createRedisConnection(config.url, 'command', 'handoff-client', config.cluster);
   const store = new ConversationStore(redis, config.keys);
@@ -142,9 +151,10 @@ export function createClient(options: ClientOptions = {}): RedisHandoffClient {
     return registration;
   };
 
-  const client: RedisHandoffClient = {
+  const client: RedisHandoffClient<N> = {
     async start(request) {
       const parsed = parseBoundary(StartRequest, request, 'Start request');
+      if (options.network !== undefined) parsed.context = validateContext(options.network, parsed.context);
       assertPayloadSize(parsed, MAX_COORDINATOR_JOB_BYTES, 'Start request');
       const registration = await network();
       const agent = parsed.agent ?? registration.entry;

@@ -48,5 +48,7 @@ export * from './definitions/tools.js';
 export * from './definitions/mcp.js';
 export * from './definitions/agent.js';
 export * from './definitions/network.js';
+export * from './definitions/network-context.js';
+export * from './definitions/typing.js';
 export * from './conditions/expression-ast.js';
 export * from './conditions/context-expression.js';
