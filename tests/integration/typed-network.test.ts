@@ -2,9 +2,9 @@ import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest'
 import { z } from 'zod';
 import pino from 'pino';
 import { createClient, createHttpClient, type RedisHandoffClient } from '@handoff/client';
-import { ErrorCode, InvalidContextError, defineAgent, defineNetwork, isHandoffError } from '@handoff/core';
+import { ErrorCode, InvalidContextError, defineAgent, defineNetwork, defineTool, isHandoffError } from '@handoff/core';
 import { startGateway, type Gateway } from '@handoff/gateway';
-import { startScriptedModel, systemText, type ScriptedModel } from '@handoff/testing';
+import { lastUserText, startScriptedModel, systemText, type ScriptedModel } from '@handoff/testing';
 import { startWorkers, type WorkerGroup } from '@handoff/worker';
 import { redisUrl, uniquePrefix } from '../support/env.js';
 import { by } from '../support/scripted-agents.js';
@@ -14,6 +14,17 @@ const Context = z.object({ userId: z.number().int(), tier: z.enum(['free', 'pro'
 /** A typed network whose entry agent's instructions are async: they wait, then read the typed context. */
 const typedNetwork = (url: string) => {
   const model = { name: 'scripted', baseURL: url, apiKey: 'test', maxRetries: 0 };
+  // A typed tool: its patch and the reply's context patch are checked against the schema by tsc.
+  const upgrade = defineTool({
+    name: 'upgrade',
+    description: 'Upgrade the user to pro',
+    parameters: z.object({}),
+    context: Context,
+    handler: async (_args, ctx) => {
+      ctx.setContext({ address: { country: 'SE' } });
+      return ctx.reply({ message: `user ${ctx.context.userId} upgraded`, context: { tier: 'pro' }, target: 'Pro' });
+    },
+  });
   return defineNetwork({
     name: 'typed',
     context: Context,
@@ -27,6 +38,7 @@ const typedNetwork = (url: string) => {
           return `You are Front. Serving user ${context.userId} on the ${context.tier} plan.`;
         },
         contextConditions: [{ target: 'Pro', condition: '${tier} == "pro"' }],
+        tools: [upgrade],
       }),
       defineAgent({ name: 'Pro', context: Context, model, instructions: ({ context }) => `You are Pro. User ${context.userId}.` }),
     ],
@@ -49,6 +61,7 @@ describe('typed network', () => {
     const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
     model = await startScriptedModel({
       rules: [
+        { name: 'Front upgrades', when: (req) => by('Front')(req) && lastUserText(req) === 'upgrade me' && !req.body.messages.some((m) => m.role === 'tool'), reply: { toolCalls: [{ name: 'upgrade', arguments: {} }] } },
         { name: 'Front echoes its instructions', when: by('Front'), reply: (req) => ({ content: `Front says: ${systemText(req) ?? ''}` }) },
         { name: 'Pro answers', when: by('Pro'), reply: { content: 'Pro here.' } },
       ],
@@ -76,6 +89,12 @@ describe('typed network', () => {
     // A typed context condition routes on the typed variable.
     const pro = await (await typed.start({ input: 'hi', context: { userId: 8, tier: 'pro' } })).result({ timeoutMs: 15_000 });
     expect(pro).toMatchObject({ status: 'completed', agent: 'Pro', output: 'Pro here.', path: ['Front', 'Pro'] });
+  });
+
+  it('applies a typed tool\'s setContext and reply result: the patch, then the target', async () => {
+    const result = await (await typed.start({ agent: 'Front', input: 'upgrade me', context: { userId: 5 } })).result({ timeoutMs: 15_000 });
+    expect(result).toMatchObject({ status: 'completed', agent: 'Pro', path: ['Front', 'Pro'] });
+    expect(result.context).toEqual({ userId: 5, tier: 'pro', address: { country: 'SE' } });
   });
 
   it('types start against the network: agent names and context', () => {

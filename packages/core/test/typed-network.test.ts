@@ -42,6 +42,22 @@ const lookup = defineTool({
   },
 });
 
+defineTool({
+  name: 'good_reply',
+  description: 'A reply result whose context patch fits the schema',
+  parameters: z.object({}),
+  context: Context,
+  handler: async (_args, ctx) => ctx.reply({ message: 'upgraded', context: { tier: 'pro', notes: ['upgraded'] }, target: 'Billing' }),
+});
+defineTool({
+  name: 'bad_reply',
+  description: 'A reply result whose context patch the schema does not allow',
+  parameters: z.object({}),
+  context: Context,
+  // @ts-expect-error tier "gold" is not in the schema (ctx.reply types the patch by the tool's context)
+  handler: async (_args, ctx) => ctx.reply({ message: 'x', context: { tier: 'gold' } }),
+});
+
 const billing = defineAgent({
   name: 'Billing',
   context: Context,

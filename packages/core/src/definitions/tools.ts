@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { DefinitionError } from '../errors/index.js';
-import type { JsonValue } from '../schemas/json.js';
+import type { ContextVariables, JsonValue } from '../schemas/json.js';
 import type { NamedTargetSpec, TargetSpec } from './targets.js';
 import type { ContextPatch, UntypedContext } from './typing.js';
 
@@ -9,19 +9,20 @@ import type { ContextPatch, UntypedContext } from './typing.js';
  * the model sees, `context` is merged into the context variables, and `target` (if any) is where
  * control goes next.
  */
-export interface ReplyResult<Ctx = UntypedContext> {
+export interface ReplyResult<Patch = UntypedContext> {
   readonly kind: 'reply_result';
   readonly message: string;
   readonly target?: TargetSpec | undefined;
-  readonly context?: ContextPatch<Ctx> | undefined;
+  /** Merged into the context variables (in a typed network, a patch of known variables). */
+  readonly context?: Patch | undefined;
 }
 
 /**
- * Builds a {@link ReplyResult}. In a typed network, `replyResult<Ctx>({ … })` (or the result
- * returned from a typed tool's handler) types the context patch.
+ * Builds a {@link ReplyResult}. In a tool typed with the network's context (`defineTool({ context })`),
+ * `ctx.reply({ … })` builds the same result with its context patch checked against the schema.
  */
-export function replyResult<Ctx = UntypedContext, const Name extends string = string>(result: { message: string; target?: NamedTargetSpec<Name>; context?: ContextPatch<NoInfer<Ctx>> }): ReplyResult<Ctx> {
-  return Object.freeze({ kind: 'reply_result', ...result }) as ReplyResult<Ctx>;
+export function replyResult<const Name extends string = string>(result: { message: string; target?: NamedTargetSpec<Name>; context?: ContextVariables }): ReplyResult {
+  return Object.freeze({ kind: 'reply_result', ...result });
 }
 
 /** True when a tool handler returned a {@link ReplyResult}. */
@@ -38,6 +39,8 @@ export interface ToolContext<Ctx = UntypedContext> {
   readonly context: Readonly<Ctx>;
   /** Merges a patch into the context variables (applied with the turn). */
   setContext(patch: ContextPatch<Ctx>): void;
+  /** {@link replyResult}, with the context patch typed by the network's context schema: return it to move control. */
+  reply(result: { message: string; target?: TargetSpec; context?: ContextPatch<Ctx> }): ReplyResult<ContextPatch<Ctx>>;
   /** Aborted when the turn is cancelled or the worker shuts down past its drain timeout. */
   readonly signal: AbortSignal;
   /** A logger tagged with the conversation, hop and agent. */
@@ -45,7 +48,7 @@ export interface ToolContext<Ctx = UntypedContext> {
 }
 
 /** What a tool handler may return: text, any JSON value (sent as JSON), or a {@link ReplyResult}. */
-export type ToolOutput<Ctx = UntypedContext> = string | JsonValue | ReplyResult<Ctx>;
+export type ToolOutput<Ctx = UntypedContext> = string | JsonValue | ReplyResult<ContextPatch<Ctx>>;
 
 /** A function tool as defined by the user; `Ctx` is the context type its handler sees. */
 export interface FunctionTool<Args extends z.ZodObject = z.ZodObject, Ctx = any> {
