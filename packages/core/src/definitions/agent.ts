@@ -133,8 +133,7 @@ export interface TypedRule<Refs extends string = string, Conds extends string = 
 /**
  * The input of {@link defineAgent}, typed: `Name` is the agent's name, `Refs` every agent name
  * its targets refer to (checked against the network by `defineNetwork`), `Ctx` the context type
- * (from `context`, or from `defineNetwork({ context })` when the agent is written inside it),
- * `Conds` and `Templates` the conditions and descriptions (their `${variables}` are checked
+ * (from `context`: the network's schema; any JSON object without it), `Conds` and `Templates` the conditions and descriptions (their `${variables}` are checked
  * against `Ctx`).
  */
 export interface AgentOptions<Name extends string = string, Refs extends string = string, Ctx = ContextVariables, Conds extends string = string, Templates extends string = string>
@@ -210,12 +209,18 @@ function handoffToolName(target: Target, taken: Set<string>): string {
 
 /**
  * Defines an agent. Validates the configuration at once and throws a {@link DefinitionError} that
- * names every bad field; targets and expressions are checked when the agent joins a network.
+ * names every bad field; targets and expressions are checked when the agent joins a network. Its
+ * name and the agent names of its targets are kept as literal types (so `defineNetwork` rejects a
+ * typo at compile time); with `context` (the network's context schema) its instructions, tools and
+ * the `${variables}` of its conditions are typed by the schema.
  *
  * @example
  * ```ts
  * const spanish = defineAgent({ name: 'SpanishAgent', description: 'Answers in Spanish',
  *   instructions: 'Only respond in Spanish', handoffs: ['EnglishAgent'] });
+ * const billing = defineAgent({ name: 'Billing', context: Context,
+ *   instructions: async ({ context }) => `Invoices of user ${context.userId}`,
+ *   contextConditions: [{ target: 'Sales', condition: '${tier} == "free"' }] });
  * ```
  */
 export function defineAgent<const Name extends string, const Refs extends string = never, Ctx = UntypedContext, const Conds extends string = never, const Templates extends string = never>(

@@ -32,8 +32,9 @@ export const NetworkOptions = z.object({
 
 /**
  * The input of {@link defineNetwork}. `Agents` and `Schema` are inferred: the agents' names become
- * literal types, and `context` (a zod object) types every instruction, condition and tool of agents
- * written inside the call, and the clients' `start({ context })`.
+ * literal types (targets naming other agents fail to compile), and `context` (a zod object) is the
+ * context type of the agents and tools that declare the same schema (`defineAgent({ context })`)
+ * and of the clients' `start({ context })`.
  */
 export interface NetworkConfig<Agents extends readonly AgentDefinition[] = readonly AgentDefinition[], Schema extends z.ZodObject | undefined = z.ZodObject | undefined, Names extends string = string> {
   /** Name of the network (shown in logs and the registry). */
@@ -167,6 +168,11 @@ function compileExpression(source: string | undefined, where: string, problems: 
  * @example
  * ```ts
  * export default defineNetwork({ name: 'translators', agents: [english, spanish], entry: 'EnglishAgent' });
+ *
+ * // Typed: the context schema types the agents that declare it, and is checked at every start.
+ * const Context = z.object({ userId: z.number() });
+ * const billing = defineAgent({ name: 'Billing', context: Context, instructions: ({ context }) => `User ${context.userId}` });
+ * export default defineNetwork({ name: 'shop', context: Context, agents: [billing] });
  * ```
  */
 export function defineNetwork<
