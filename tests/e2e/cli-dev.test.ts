@@ -40,7 +40,7 @@ const redisServersOn = (port: number) =>
     });
 
 /** `handoff dev` as a real child process: private Redis, gateway, workers, HTTP API, console, reload on save, Ctrl-C. */
-describe('handoff dev', () => {
+describe('handoff dev', { timeout: 60_000 }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'handoff-dev-'));
   const file = join(dir, 'network.ts');
   let model: ScriptedModel;

@@ -47,7 +47,7 @@ const typedNetwork = (url: string) => {
 type TypedNetwork = ReturnType<typeof typedNetwork>;
 
 /** Typed networks at run time: context validated at start (Redis client, coordinator, HTTP API), async instructions awaited by a real worker. */
-describe('typed network', () => {
+describe('typed network', { timeout: 60_000 }, () => {
   let model: ScriptedModel;
   let gateway: Gateway;
   let workers: WorkerGroup;
