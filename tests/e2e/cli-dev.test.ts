@@ -9,13 +9,14 @@ import { HANDOFF_BIN, REPO_ROOT } from '../support/processes.js';
 /** A network module as a user writes it: typed context, async instructions; `version` and `extra` change between saves. */
 const networkSource = (version: string, extra = false) => `import { z } from 'zod';
 import { defineAgent, defineNetwork } from '@handoff/core';
+${extra ? "import { extraInstructions } from './extra.ts';" : ''}
 const Context = z.object({ user: z.string() });
 export default defineNetwork({
   name: 'dev-net',
   context: Context,
   agents: [
     defineAgent({ name: 'Answer', context: Context, instructions: async ({ context }) => \`You are Answer. Version ${version} for \${context.user}.\` }),
-    ${extra ? "defineAgent({ name: 'Extra', instructions: 'You are Extra.' })," : ''}
+    ${extra ? "defineAgent({ name: 'Extra', instructions: extraInstructions })," : ''}
   ],
 });
 `;
@@ -97,10 +98,18 @@ describe('handoff dev', { timeout: 60_000 }, () => {
 
   it('reloads the network when its file changes: new instructions, a new agent', async () => {
     const reloaded = dev.waitForLine(/reloaded network "dev-net" — agents Answer, Extra/, 30_000);
+    writeFileSync(join(dir, 'extra.ts'), "export const extraInstructions = 'You are Extra.';\n");
     writeFileSync(file, networkSource('two', true));
     await reloaded;
     expect(await converse({ agent: 'Answer', input: 'again', context: { user: 'bo' } })).toMatchObject({ status: 'completed', output: 'model saw: You are Answer. Version two for bo.' });
     expect(await converse({ agent: 'Extra', input: 'hello extra', context: { user: 'cy' } })).toMatchObject({ status: 'completed', agent: 'Extra', output: 'model saw: You are Extra.' });
+  });
+
+  it('reloads when a module the network imports changes', async () => {
+    const reloaded = dev.waitForLine(/reloaded network "dev-net"/, 30_000);
+    writeFileSync(join(dir, 'extra.ts'), "export const extraInstructions = 'You are Extra. Edited.';\n");
+    await reloaded;
+    expect(await converse({ agent: 'Extra', input: 'edited?', context: { user: 'ed' } })).toMatchObject({ status: 'completed', output: 'model saw: You are Extra. Edited.' });
   });
 
   it('keeps the running network when the changed file does not load', async () => {

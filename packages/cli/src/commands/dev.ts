@@ -19,7 +19,7 @@ function describeRunning(network: NetworkDefinition, base: string): string {
 /**
  * `handoff dev`: one process for local work — a private redis-server unless REDIS_URL (or
  * --redis-url) is given, the gateway with its HTTP API and console, a worker for every agent; the
- * network module is loaded again whenever its file changes, and Ctrl-C stops everything.
+ * network module is loaded again whenever it or a module beside it changes, and Ctrl-C stops everything.
  */
 export async function devCommand(raw: Record<string, unknown>): Promise<void> {
   const flags = parseFlags(raw);
@@ -43,7 +43,7 @@ export async function devCommand(raw: Record<string, unknown>): Promise<void> {
   const say = (text: string) => process.stdout.write(`handoff dev: ${text}\n`);
   say(
     `${describeRunning(runtime.network, base)}\n  redis    ${redis.url}${privateRedis ? ' (private: stopped on exit)' : ''}\n` +
-      `  watching ${flags.network}: saving it reloads the network; Ctrl-C stops everything`,
+      `  watching ${flags.network} and the modules beside it: saving reloads the network; Ctrl-C stops everything`,
   );
 
   /** Loads the changed module; when it is valid, stops this generation and starts the next on the same port. */
