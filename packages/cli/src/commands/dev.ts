@@ -27,14 +27,15 @@ export async function devCommand(raw: Record<string, unknown>): Promise<void> {
   const signals = closeOnSignals(logger);
   const file = resolve(process.cwd(), flags.network);
   const drainTimeoutMs = flags.drainTimeout ?? DEV_DRAIN_TIMEOUT_MS;
+  // A network that does not load stops here, before a redis-server is started for it.
+  const first = await loadNetwork(flags.network, { fresh: true });
   const givenUrl = flags.redisUrl ?? process.env.REDIS_URL;
   const privateRedis: PrivateRedis | undefined = givenUrl ? undefined : await startPrivateRedis();
   const redis = { url: givenUrl ?? privateRedis!.url, ...(flags.prefix ? { prefix: flags.prefix } : {}) };
   const host = flags.httpHost ?? '127.0.0.1';
   let runtime: DevRuntime;
   try {
-    const network = await loadNetwork(flags.network, { fresh: true });
-    runtime = await startDevRuntime({ network, redis, port: flags.httpPort ?? 8080, host, logger, drainTimeoutMs });
+    runtime = await startDevRuntime({ network: first, redis, port: flags.httpPort ?? 8080, host, logger, drainTimeoutMs });
   } catch (error) {
     await privateRedis?.stop();
     throw error;
