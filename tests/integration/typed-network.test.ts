@@ -108,6 +108,10 @@ describe('typed network', { timeout: 60_000 }, () => {
     const http = createHttpClient<TypedNetwork>({ baseUrl: 'http://localhost:1' });
     // @ts-expect-error "Frnt" is not an agent of the network
     void (() => http.start({ agent: 'Frnt', input: 'x', context: { userId: 1 } }));
+    // createClient<typeof network>() types without the network at run time.
+    type ByType = ReturnType<typeof createClient<TypedNetwork>>;
+    expectTypeOf<Parameters<ByType['start']>[0]['agent']>().toEqualTypeOf<'Front' | 'Pro' | undefined>();
+    expectTypeOf<Parameters<ByType['start']>[0]['context']>().toEqualTypeOf<z.input<typeof Context>>();
     // Untyped clients take any name and any JSON context, as before.
     void (() => untyped.start({ agent: 'Anything', input: 'x', context: { whatever: [1, 'two'] } }));
   });
@@ -140,6 +144,9 @@ describe('typed network', { timeout: 60_000 }, () => {
     const error = await http.start({ agent: 'Front', input: 'hi', context: {} }).then(() => undefined, (e: unknown) => e);
     expect(error).toBeInstanceOf(InvalidContextError);
     expect((error as InvalidContextError).issues.map((i) => i.path)).toEqual(['userId']);
+    // Given the network, the HTTP client refuses it before any request (nothing listens on port 1).
+    const local = createHttpClient({ baseUrl: 'http://127.0.0.1:1', network });
+    await expect(local.start({ agent: 'Front', input: 'hi', context: { userId: 1.5 } })).rejects.toBeInstanceOf(InvalidContextError);
     // A valid context starts over HTTP too.
     const ok = await (await http.start({ agent: 'Front', input: 'over http', context: { userId: 9, tier: 'free' } })).result({ timeoutMs: 15_000 });
     expect(ok.output).toBe('Front says: You are Front. Serving user 9 on the free plan.');
