@@ -9,7 +9,13 @@ import { startWorkers, type WorkerGroup } from '@handoff/worker';
 import { redisUrl, uniquePrefix } from '../support/env.js';
 import { by } from '../support/scripted-agents.js';
 
-const Context = z.object({ userId: z.number().int(), tier: z.enum(['free', 'pro']).default('free'), address: z.object({ country: z.string().length(2) }).optional() });
+const Context = z.object({
+  userId: z.number().int(),
+  tier: z.enum(['free', 'pro']).default('free'),
+  address: z.object({ country: z.string().length(2) }).optional(),
+  // Applied once per start: the clients check the context, the coordinator keeps the schema's output.
+  source: z.string().default('web').transform((s) => `${s}+`),
+});
 
 /** A typed network whose entry agent's instructions are async: they wait, then read the typed context. */
 const typedNetwork = (url: string) => {
@@ -85,7 +91,7 @@ describe('typed network', { timeout: 60_000 }, () => {
     const result = await conversation.result({ timeoutMs: 15_000 });
     expect(result.status).toBe('completed');
     expect(result.output).toBe('Front says: You are Front. Serving user 7 on the free plan.');
-    expect(result.context).toEqual({ userId: 7, tier: 'free' });
+    expect(result.context).toEqual({ userId: 7, tier: 'free', source: 'web+' });
     // A typed context condition routes on the typed variable.
     const pro = await (await typed.start({ input: 'hi', context: { userId: 8, tier: 'pro' } })).result({ timeoutMs: 15_000 });
     expect(pro).toMatchObject({ status: 'completed', agent: 'Pro', output: 'Pro here.', path: ['Front', 'Pro'] });
@@ -94,7 +100,7 @@ describe('typed network', { timeout: 60_000 }, () => {
   it('applies a typed tool\'s setContext and reply result: the patch, then the target', async () => {
     const result = await (await typed.start({ agent: 'Front', input: 'upgrade me', context: { userId: 5 } })).result({ timeoutMs: 15_000 });
     expect(result).toMatchObject({ status: 'completed', agent: 'Pro', path: ['Front', 'Pro'] });
-    expect(result.context).toEqual({ userId: 5, tier: 'pro', address: { country: 'SE' } });
+    expect(result.context).toEqual({ userId: 5, tier: 'pro', address: { country: 'SE' }, source: 'web+' });
   });
 
   it('types start against the network: agent names and context', () => {

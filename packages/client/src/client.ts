@@ -154,7 +154,8 @@ export function createClient<N extends NetworkDefinition = NetworkDefinition>(op
   const client: RedisHandoffClient<N> = {
     async start(request) {
       const parsed = parseBoundary(StartRequest, request, 'Start request');
-      if (options.network !== undefined) parsed.context = validateContext(options.network, parsed.context);
+      // Checked here to refuse early; the coordinator applies the schema (its defaults, once) when it starts the conversation.
+      if (options.network !== undefined) validateContext(options.network, parsed.context);
       assertPayloadSize(parsed, MAX_COORDINATOR_JOB_BYTES, 'Start request');
       const registration = await network();
       const agent = parsed.agent ?? registration.entry;

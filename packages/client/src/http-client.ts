@@ -189,8 +189,9 @@ export function createHttpClient<N extends NetworkDefinition = NetworkDefinition
   return {
     async start(request: TypedStartRequest<N>) {
       // Checked here as the gateway checks it (the same errors), and before JSON.stringify meets a value nested too deep for it.
-      const parsed = parseBoundary(StartRequestSchema, request, 'Start request');
-      const checked = options.network === undefined ? parsed : { ...parsed, context: validateContext(options.network, parsed.context) };
+      const checked = parseBoundary(StartRequestSchema, request, 'Start request');
+      // Refused early; the gateway checks it again and its coordinator applies the schema's defaults.
+      if (options.network !== undefined) validateContext(options.network, checked.context);
       const started = await http.json<{ conversationId: string }>('/v1/conversations', { method: 'POST' }, checked);
       return handle(started.conversationId);
     },

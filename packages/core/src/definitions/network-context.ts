@@ -5,7 +5,8 @@ import type { NetworkDefinition } from './network.js';
 /**
  * Checks a conversation's starting context against the network's context schema
  * (`defineNetwork({ context })`) and returns the schema's output (its defaults applied). A network
- * without a schema takes the context as it is.
+ * without a schema takes the context as it is. Clients call it to refuse a bad context early; the
+ * coordinator calls it once more when it starts the conversation, and keeps that output.
  *
  * @throws {@link InvalidContextError} (INVALID_CONTEXT) naming every failing path
  * @example
