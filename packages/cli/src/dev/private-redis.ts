@@ -74,8 +74,11 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
   });
   let exited = false;
   const gone = new Promise<void>((resolve) => child.once('exit', () => ((exited = true), resolve())));
-  // Dies with this process whatever way it ends (an uncaught error, process.exit).
-  const killOnExit = () => child.kill('SIGKILL');
+  // Dies with this process whatever way it ends (an uncaught error, a second Ctrl-C's process.exit).
+  const killOnExit = () => {
+    child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  };
   process.once('exit', killOnExit);
   const stop = async () => {
     process.off('exit', killOnExit);
