@@ -10,7 +10,9 @@ import {
   DefinitionError,
   defineAgent,
   defineNetwork,
+  capabilityRouter,
   defineTool,
+  pool,
   replyResult,
   to,
   type AgentNameOf,
@@ -131,9 +133,17 @@ describe('typed networks', () => {
     expect(() => defineNetwork({ name: 'typo', agents: [spec] })).toThrow(/Nested/);
     // @ts-expect-error the entry agent is not in the network
     expect(() => defineNetwork({ name: 'typo', agents: [billing, triage], context: Context, entry: 'Bill' })).toThrow(/entry/);
-    // A router's name is a valid target.
-    const routed = defineAgent({ name: 'R', instructions: 'x', handoffs: ['pool1'] });
-    expect(() => defineNetwork({ name: 'routed', agents: [routed], routers: { pool1: { kind: 'pool', agents: ['R'], strategy: 'random' } } })).toThrow(/itself|pool/);
+    const p1 = defineAgent({ name: 'P1', instructions: 'x' });
+    const p2 = defineAgent({ name: 'P2', instructions: 'x', handoffs: [{ target: to.route('writers') }] });
+    expect(defineNetwork({ name: 'pools', agents: [p1, p2], routers: { writers: pool(['P1', 'P2']), caps: capabilityRouter({ capabilities: { code: 'P1' }, default: 'P2', classify: { model: true } }) } }).agentNames).toEqual(['P1', 'P2']);
+    // @ts-expect-error "P3" is not an agent of the network (a pool's agent)
+    expect(() => defineNetwork({ name: 'pools', agents: [p1, p2], routers: { writers: pool(['P1', 'P3']) } })).toThrow(/"P3"/);
+    // @ts-expect-error "Coder" is not an agent of the network (a capability router's agent)
+    expect(() => defineNetwork({ name: 'caps', agents: [p1, p2], routers: { writers: pool(['P1']), caps: capabilityRouter({ capabilities: { code: 'Coder' }, default: 'P1', classify: { model: true } }) } })).toThrow(/"Coder"/);
+    // A router is a target through to.route, never by its name.
+    const byName = defineAgent({ name: 'R', instructions: 'x', handoffs: ['pool1'] });
+    // @ts-expect-error "pool1" is a router, not an agent
+    expect(() => defineNetwork({ name: 'routed', agents: [byName], routers: { pool1: pool(['R']) } })).toThrow(/target "pool1" is not in the network/);
   });
 
   it('rejects conditions and descriptions that name context variables the schema lacks', () => {

@@ -144,10 +144,15 @@ export type ContextOf<N> = N extends { readonly '~types'?: { readonly context: i
 /** The context a start of a network takes (before the schema's defaults). */
 export type ContextInputOf<N> = N extends { readonly '~types'?: { readonly contextInput: infer Ctx } } ? Ctx : UntypedContext;
 
-/** `unknown`, or a property naming the agents that targets refer to but the network does not have. */
-type CheckAgentNames<Agents extends readonly AgentDefinition[], Routers extends string> = Require<
-  UnknownNames<AgentRefsOf<Agents>, AgentNamesOf<Agents> | Routers>,
+/** `unknown`, or a property naming the agents that targets refer to but the network does not have (routers are targets through `to.route`, never by name). */
+type CheckAgentNames<Agents extends readonly AgentDefinition[]> = Require<
+  UnknownNames<AgentRefsOf<Agents>, AgentNamesOf<Agents>>,
   'agents that targets name but the network does not have'
+>;
+/** `unknown`, or a property naming the agents that routers may pick but the network does not have. */
+type CheckRouterAgents<Agents extends readonly AgentDefinition[], RouterAgents extends string> = Require<
+  UnknownNames<RouterAgents, AgentNamesOf<Agents>>,
+  'agents that routers name but the network does not have'
 >;
 
 function compileExpression(source: string | undefined, where: string, problems: string[]): ContextExpression | undefined {
@@ -179,10 +184,12 @@ export function defineNetwork<
   Schema extends z.ZodObject | undefined = undefined,
   Agents extends readonly AgentDefinition<string, ContextOfSchema<Schema>>[] = readonly AgentDefinition<string, ContextOfSchema<Schema>>[],
   const Routers extends string = never,
+  const RouterAgents extends string = never,
 >(
   config: NetworkConfig<Agents & readonly AgentDefinition<string, ContextOfSchema<Schema>>[], Schema, AgentNamesOf<Agents> | Routers> & {
-    routers?: Readonly<Record<Routers, RouterDefinition>>;
-  } & CheckAgentNames<Agents, Routers>,
+    routers?: Readonly<Record<Routers, RouterDefinition<RouterAgents>>>;
+  } & CheckAgentNames<Agents> &
+    CheckRouterAgents<Agents, RouterAgents>,
 ): NetworkDefinition<AgentNamesOf<Agents> | Routers, ContextOfSchema<Schema>, ContextInputOfSchema<Schema>> {
   const parsed = NetworkOptions.safeParse(config);
   const problems: string[] = parsed.success ? [] : formatIssues(parsed.error);
