@@ -45,6 +45,17 @@ common(program.command('gateway').description('run the coordinator of the networ
   .option('--archive-keep <seconds>', 'how long an archived conversation stays in Redis ($HANDOFF_ARCHIVE_KEEP_SECONDS; default 3600)')
   .action(async (options: Record<string, unknown>) => (await import('./commands/gateway.js')).gatewayCommand(options));
 
+program
+  .command('dev')
+  .description('local development in one process: a private redis-server (unless REDIS_URL), the gateway, HTTP API and console, a worker for every agent; reloads the network when its file changes')
+  .requiredOption('-n, --network <module>', 'module whose default export is the network (.js or .ts); watched for changes')
+  .option('--redis-url <url>', 'use this Redis instead of a private redis-server (default: $REDIS_URL)')
+  .option('--prefix <prefix>', 'key prefix (default: handoff)')
+  .option('--http-port <port>', 'port of the HTTP API and console (default 8080; 0 picks a free one)')
+  .option('--http-host <host>', 'address to listen on (default 127.0.0.1)')
+  .option('--drain-timeout <ms>', 'how long running turns may finish on a reload or Ctrl-C (default 5000)')
+  .action(async (options: Record<string, unknown>) => (await import('./commands/dev.js')).devCommand(options));
+
 common(program.command('run').description('run one conversation and print its events live, then its path (starts the network in this process unless --attach)'))
   .argument('<message>', "the user's message")
   .option('--agent <name>', 'the entry agent or router (default: the network entry)')

@@ -8,22 +8,26 @@ let tsxRegistered = false;
 
 /**
  * Loads a network module: a `.js`/`.mjs` file, or a `.ts`/`.mts` file (compiled on the fly with
- * tsx), whose default export is a network made with `defineNetwork`.
+ * tsx), whose default export is a network made with `defineNetwork`. With `fresh`, the module and
+ * the files it imports are loaded again, not taken from the module cache (`handoff dev` reloads).
  * @throws {@link DefinitionError} naming the module when it is missing, is a directory (naming the files to give instead), does not parse (with the
  * line of the syntax error), or exports no network.
  */
-export async function loadNetwork(modulePath: string): Promise<NetworkDefinition> {
+export async function loadNetwork(modulePath: string, options: { fresh?: boolean } = {}): Promise<NetworkDefinition> {
   const absolute = resolve(process.cwd(), modulePath);
   if (!existsSync(absolute)) throw new DefinitionError(`--network: no file at ${absolute}`);
   if (statSync(absolute).isDirectory()) throw new DefinitionError(directoryMessage(modulePath, absolute));
-  if (/\.[mc]?tsx?$/.test(absolute) && !tsxRegistered) {
+  if (/\.[mc]?tsx?$/.test(absolute) && !tsxRegistered && !options.fresh) {
     const { register } = await import('tsx/esm/api');
     register();
     tsxRegistered = true;
   }
   let module: { default?: unknown };
   try {
-    module = (await import(pathToFileURL(absolute).href)) as { default?: unknown };
+    // tsImport loads under a namespace of its own each time: the module and everything it imports are read again.
+    module = options.fresh
+      ? ((await (await import('tsx/esm/api')).tsImport(pathToFileURL(absolute).href, import.meta.url)) as { default?: unknown })
+      : ((await import(pathToFileURL(absolute).href)) as { default?: unknown });
   } catch (error) {
     throw moduleSyntaxError(absolute, error) ?? error;
   }

@@ -16,7 +16,9 @@ import {
   newConversationId,
   newOperationId,
   parseBoundary,
+  validateContext,
   type ArchiveReader,
+  type NetworkDefinition,
   type StartCommand,
   type UserMessageCommand,
   traceparentOf,
@@ -40,7 +42,7 @@ import {
 } from '@handoff/redis';
 import { RedisConversationHandle } from './conversation-handle.js';
 import type { HandoffClient } from './handle.js';
-import { StartRequest } from './start-request.js';
+import { StartRequest, type TypedStartRequest } from './start-request.js';
 
 /** How old a network registration a start may check its agent against (the gateway re-registers every second). */
 const NETWORK_CACHE_MS = 1_000;
@@ -48,7 +50,7 @@ const NETWORK_CACHE_MS = 1_000;
 const RECONNECT_TIMEOUT_MS = 30_000;
 
 /** Options of {@link createClient}. */
-export interface ClientOptions {
+export interface ClientOptions<N extends NetworkDefinition = NetworkDefinition> {
   /** Redis URL and key prefix; the same as the gateway's. */
   redis?: RedisConfig;
   /**
@@ -78,6 +80,13 @@ export interface ClientOptions {
    * `@handoff/archive`). Without it they throw CONVERSATION_NOT_FOUND. The caller owns it.
    */
   archive?: ArchiveReader;
+  /**
+   * The network (its module's default export): types `start` (agent names, context) and checks the
+   * context against its schema before the start is queued (INVALID_CONTEXT naming each failing
+   * path). Without it, the gateway checks the context and a refused one ends the conversation with
+   * INVALID_CONTEXT. `createClient<typeof network>({ … })` types without importing it.
+   */
+  network?: N;
 }
 
 /** A command on its way to the coordinator: queued under its own job, then confirmed or refused. */
@@ -90,10 +99,10 @@ interface CommandToSend {
 }
 
 /** A client straight over Redis: {@link HandoffClient}, plus the registered network. */
-export interface RedisHandoffClient extends HandoffClient {
+export interface RedisHandoffClient<N extends NetworkDefinition = NetworkDefinition> extends HandoffClient<N> {
   conversation(conversationId: string): RedisConversationHandle;
   getHandle(conversationId: string): RedisConversationHandle;
-  start(request: StartRequest): Promise<RedisConversationHandle>;
+  start(request: TypedStartRequest<N>): Promise<RedisConversationHandle>;
   /** The network the gateway registered. @throws {@link NetworkNotRegisteredError} */
   network(): Promise<NetworkRegistration>;
 }
@@ -111,7 +120,7 @@ export interface RedisHandoffClient extends HandoffClient {
  * await client.close(); // its Redis connections keep the process alive until closed
  * ```
  */
-export function createClient(options: ClientOptions = {}): RedisHandoffClient {
+export function createClient<N extends NetworkDefinition = NetworkDefinition>(options: ClientOptions<N> = {}): RedisHandoffClient<N> {
   const config: ResolvedRedisConfig = resolveRedisConfig(options.redis);
   const redis: RedisClient = createRedisConnection(config.url, 'command', 'handoff-client', config.cluster);
   const store = new ConversationStore(redis, config.keys);
@@ -188,9 +197,11 @@ export function createClient(options: ClientOptions = {}): RedisHandoffClient {
     return lastRead.registration;
   };
 
-  const client: RedisHandoffClient = {
+  const client: RedisHandoffClient<N> = {
     async start(request) {
       const parsed = parseBoundary(StartRequest, request, 'Start request');
+      // Checked here to refuse early; the coordinator applies the schema (its defaults, once) when it starts the conversation.
+      if (options.network !== undefined) validateContext(options.network, parsed.context);
       assertPayloadSize(parsed, MAX_COORDINATOR_JOB_BYTES, 'Start request');
       let registration = await recentNetwork();
       const agent = parsed.agent ?? registration.entry;

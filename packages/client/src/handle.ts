@@ -1,5 +1,5 @@
-import type { ConversationResult, ConversationView, Message, StoredEvent, TranscriptPage, TranscriptQuery } from '@handoff/core';
-import type { StartRequest } from './start-request.js';
+import type { ConversationResult, ConversationView, Message, NetworkDefinition, StoredEvent, TranscriptPage, TranscriptQuery } from '@handoff/core';
+import type { TypedStartRequest } from './start-request.js';
 
 /** Options of {@link ConversationHandle.events}. */
 export interface EventsOptions {
@@ -83,15 +83,18 @@ export interface ApprovalOptions extends CommandOptions {
   reason?: string;
 }
 
-/** A client of a Handoff deployment, over Redis ({@link createClient}) or HTTP ({@link createHttpClient}). */
-export interface HandoffClient {
+/**
+ * A client of a Handoff deployment, over Redis ({@link createClient}) or HTTP ({@link createHttpClient}).
+ * `N` is the network's type (`typeof network`) for typed agent names and context; any network by default.
+ */
+export interface HandoffClient<N extends NetworkDefinition = NetworkDefinition> {
   /**
    * Starts a conversation and returns its handle at once.
-   * @throws VALIDATION_FAILED for malformed input, UNKNOWN_AGENT for an entry agent the network does
-   * not have, OVERLOADED when the agent's queue is over its limit, NETWORK_NOT_REGISTERED when no
-   * gateway runs.
+   * @throws VALIDATION_FAILED for malformed input, INVALID_CONTEXT for a context the network's
+   * context schema refuses, UNKNOWN_AGENT for an entry agent the network does not have, OVERLOADED
+   * when the agent's queue is over its limit, NETWORK_NOT_REGISTERED when no gateway runs.
    */
-  start(request: StartRequest): Promise<ConversationHandle>;
+  start(request: TypedStartRequest<N>): Promise<ConversationHandle>;
   /** A handle on an existing conversation (from this process or any other). */
   conversation(conversationId: string): ConversationHandle;
   /** The same as {@link HandoffClient.conversation}: re-attach to a conversation by id. */

@@ -15,26 +15,34 @@ import {
   TimeoutError,
   TERMINAL_EVENT_TYPES,
   parseBoundary,
+  validateContext,
   type Message,
+  type NetworkDefinition,
   type StoredEvent,
 } from '@handoff/core';
 import type { ApprovalOptions, CommandOptions, ConversationHandle, EventsOptions, HandoffClient, ResultOptions, SendOptions } from './handle.js';
 import { StartRequest as StartRequestSchema } from './start-request.js';
-import type { StartRequest } from './start-request.js';
+import type { TypedStartRequest } from './start-request.js';
 
 /** Options of {@link createHttpClient}. */
-export interface HttpClientOptions {
+export interface HttpClientOptions<N extends NetworkDefinition = NetworkDefinition> {
   /** The gateway's base URL, e.g. `http://localhost:8080`. */
   baseUrl: string;
   /** A bearer token the gateway accepts. */
   apiKey?: string;
   /** The fetch to use. @defaultValue the global fetch */
   fetch?: typeof fetch;
+  /**
+   * The network (its module's default export): types `start` (agent names, context) and checks the
+   * context against its schema before sending (the gateway checks it too, INVALID_CONTEXT either
+   * way). `createHttpClient<typeof network>({ … })` types without importing it.
+   */
+  network?: N;
 }
 
 /** Calls the gateway: JSON in and out, errors rebuilt as their typed class from the `{ error: { code, message, retryable, details } }` body. */
 class GatewayHttp {
-  constructor(private readonly options: HttpClientOptions) {}
+  constructor(private readonly options: HttpClientOptions<NetworkDefinition>) {}
 
   headers(extra: Record<string, string> = {}): Record<string, string> {
     return { ...(this.options.apiKey ? { authorization: `Bearer ${this.options.apiKey}` } : {}), ...extra };
@@ -184,13 +192,15 @@ export class HttpConversationHandle implements ConversationHandle {
  * for await (const event of conversation.events()) console.log(event.type);
  * ```
  */
-export function createHttpClient(options: HttpClientOptions): HandoffClient {
+export function createHttpClient<N extends NetworkDefinition = NetworkDefinition>(options: HttpClientOptions<N>): HandoffClient<N> {
   const http = new GatewayHttp(options);
   const handle = (conversationId: string) => new HttpConversationHandle(conversationId, http);
   return {
-    async start(request: StartRequest) {
+    async start(request: TypedStartRequest<N>) {
       // Checked here as the gateway checks it (the same errors), and before JSON.stringify meets a value nested too deep for it.
       const checked = parseBoundary(StartRequestSchema, request, 'Start request');
+      // Refused early; the gateway checks it again and its coordinator applies the schema's defaults.
+      if (options.network !== undefined) validateContext(options.network, checked.context);
       const started = await http.json<{ conversationId: string }>('/v1/conversations', { method: 'POST' }, checked);
       return handle(started.conversationId);
     },

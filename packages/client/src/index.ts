@@ -15,5 +15,5 @@ export { createClient, type ClientOptions, type RedisHandoffClient } from './cli
 export { RedisConversationHandle } from './conversation-handle.js';
 export type { ApprovalOptions, ConversationHandle, EventsOptions, HandoffClient, ResultOptions } from './handle.js';
 export { createHttpClient, HttpConversationHandle, type HttpClientOptions } from './http-client.js';
-export { StartRequest } from './start-request.js';
+export { StartRequest, type TypedStartRequest } from './start-request.js';
 export { describeEvent } from './describe-event.js';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ContextVariables, ConversationLimits, Message } from '@handoff/core';
+import { ContextVariables, ConversationLimits, Message, type AgentNameOf, type ContextInputOf, type NetworkDefinition } from '@handoff/core';
 
 /** What {@link HandoffClient.start} takes. */
 export const StartRequest = z.object({
@@ -20,3 +20,18 @@ export const StartRequest = z.object({
 });
 /** What {@link HandoffClient.start} takes. */
 export type StartRequest = z.input<typeof StartRequest>;
+
+/** The context a start of network `N` takes: its schema's input, or any JSON object for an untyped network. */
+type StartContextOf<N> = string extends keyof ContextInputOf<N> ? StartRequest['context'] : ContextInputOf<N>;
+/** The context part of a typed start: required when the network's context schema requires a variable. */
+type StartContext<N> = Record<string, never> extends StartContextOf<N> ? { context?: StartContextOf<N> } : { context: StartContextOf<N> };
+
+/**
+ * What {@link HandoffClient.start} takes for network `N`: the entry agent is one of the network's
+ * agent (or router) names, and the context has the type of its context schema. For an untyped
+ * network, the same as {@link StartRequest}.
+ */
+export type TypedStartRequest<N extends NetworkDefinition = NetworkDefinition> = Omit<StartRequest, 'agent' | 'context'> & {
+  /** The entry agent (or router). @defaultValue the network's entry agent */
+  agent?: AgentNameOf<N>;
+} & StartContext<N>;

@@ -50,5 +50,7 @@ export { zodObjectProblem, UserZodObject } from './definitions/zod-schema.js';
 export * from './definitions/mcp.js';
 export * from './definitions/agent.js';
 export * from './definitions/network.js';
+export * from './definitions/network-context.js';
+export * from './definitions/typing.js';
 export * from './conditions/expression-ast.js';
 export * from './conditions/context-expression.js';

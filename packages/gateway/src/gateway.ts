@@ -201,7 +201,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   let http: HttpServer | undefined;
   let client: RedisHandoffClient | undefined;
   if (options.http) {
-    client = createClient({ redis: { url: config.url, prefix: config.prefix, cluster: config.cluster }, ...(options.archive ? { archive: options.archive.store } : {}) });
+    // Given the network, the client checks a start's context against its schema: POST /v1/conversations answers 400 INVALID_CONTEXT.
+    client = createClient({ redis: { url: config.url, prefix: config.prefix, cluster: config.cluster }, network: options.network, ...(options.archive ? { archive: options.archive.store } : {}) });
     const app = createHttpApp({ network: options.network, client, queues, health, metrics, redis: commands, index, coordinatorRunning: () => workers.every((w) => w.isRunning()) && inbox.isRunning(), networkRegistered: () => registration.registered(), coordinatorPartitions: consumed }, options.http);
     http = await listen(app, options.http.port, options.http.host);
     logger.info({ port: http.port }, 'http listening');

@@ -5,9 +5,10 @@ import type { ContextVariables } from '../schemas/json.js';
 import { formatIssues } from '../validation.js';
 import { McpServerSpec } from './mcp.js';
 import { ModelSettings } from './model-settings.js';
-import { Target, toTarget, type TargetSpec } from './targets.js';
+import { Target, toTarget, type NamedTargetSpec, type TargetSpec } from './targets.js';
 import type { FunctionTool } from './tools.js';
 import { UserZodObject, zodObjectProblem } from './zod-schema.js';
+import type { Bivariant, ConditionVariables, Require, TemplateVariables, UnknownVariables, UntypedContext } from './typing.js';
 
 /** Agent names: a letter, then letters, digits, `_` or `-`; at most 48 characters (tool-name safe). */
 export const AgentName = z
@@ -18,17 +19,17 @@ const ToolName = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 letters
 const TargetSpecSchema = z.union([AgentName, Target]);
 const isFunction = <T>(what: string) => z.custom<T>((v) => typeof v === 'function', `must be a function (${what})`);
 
-/** What an instructions function receives. */
-export interface InstructionsContext {
+/** What an instructions function receives; `Ctx` is the network's context type (see `defineNetwork({ context })`). */
+export interface InstructionsContext<Ctx = ContextVariables> {
   readonly agent: string;
   readonly conversationId: string;
-  readonly context: Readonly<ContextVariables>;
+  readonly context: Readonly<Ctx>;
   /** Typed arguments the previous agent passed with the handoff, if any. */
   readonly handoffArgs: Readonly<Record<string, unknown>> | undefined;
 }
 
-/** Instructions: a system prompt, or a function of the conversation's context. */
-export type Instructions = string | ((context: InstructionsContext) => string);
+/** Instructions: a system prompt, or a function (possibly async) of the conversation's context that returns it. */
+export type Instructions<Ctx = ContextVariables> = string | Bivariant<(context: InstructionsContext<Ctx>) => string | Promise<string>>;
 
 /**
  * A handoff the model may choose — AG2's LLM condition: a transfer tool whose description is the
@@ -80,7 +81,9 @@ export const AgentConfig = z.object({
   /** What the agent is for; other agents' transfer tools and the group manager show it. */
   description: z.string().default('').describe('What the agent is for; other agents\' transfer tools and the group manager show it.'),
   /** The system prompt of every turn, or a function of the context that returns it. */
-  instructions: z.union([z.string().min(1, 'must not be empty'), isFunction<(c: InstructionsContext) => string>('context => string')]).describe('The system prompt of every turn, or a function of the context that returns it.'),
+  instructions: z.union([z.string().min(1, 'must not be empty'), isFunction<(c: InstructionsContext) => string | Promise<string>>('context => string, or context => Promise<string>')]).describe('The system prompt of every turn, or a function (possibly async) of the context that returns it.'),
+  /** The network's context schema, for typing only: instructions, conditions and tools of the agent see its type. */
+  context: z.custom<z.ZodObject>((v) => v instanceof z.ZodObject, 'must be a zod object schema (the network\'s context schema)').optional().describe("The network's context schema, for typing only: the agent's instructions, conditions and tools see its type."),
   /** Model name, or full model settings (merged over the network's). */
   model: z.union([z.string().min(1), ModelSettings]).optional().describe('Model name, or full model settings (merged over the network\'s).'),
   /** Handoffs the model may choose: agent names or {@link HandoffSpec}s (LLM conditions). */
@@ -105,8 +108,54 @@ export const AgentConfig = z.object({
   /** Backpressure: new conversations for this agent are refused while more hops than this wait on its queue. */
   maxWaiting: z.number().int().min(1).optional().describe('Backpressure: new conversations for this agent are refused while more hops than this wait on its queue.'),
 });
-/** The input of {@link defineAgent}. */
+/** The input of {@link defineAgent}, untyped (see {@link AgentOptions} for the typed form). */
 export type AgentConfig = z.input<typeof AgentConfig>;
+
+/** A handoff the model may choose, with its agent names and context variables typed. */
+export interface TypedHandoffSpec<Refs extends string = string, Conds extends string = string, Templates extends string = string> extends Omit<HandoffSpec, 'agent' | 'target' | 'description' | 'available'> {
+  /** The agent that takes over (shorthand for `target: 'Agent'`). */
+  agent?: Refs;
+  /** Where control goes: an agent name or any target. */
+  target?: NamedTargetSpec<Refs>;
+  /** When to hand off (the tool's description); `${name}` embeds a context value. */
+  description?: Templates;
+  /** Only offered while this holds: a context variable name, or an expression over `${vars}`. */
+  available?: Conds;
+}
+
+/** A rule with its agent names and context variables typed (a context condition when `condition` is required). */
+export interface TypedRule<Refs extends string = string, Conds extends string = string> {
+  target: NamedTargetSpec<Refs>;
+  /** A context variable name (its truthiness) or an expression such as `${severity} >= 8`. */
+  condition?: Conds;
+  available?: Conds;
+}
+
+/**
+ * The input of {@link defineAgent}, typed: `Name` is the agent's name, `Refs` every agent name
+ * its targets refer to (checked against the network by `defineNetwork`), `Ctx` the context type
+ * (from `context`: the network's schema; any JSON object without it), `Conds` and `Templates` the conditions and descriptions (their `${variables}` are checked
+ * against `Ctx`).
+ */
+export interface AgentOptions<Name extends string = string, Refs extends string = string, Ctx = ContextVariables, Conds extends string = string, Templates extends string = string>
+  extends Omit<AgentConfig, 'name' | 'context' | 'instructions' | 'handoffs' | 'contextConditions' | 'afterWork' | 'fallbacks' | 'tools'> {
+  name: Name;
+  /** The network's context schema: the agent's instructions, conditions and tools see its type (typing only). */
+  context?: z.ZodType<Ctx> | undefined;
+  instructions: Instructions<Ctx>;
+  handoffs?: readonly (Refs | TypedHandoffSpec<Refs, Conds, Templates>)[] | undefined;
+  contextConditions?: readonly (TypedRule<Refs, Conds> & { condition: Conds })[] | undefined;
+  afterWork?: NamedTargetSpec<Refs> | readonly TypedRule<Refs, Conds>[] | undefined;
+  fallbacks?: readonly Refs[] | undefined;
+  /** Function tools: typed with this context (`defineTool({ context })`), or untyped. */
+  tools?: readonly (FunctionTool<z.ZodObject, Ctx> | FunctionTool<z.ZodObject, UntypedContext>)[] | undefined;
+}
+
+/** `unknown`, or a property naming the context variables that `Conds` and `Templates` use but `Ctx` lacks. */
+export type CheckContextVariables<Ctx, Conds extends string, Templates extends string> = Require<
+  UnknownVariables<ConditionVariables<Conds> | TemplateVariables<Templates>, Ctx>,
+  'context variables that the context schema does not have'
+>;
 
 /** A handoff with its defaults applied. */
 export interface ResolvedHandoff {
@@ -126,11 +175,15 @@ export interface ResolvedRule {
   readonly available: string | undefined;
 }
 
-/** A validated, frozen agent definition. */
-export interface AgentDefinition {
-  readonly name: string;
+/**
+ * A validated, frozen agent definition. The type parameters are for typed networks: `Name` the
+ * agent's name, `Ctx` its context type, `Refs` the agent names its targets refer to; plain
+ * `AgentDefinition` accepts any agent.
+ */
+export interface AgentDefinition<Name extends string = string, Ctx = any, Refs extends string = string> {
+  readonly name: Name;
   readonly description: string;
-  readonly instructions: Instructions;
+  readonly instructions: Instructions<Ctx>;
   readonly model: ModelSettings | undefined;
   readonly handoffs: readonly ResolvedHandoff[];
   readonly contextConditions: readonly ResolvedRule[];
@@ -141,6 +194,10 @@ export interface AgentDefinition {
   readonly fallbacks: readonly string[];
   readonly turnTimeoutMs: number;
   readonly maxWaiting: number | undefined;
+  /** The context schema the agent was typed with, if any (defineNetwork checks it is the network's). */
+  readonly context: z.ZodObject | undefined;
+  /** Type-only (never present at run time): the agent names its targets refer to, and its context type. */
+  readonly '~types'?: { readonly refs: Refs; readonly context: (context: Ctx) => void };
 }
 
 function handoffToolName(target: Target, taken: Set<string>): string {
@@ -153,15 +210,23 @@ function handoffToolName(target: Target, taken: Set<string>): string {
 
 /**
  * Defines an agent. Validates the configuration at once and throws a {@link DefinitionError} that
- * names every bad field; targets and expressions are checked when the agent joins a network.
+ * names every bad field; targets and expressions are checked when the agent joins a network. Its
+ * name and the agent names of its targets are kept as literal types (so `defineNetwork` rejects a
+ * typo at compile time); with `context` (the network's context schema) its instructions, tools and
+ * the `${variables}` of its conditions are typed by the schema.
  *
  * @example
  * ```ts
  * const spanish = defineAgent({ name: 'SpanishAgent', description: 'Answers in Spanish',
  *   instructions: 'Only respond in Spanish', handoffs: ['EnglishAgent'] });
+ * const billing = defineAgent({ name: 'Billing', context: Context,
+ *   instructions: async ({ context }) => `Invoices of user ${context.userId}`,
+ *   contextConditions: [{ target: 'Sales', condition: '${tier} == "free"' }] });
  * ```
  */
-export function defineAgent(config: AgentConfig): AgentDefinition {
+export function defineAgent<const Name extends string, const Refs extends string = never, Ctx = UntypedContext, const Conds extends string = never, const Templates extends string = never>(
+  config: AgentOptions<Name, Refs, Ctx, Conds, Templates> & CheckContextVariables<Ctx, Conds, Templates>,
+): AgentDefinition<NoInfer<Name>, Ctx, NoInfer<Refs>> {
   refuseZod3HandoffArgs(config);
   const parsed = AgentConfig.safeParse(config);
   if (!parsed.success) {
@@ -187,7 +252,7 @@ export function defineAgent(config: AgentConfig): AgentDefinition {
     Object.freeze({ target: toTarget(r.target), condition: r.condition, available: r.available });
   const afterWork = c.afterWork === undefined ? [] : Array.isArray(c.afterWork) ? c.afterWork.map(rule) : [rule({ target: c.afterWork as TargetSpec })];
   return Object.freeze({
-    name: c.name,
+    name: c.name as Name,
     description: c.description,
     instructions: c.instructions,
     model: typeof c.model === 'string' ? { name: c.model } : c.model,
@@ -200,15 +265,16 @@ export function defineAgent(config: AgentConfig): AgentDefinition {
     fallbacks: Object.freeze([...c.fallbacks]),
     turnTimeoutMs: c.turnTimeoutMs,
     maxWaiting: c.maxWaiting,
-  });
+    context: c.context,
+  }) as AgentDefinition<Name, Ctx, Refs>;
 }
 
 /**
  * Handoff arguments built with zod 3 get a message naming the fix (the handoffs union would only
  * say "Invalid input").
  */
-function refuseZod3HandoffArgs(config: AgentConfig): void {
-  const handoffs = (config as { handoffs?: unknown }).handoffs;
+function refuseZod3HandoffArgs(config: { name?: unknown; handoffs?: unknown }): void {
+  const handoffs = config.handoffs;
   if (!Array.isArray(handoffs)) return;
   handoffs.forEach((handoff: unknown, i) => {
     const args = handoff !== null && typeof handoff === 'object' ? (handoff as { args?: unknown }).args : undefined;

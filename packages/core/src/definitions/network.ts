@@ -7,7 +7,8 @@ import type { AgentDefinition, ResolvedHandoff, ResolvedRule } from './agent.js'
 import { ConversationLimits } from '../schemas/limits.js';
 import { ModelSettings, resolveModelSettings, type ResolvedModelSettings } from './model-settings.js';
 import { routerAgents, type RouterDefinition } from './routing.js';
-import { Target, targetAgents, toTarget, type TargetSpec } from './targets.js';
+import { Target, targetAgents, toTarget, type NamedTargetSpec } from './targets.js';
+import type { Require, UnknownNames, UntypedContext } from './typing.js';
 
 /** Network presets for what happens after a turn without a handoff (AG2's patterns). */
 export const Pattern = z.enum(['default', 'auto', 'round_robin', 'random', 'manual']);
@@ -17,6 +18,7 @@ export type Pattern = z.infer<typeof Pattern>;
 /** The options of {@link defineNetwork} that are data (besides `agents` and `routers`), as checked. */
 export const NetworkOptions = z.object({
   name: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1-64 letters, digits, ".", "_" or "-"').describe('Name of the network (shown in logs and the registry).'),
+  context: z.custom<z.ZodObject>((v) => v instanceof z.ZodObject, 'must be a zod object schema (z.object({ … }))').optional().describe("The schema of the conversations' context (a zod object): starts are validated against it (INVALID_CONTEXT), and it types the agents' instructions, conditions, tools and the clients' start."),
   entry: z.string().optional().describe('Entry agent of conversations that name none. Defaults to the first agent.'),
   maxHops: z.number().int().min(1).max(10_000).default(DEFAULT_MAX_HOPS).describe('Hop limit of its conversations (per run: a user message starts a new run).'),
   model: ModelSettings.optional().describe("Model settings for every agent (each agent's own settings override them)."),
@@ -28,14 +30,25 @@ export const NetworkOptions = z.object({
 });
 
 
-/** The input of {@link defineNetwork}. */
-export interface NetworkConfig {
+/**
+ * The input of {@link defineNetwork}. `Agents` and `Schema` are inferred: the agents' names become
+ * literal types (targets naming other agents fail to compile), and `context` (a zod object) is the
+ * context type of the agents and tools that declare the same schema (`defineAgent({ context })`)
+ * and of the clients' `start({ context })`.
+ */
+export interface NetworkConfig<Agents extends readonly AgentDefinition[] = readonly AgentDefinition[], Schema extends z.ZodObject | undefined = z.ZodObject | undefined, Names extends string = string> {
   /** Name of the network (shown in logs and the registry). */
   name: string;
+  /**
+   * The schema of the conversations' context (a zod object of JSON values). Starts are validated
+   * against it (INVALID_CONTEXT naming each failing path); its output is the context the agents see.
+   * Without it the context is any JSON object, as before.
+   */
+  context?: Schema;
   /** The agents; every target may only name agents of this list. */
-  agents: readonly AgentDefinition[];
+  agents: Agents;
   /** Default entry agent for conversations that name none. Defaults to the first agent. */
-  entry?: string;
+  entry?: NoInfer<Names>;
   /** Default hop limit of its conversations (per run: a user message starts a new run). @defaultValue 10 */
   maxHops?: number;
   /** Model settings for every agent (each agent's own settings override them). */
@@ -48,7 +61,7 @@ export interface NetworkConfig {
    */
   pattern?: Pattern;
   /** The group-level after-work of the `default` pattern. @defaultValue terminate */
-  afterWork?: TargetSpec;
+  afterWork?: NamedTargetSpec<NoInfer<Names>>;
   /** Keep transfer tool calls in the history later agents see. @defaultValue false */
   keepTransferMessages?: boolean;
   /** How deep nested chats and group chats may nest. @defaultValue 3 */
@@ -84,9 +97,24 @@ export interface NetworkAgent extends AgentDefinition {
   readonly compiledOwnAfterWork: readonly CompiledRule[];
 }
 
-/** A validated, frozen network: what workers and the gateway load. */
-export interface NetworkDefinition {
+/** The context type of a network with context schema `Schema` (any JSON object without one). */
+export type ContextOfSchema<Schema> = Schema extends z.ZodObject ? z.output<Schema> : UntypedContext;
+/** What a start gives as context for a network with context schema `Schema` (before defaults apply). */
+export type ContextInputOfSchema<Schema> = Schema extends z.ZodObject ? z.input<Schema> : UntypedContext;
+/** The agent names of an agent list, as a union of literal types. */
+export type AgentNamesOf<Agents extends readonly AgentDefinition[]> = Agents[number]['name'];
+/** The agent names an agent list's targets refer to. */
+export type AgentRefsOf<Agents extends readonly AgentDefinition[]> = NonNullable<Agents[number]['~types']>['refs'];
+
+/**
+ * A validated, frozen network: what workers and the gateway load. The type parameters are for
+ * typed networks (`Names` its agent and router names, `Ctx` its context, `CtxIn` what a start
+ * gives); plain `NetworkDefinition` accepts any network.
+ */
+export interface NetworkDefinition<Names extends string = string, Ctx = UntypedContext, CtxIn = Ctx> {
   readonly name: string;
+  /** The context schema (`defineNetwork({ context })`), if any. */
+  readonly context: z.ZodObject | undefined;
   readonly entry: string;
   readonly maxHops: number;
   readonly pattern: Pattern;
@@ -105,7 +133,27 @@ export interface NetworkDefinition {
   agent(name: string, context?: string): NetworkAgent;
   /** The after-work a pattern gives an agent (group chats pick their own pattern). */
   patternAfterWork(pattern: Pattern, agent: string, members?: readonly string[]): readonly CompiledRule[];
+  /** Type-only (never present at run time): agent names and context types, for the clients. */
+  readonly '~types'?: { readonly names: Names; readonly context: Ctx; readonly contextInput: CtxIn };
 }
+
+/** The agent (and router) names of a network, as a union of literal types (`string` for an untyped one). */
+export type AgentNameOf<N> = N extends NetworkDefinition<infer Names, unknown, unknown> ? Names : string;
+/** The context agents of a network see (any JSON object for an untyped one). */
+export type ContextOf<N> = N extends { readonly '~types'?: { readonly context: infer Ctx } } ? Ctx : UntypedContext;
+/** The context a start of a network takes (before the schema's defaults). */
+export type ContextInputOf<N> = N extends { readonly '~types'?: { readonly contextInput: infer Ctx } } ? Ctx : UntypedContext;
+
+/** `unknown`, or a property naming the agents that targets refer to but the network does not have (routers are targets through `to.route`, never by name). */
+type CheckAgentNames<Agents extends readonly AgentDefinition[]> = Require<
+  UnknownNames<AgentRefsOf<Agents>, AgentNamesOf<Agents>>,
+  'agents that targets name but the network does not have'
+>;
+/** `unknown`, or a property naming the agents that routers may pick but the network does not have. */
+type CheckRouterAgents<Agents extends readonly AgentDefinition[], RouterAgents extends string> = Require<
+  UnknownNames<RouterAgents, AgentNamesOf<Agents>>,
+  'agents that routers name but the network does not have'
+>;
 
 function compileExpression(source: string | undefined, where: string, problems: string[]): ContextExpression | undefined {
   if (source === undefined) return undefined;
@@ -125,13 +173,32 @@ function compileExpression(source: string | undefined, where: string, problems: 
  * @example
  * ```ts
  * export default defineNetwork({ name: 'translators', agents: [english, spanish], entry: 'EnglishAgent' });
+ *
+ * // Typed: the context schema types the agents that declare it, and is checked at every start.
+ * const Context = z.object({ userId: z.number() });
+ * const billing = defineAgent({ name: 'Billing', context: Context, instructions: ({ context }) => `User ${context.userId}` });
+ * export default defineNetwork({ name: 'shop', context: Context, agents: [billing] });
  * ```
  */
-export function defineNetwork(config: NetworkConfig): NetworkDefinition {
+export function defineNetwork<
+  Schema extends z.ZodObject | undefined = undefined,
+  Agents extends readonly AgentDefinition<string, ContextOfSchema<Schema>>[] = readonly AgentDefinition<string, ContextOfSchema<Schema>>[],
+  const Routers extends string = never,
+  const RouterAgents extends string = never,
+>(
+  config: NetworkConfig<Agents & readonly AgentDefinition<string, ContextOfSchema<Schema>>[], Schema, AgentNamesOf<Agents> | Routers> & {
+    routers?: Readonly<Record<Routers, RouterDefinition<RouterAgents>>>;
+  } & CheckAgentNames<Agents> &
+    CheckRouterAgents<Agents, RouterAgents>,
+): NetworkDefinition<AgentNamesOf<Agents> | Routers, ContextOfSchema<Schema>, ContextInputOfSchema<Schema>> {
   const parsed = NetworkOptions.safeParse(config);
   const problems: string[] = parsed.success ? [] : formatIssues(parsed.error);
-  const agents = Array.isArray(config.agents) ? config.agents : [];
+  const agents: readonly AgentDefinition[] = Array.isArray(config.agents) ? config.agents : [];
   if (agents.length === 0) problems.push('agents: a network needs at least one agent');
+  const context = config.context;
+  for (const agent of agents) {
+    if (agent.context !== undefined && agent.context !== context) problems.push(`agent "${agent.name}": is typed with a context schema that is not the network's (give both the same schema object)`);
+  }
 
   const byName = new Map<string, AgentDefinition>();
   for (const agent of agents) {
@@ -139,7 +206,7 @@ export function defineNetwork(config: NetworkConfig): NetworkDefinition {
     byName.set(agent.name, agent);
   }
   const known = [...byName.keys()];
-  const routers = config.routers ?? {};
+  const routers: Readonly<Record<string, RouterDefinition>> = config.routers ?? {};
   const checkTarget = (target: Target, where: string) => {
     for (const name of targetAgents(target)) {
       if (!byName.has(name)) problems.push(`${where}: target "${name}" is not in the network (it has: ${known.join(', ')})`);
@@ -232,6 +299,7 @@ export function defineNetwork(config: NetworkConfig): NetworkDefinition {
   const transferToolNames = new Set(agents.flatMap((a) => a.handoffs.map((h: ResolvedHandoff) => h.toolName)));
   return Object.freeze({
     name: parsed.data.name,
+    context: context instanceof z.ZodObject ? context : undefined,
     entry,
     maxHops: parsed.data.maxHops,
     pattern: parsed.data.pattern,

@@ -51,22 +51,22 @@ export interface RoutingStrategy {
   select(request: RoutingRequest): RoutingChoice | Promise<RoutingChoice>;
 }
 
-/** A pool of equivalent agents and how to pick among them. */
-export interface PoolRouter {
+/** A pool of equivalent agents and how to pick among them; `Name` is its agents' names (literal types when built with {@link pool}). */
+export interface PoolRouter<Name extends string = string> {
   readonly kind: 'pool';
-  readonly agents: readonly string[];
+  readonly agents: readonly Name[];
   readonly strategy: 'round_robin' | 'least_loaded' | 'random' | 'weighted' | RoutingStrategy;
   /** Relative weights for `weighted` (default 1 each). */
   readonly weights?: Readonly<Record<string, number>>;
 }
 
-/** Routing by the capability a request needs. */
-export interface CapabilityRouter {
+/** Routing by the capability a request needs; `Name` is the names of the agents it may pick. */
+export interface CapabilityRouter<Name extends string = string> {
   readonly kind: 'capability';
   /** Which agent serves each capability. */
-  readonly capabilities: Readonly<Record<string, string>>;
+  readonly capabilities: Readonly<Record<string, Name>>;
   /** The agent for anything else. */
-  readonly default: string;
+  readonly default: Name;
   /** How the capability is found: a function, keyword rules (first capability whose keyword appears), or the model. */
   readonly classify:
     | ((text: string, context: Readonly<ContextVariables>) => string | undefined | Promise<string | undefined>)
@@ -76,16 +76,16 @@ export interface CapabilityRouter {
   readonly cacheSeconds?: number;
 }
 
-/** A router definition. */
-export type RouterDefinition = PoolRouter | CapabilityRouter;
+/** A router definition; `Name` is the names of the agents it may pick (checked by `defineNetwork`). */
+export type RouterDefinition<Name extends string = string> = PoolRouter<Name> | CapabilityRouter<Name>;
 
-/** Builds a pool router. */
-export function pool(agents: readonly string[], strategy: PoolRouter['strategy'] = 'round_robin', weights?: Record<string, number>): PoolRouter {
+/** Builds a pool router (its agents' names stay literal types, so `defineNetwork` rejects a typo). */
+export function pool<const Name extends string>(agents: readonly Name[], strategy: PoolRouter['strategy'] = 'round_robin', weights?: Record<string, number>): PoolRouter<Name> {
   return Object.freeze({ kind: 'pool', agents, strategy, ...(weights ? { weights } : {}) });
 }
 
-/** Builds a capability router. */
-export function capabilityRouter(config: Omit<CapabilityRouter, 'kind'>): CapabilityRouter {
+/** Builds a capability router (its agents' names stay literal types, so `defineNetwork` rejects a typo). */
+export function capabilityRouter<const Name extends string>(config: Omit<CapabilityRouter<Name>, 'kind'>): CapabilityRouter<Name> {
   return Object.freeze({ kind: 'capability', ...config });
 }
 

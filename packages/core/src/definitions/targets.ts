@@ -92,23 +92,43 @@ export type TargetType = Target['type'];
 /** A target, or an agent name for the plain agent target. */
 export type TargetSpec = Target | string;
 
+/**
+ * A {@link Target} whose agent names are the literal type `Name`: what the {@link to} builders
+ * return, so that `defineNetwork` can check at compile time that every agent a target names is in
+ * the network. Assignable to {@link Target}.
+ */
+export type NamedTarget<Name extends string = string> =
+  | { type: 'agent'; agent: Name }
+  | { type: 'ask_user'; question?: string; choices?: Name[] }
+  | { type: 'random'; agents: Name[] }
+  | { type: 'group_manager'; candidates?: Name[]; selectionMessage?: string; attempts?: number }
+  | { type: 'nested_chat'; chats: { agent: Name; message?: string; maxHops?: number }[] }
+  | ({ type: 'group_chat'; entry: Name; agents?: Name[] } & Omit<z.infer<typeof GroupChatTarget>, 'type' | 'entry' | 'agents'>)
+  | Extract<Target, { type: 'route' | 'stay' | 'terminate' | 'revert_to_user' }>;
+
+/** A target spec whose agent names are `Name`: an agent name, or a {@link NamedTarget}. */
+export type NamedTargetSpec<Name extends string = string> = Name | NamedTarget<Name>;
+
 /** The target a spec stands for. */
 export function toTarget(spec: TargetSpec): Target {
   return typeof spec === 'string' ? { type: 'agent', agent: spec } : spec;
 }
 
-/** Builders for every target, e.g. `to.agent('Billing')`, `to.revertToUser()`. */
+/**
+ * Builders for every target, e.g. `to.agent('Billing')`, `to.revertToUser()`. Agent names keep
+ * their literal types, so a name that is not in the network fails `tsc` at `defineNetwork`.
+ */
 export const to = {
-  agent: (agent: string): Target => ({ type: 'agent', agent }),
-  route: (router: string): Target => ({ type: 'route', router }),
-  stay: (): Target => ({ type: 'stay' }),
-  terminate: (): Target => ({ type: 'terminate' }),
-  revertToUser: (): Target => ({ type: 'revert_to_user' }),
-  askUser: (options: { question?: string; choices?: string[] } = {}): Target => ({ type: 'ask_user', ...options }),
-  random: (agents: string[]): Target => ({ type: 'random', agents }),
-  groupManager: (options: { candidates?: string[]; selectionMessage?: string; attempts?: number } = {}): Target => ({ type: 'group_manager', ...options }),
-  nestedChat: (chats: { agent: string; message?: string; maxHops?: number }[]): Target => ({ type: 'nested_chat', chats }),
-  groupChat: (options: Omit<z.infer<typeof GroupChatTarget>, 'type'>): Target => ({ type: 'group_chat', ...options }),
+  agent: <const Name extends string>(agent: Name): NamedTarget<Name> & { type: 'agent' } => ({ type: 'agent', agent }),
+  route: (router: string): Extract<Target, { type: 'route' }> => ({ type: 'route', router }),
+  stay: (): Extract<Target, { type: 'stay' }> => ({ type: 'stay' }),
+  terminate: (): Extract<Target, { type: 'terminate' }> => ({ type: 'terminate' }),
+  revertToUser: (): Extract<Target, { type: 'revert_to_user' }> => ({ type: 'revert_to_user' }),
+  askUser: <const Name extends string = never>(options: { question?: string; choices?: Name[] } = {}): NamedTarget<Name> => ({ type: 'ask_user', ...options }),
+  random: <const Name extends string>(agents: Name[]): NamedTarget<Name> => ({ type: 'random', agents }),
+  groupManager: <const Name extends string = never>(options: { candidates?: Name[]; selectionMessage?: string; attempts?: number } = {}): NamedTarget<Name> => ({ type: 'group_manager', ...options }),
+  nestedChat: <const Name extends string>(chats: { agent: Name; message?: string; maxHops?: number }[]): NamedTarget<Name> => ({ type: 'nested_chat', chats }),
+  groupChat: <const Name extends string>(options: { entry: Name; agents?: Name[] } & Omit<z.infer<typeof GroupChatTarget>, 'type' | 'entry' | 'agents'>): NamedTarget<Name> => ({ type: 'group_chat', ...options }),
 } as const;
 
 /** The agent names a target refers to (for validation when the network is defined). */

@@ -29,6 +29,31 @@ export class ValidationError extends HandoffError {
   }
 }
 
+/** One failing path of a context checked against the network's context schema. */
+export interface ContextIssue {
+  /** Dotted path into the context (`(root)` for the context itself), e.g. `customer.tier`. */
+  readonly path: string;
+  readonly message: string;
+}
+
+/**
+ * A conversation's context failed the network's context schema (`defineNetwork({ context })`).
+ * The message names every failing path; `issues` (also in `details.issues`) lists them.
+ */
+export class InvalidContextError extends HandoffError {
+  /** Each failing path and why. */
+  readonly issues: readonly ContextIssue[];
+  constructor(network: string, issues: readonly ContextIssue[]) {
+    const shown = issues.slice(0, 5).map((i) => `${i.path}: ${i.message}`).join('; ');
+    super(
+      ErrorCode.INVALID_CONTEXT,
+      `The context does not match the context schema of network "${network}": ${shown}${issues.length > 5 ? ` (+${issues.length - 5} more)` : ''}.`,
+      { details: { network, issues: issues.map((i) => ({ path: i.path, message: i.message })) } },
+    );
+    this.issues = issues;
+  }
+}
+
 /** A message of a schema version this runtime does not read. */
 export class UnsupportedSchemaVersionError extends HandoffError {
   constructor(what: string, found: unknown, supported: number) {

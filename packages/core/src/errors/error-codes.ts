@@ -9,6 +9,8 @@ export const ErrorCode = {
   UNKNOWN_AGENT: 'UNKNOWN_AGENT',
   /** A message that crossed a process boundary failed its schema. */
   VALIDATION_FAILED: 'VALIDATION_FAILED',
+  /** A conversation's context failed the network's context schema (`defineNetwork({ context })`). */
+  INVALID_CONTEXT: 'INVALID_CONTEXT',
   /** A message written by a newer or older runtime version than this one reads. */
   UNSUPPORTED_SCHEMA_VERSION: 'UNSUPPORTED_SCHEMA_VERSION',
   /** The model endpoint could not be reached or kept failing after retries. */
@@ -93,6 +95,7 @@ export const ERROR_CODE_INFO: Readonly<Record<ErrorCode, ErrorCodeInfo>> = {
   INVALID_DEFINITION: { meaning: 'A network or agent definition (or a CLI option, or the network module) is invalid; the message says which field and why.', retryable: false },
   UNKNOWN_AGENT: { meaning: 'An agent name that the network does not contain (entry agent, handoff target, --agents).', retryable: false },
   VALIDATION_FAILED: { meaning: 'Input that crossed a boundary (a request, a command, an event id, a context nested too deep) failed its schema; the message names each bad field.', retryable: false },
+  INVALID_CONTEXT: { meaning: "A conversation's context (client.start, POST /v1/conversations) failed the network's context schema; `details.issues` names each failing path.", retryable: false },
   UNSUPPORTED_SCHEMA_VERSION: { meaning: 'A message written by a newer or older runtime version than this one reads.', retryable: false },
   MODEL_UNAVAILABLE: { meaning: 'The model endpoint could not be reached or kept failing after its retries.', retryable: true },
   MODEL_REQUEST_REJECTED: { meaning: 'The model endpoint refused the request (4xx other than 408/409/429).', retryable: false },

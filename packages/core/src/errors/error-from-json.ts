@@ -11,6 +11,7 @@ import {
   ExpressionEvaluationError,
   ExpressionSyntaxError,
   HopFailedError,
+  InvalidContextError,
   MaxHopsExceededError,
   MissingContextVariableError,
   ModelBehaviorError,
@@ -41,6 +42,7 @@ const CLASS_OF_CODE: Partial<Record<ErrorCode, ErrorClass>> = {
   [ErrorCode.INVALID_DEFINITION]: DefinitionError,
   [ErrorCode.UNKNOWN_AGENT]: UnknownAgentError,
   [ErrorCode.VALIDATION_FAILED]: ValidationError,
+  [ErrorCode.INVALID_CONTEXT]: InvalidContextError,
   [ErrorCode.UNSUPPORTED_SCHEMA_VERSION]: UnsupportedSchemaVersionError,
   [ErrorCode.MODEL_UNAVAILABLE]: ModelUnavailableError,
   [ErrorCode.MODEL_REQUEST_REJECTED]: ModelRequestRejectedError,
@@ -90,6 +92,7 @@ export function errorFromJson(json: ErrorJson): HandoffError {
   const restore = (field: string, value: unknown) => Object.defineProperty(error, field, { value, enumerable: true });
   if (errorClass === UnknownAgentError && typeof details.agent === 'string') restore('agent', details.agent);
   if (errorClass === MissingContextVariableError && typeof details.variable === 'string') restore('variable', details.variable);
+  if (errorClass === InvalidContextError) restore('issues', Array.isArray(details.issues) ? details.issues : []);
   if (errorClass === ExpressionSyntaxError) restore('position', details.position);
   return error;
 }

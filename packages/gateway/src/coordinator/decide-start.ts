@@ -3,6 +3,8 @@ import {
   messageText,
   UnknownAgentError,
   ZERO_USAGE,
+  isHandoffError,
+  validateContext,
   hopId,
   newEpoch,
   type ContextVariables,
@@ -44,6 +46,8 @@ export interface NewConversation {
   limits: ConversationRecord['limits'];
   /** The incarnation. @defaultValue a new one */
   epoch?: string;
+  /** Why the start is refused though its entry agent is known (e.g. INVALID_CONTEXT): it ends at once with this error. */
+  refusal?: ErrorJson;
 }
 
 /** The conversation's loop and budget limits: its own, else the network's. */
@@ -60,7 +64,7 @@ export function resolveLimits(network: NetworkDefinition, limits: ConversationLi
 /**
  * Decides how a conversation starts: its record, its first history messages and events, and its
  * first hop to the entry agent — or, for an entry agent the network (or the group) does not have,
- * a conversation that ends at once with an UNKNOWN_AGENT error.
+ * a conversation that ends at once with an UNKNOWN_AGENT error (with `start.refusal`, that error).
  */
 export function decideNewConversation(network: NetworkDefinition, start: NewConversation, now = Date.now()): Decision {
   const members = start.group?.members ?? network.agentNames;
@@ -100,23 +104,38 @@ export function decideNewConversation(network: NetworkDefinition, start: NewConv
     record,
     step: { conversationId: start.conversationId, expectedSeq: null, expectedVersion: null, newSeq: 0, messages: start.messages, record, events, lifecycle },
   });
-  if (entryKnown) return step(base, 'active');
+  if (entryKnown && start.refusal === undefined) return step(base, 'active');
 
-  const error = new UnknownAgentError(start.entryAgent, members, 'Entry agent').toJSON();
+  const error = entryKnown && start.refusal !== undefined ? start.refusal : new UnknownAgentError(start.entryAgent, members, 'Entry agent').toJSON();
   const record: ConversationRecord = { ...base, status: 'failed', currentAgent: null, path: [], terminalReason: 'error', error, next: null };
   events.push({ type: 'error', error }, { type: 'conversation.failed', result: mustResult(record) });
   return step(record, 'parked');
 }
 
-/** Decides how a conversation a client started begins. */
+/**
+ * The start's context checked against the network's context schema (its output, defaults applied),
+ * or the INVALID_CONTEXT error that refuses the start — for clients that did not check it themselves.
+ */
+function checkedContext(network: NetworkDefinition, context: ContextVariables): { context: ContextVariables; refusal?: ErrorJson } {
+  try {
+    return { context: validateContext(network, context) };
+  } catch (error) {
+    if (!isHandoffError(error)) throw error;
+    return { context, refusal: error.toJSON() };
+  }
+}
+
+/** Decides how a conversation a client started begins (a context the network's schema refuses ends it at once, INVALID_CONTEXT). */
 export function decideStart(network: NetworkDefinition, command: StartCommand, now = Date.now()): Decision {
+  const checked = checkedContext(network, command.context);
   return decideNewConversation(
     network,
     {
       conversationId: command.conversationId,
       entryAgent: command.entryAgent,
       messages: inputMessages(command.input),
-      context: command.context,
+      context: checked.context,
+      ...(checked.refusal === undefined ? {} : { refusal: checked.refusal }),
       maxHops: command.limits.maxHops ?? network.maxHops,
       createdAt: command.createdAt,
       parent: null,

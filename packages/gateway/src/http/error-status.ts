@@ -3,6 +3,7 @@ import { ErrorCode, toErrorJson, type ErrorCode as Code, type ErrorJson } from '
 /** The HTTP status of each error code; codes not listed are 500. */
 const STATUS: Partial<Record<Code, number>> = {
   [ErrorCode.VALIDATION_FAILED]: 400,
+  [ErrorCode.INVALID_CONTEXT]: 400,
   [ErrorCode.UNSUPPORTED_SCHEMA_VERSION]: 400,
   [ErrorCode.INVALID_EXPRESSION]: 400,
   [ErrorCode.INVALID_DEFINITION]: 400,

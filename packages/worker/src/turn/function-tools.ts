@@ -1,6 +1,6 @@
 import type { ChatCompletionTool } from 'openai/resources/chat/completions';
 import { z } from 'zod';
-import { formatIssues, isReplyResult, toTarget, type ContextVariables, type FunctionTool, type Target, type ToolContext } from '@handoff/core';
+import { formatIssues, isReplyResult, replyResult, toTarget, type ContextVariables, type FunctionTool, type Target, type ToolContext } from '@handoff/core';
 import { parseToolArguments } from './transfer-tools.js';
 import type { TurnContext } from './turn-context.js';
 
@@ -71,6 +71,7 @@ export async function runToolCall(tool: FunctionTool, rawArguments: string, scop
           idempotencyKey: scope.idempotencyKey,
           context: scope.context.current,
           setContext: (patch: ContextVariables) => scope.context.apply(patch),
+          reply: replyResult,
           signal: controller.signal,
           logger: scope.logger,
         }),

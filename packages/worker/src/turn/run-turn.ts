@@ -170,6 +170,8 @@ export async function runTurn(turnInput: TurnInput): Promise<TurnRun> {
  */
 async function callModel(input: JournaledInput, history: readonly Message[], newMessages: readonly Message[], context: TurnContext, transfers: readonly TransferTool[], round: number, model: ModelTime): Promise<CompletionOutcome> {
   const { agent, envelope } = input;
+  // Instructions may be async (a function returning a promise); they see the context as of this round.
+  const system = await systemMessages(agent, envelope, context.current);
   const callAt = hrNow();
   model.firstCallAt ??= callAt;
   let completion;
@@ -179,7 +181,7 @@ async function callModel(input: JournaledInput, history: readonly Message[], new
         client: input.client,
         settings: agent.resolvedModel,
         agent: agent.name,
-        messages: [...systemMessages(agent, envelope, context.current), ...history, ...newMessages],
+        messages: [...system, ...history, ...newMessages],
         tools: [...transfers.map((t) => t.tool), ...input.tools.map((t) => t.schema)],
         onTextDelta: (text) => input.events.text(text),
         signal: input.signal,
