@@ -166,17 +166,17 @@ function targets(report: BenchReport): TargetResult[] {
   const out: TargetResult[] = [];
   const runtime = report.runtime as Record<string, ChainMeasurement> | undefined;
   const sdk = report.sdk as Record<string, ChainMeasurement> | undefined;
-  const small = runtime?.['1KB']?.handoff;
-  if (small) {
-    out.push({ target: 'per-handoff p50 ≤ 1.5 ms (1 KB history)', measured: `${small.p50} ms`, met: small.p50 <= 1.5 });
-    out.push({ target: 'per-handoff p99 ≤ 5 ms (1 KB history)', measured: `${small.p99} ms`, met: small.p99 <= 5 });
-    if (report.floor) out.push({ target: 'ratio to the raw BullMQ hop (p50), for information', measured: `${ratio(small.p50, report.floor.payload1KB.p50)}×`, met: true });
-  }
   const deployed = report.deployment?.quiet;
   if (deployed) {
     out.push({ target: 'deployment shape: per-handoff overhead ≤ 2 ms (p50, slope method, no added load)', measured: `${deployed.perHandoffMs} ms`, met: deployed.perHandoffMs <= 2 });
     if (report.floor) out.push({ target: 'deployment shape: ≤ 3× a raw BullMQ hop (p50)', measured: `${ratio(deployed.perHandoffMs, report.floor.payload1KB.p50)}×`, met: deployed.perHandoffMs <= 3 * report.floor.payload1KB.p50 });
     out.push({ target: 'deployment shape: single-agent fixed cost ≤ 5 ms (p50, model excluded)', measured: `${deployed.singleFixedCostMs} ms`, met: deployed.singleFixedCostMs <= 5 });
+  }
+  const small = runtime?.['1KB']?.handoff;
+  if (small) {
+    out.push({ target: 'in process (a diagnostic): per-handoff p50 ≤ 1.5 ms (1 KB history)', measured: `${small.p50} ms`, met: small.p50 <= 1.5 });
+    out.push({ target: 'in process (a diagnostic): per-handoff p99 ≤ 5 ms (1 KB history)', measured: `${small.p99} ms`, met: small.p99 <= 5 });
+    if (report.floor) out.push({ target: 'ratio to the raw BullMQ hop (p50), for information', measured: `${ratio(small.p50, report.floor.payload1KB.p50)}×`, met: true });
   }
   const big = runtime?.['300msg-64KB']?.handoff;
   const sdkBig = sdk?.['300msg-64KB']?.handoff;
