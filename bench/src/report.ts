@@ -6,7 +6,8 @@ export interface BenchReport {
   startedAt: string;
   mode: 'full' | 'smoke';
   machine: { cpus: number; cpuModel: string; node: string; redis: string };
-  floor?: { payload1KB: Summary; payload64KB: Summary };
+  /** A raw BullMQ hop (1 KB and 64 KB), and a plain Redis list hop (LPUSH → BRPOP, 1 KB): what a hop off a job queue would start from. */
+  floor?: { payload1KB: Summary; payload64KB: Summary; list1KB?: Summary };
   runtime?: Record<string, unknown>;
   /** Separate processes measured from the client: without and with one core-burning process. */
   deployment?: { quiet: DeploymentShapeMeasurement; loaded?: DeploymentShapeMeasurement };
@@ -64,7 +65,7 @@ export function toMarkdown(report: BenchReport): string {
     for (const [name, s] of entries) if (s) lines.push(row([name, ms(s.p50), ms(s.p90), ms(s.p99), ms(s.mean), s.n]));
     lines.push('');
   };
-  if (report.floor) summaryTable('Floor: one raw BullMQ hop (add → processor entry)', [['1 KB payload', report.floor.payload1KB], ['64 KB payload', report.floor.payload64KB]]);
+  if (report.floor) summaryTable('Floor: one raw BullMQ hop (add → processor entry), and one plain Redis list hop (LPUSH → BRPOP)', [['1 KB payload', report.floor.payload1KB], ['64 KB payload', report.floor.payload64KB], ['plain list, 1 KB payload', report.floor.list1KB]]);
   if (report.deployment) {
     const runs = Object.entries(report.deployment).filter((entry): entry is [string, DeploymentShapeMeasurement] => entry[1] !== undefined);
     lines.push('## Deployment shape: per handoff as users run it (separate processes, measured from the client)', '');

@@ -13,6 +13,7 @@ import { Redis } from 'ioredis';
 import { RedisServerProcess } from '@handoff/testing';
 import { toMarkdown, type BenchReport, type TargetResult } from './report.js';
 import { rawBullmqHops } from './scenarios/raw-bullmq.js';
+import { rawListHops } from './scenarios/raw-list.js';
 import { runtimeChain, type ChainMeasurement } from './scenarios/runtime-chain.js';
 import { sdkChain } from './scenarios/sdk-chain.js';
 import { memory, type MemoryMeasurement } from './scenarios/memory.js';
@@ -57,6 +58,7 @@ async function main(): Promise<void> {
       report.floor = {
         payload1KB: await rawBullmqHops({ ...common, prefix: prefix('raw'), payloadBytes: 1024 }),
         payload64KB: await rawBullmqHops({ ...common, prefix: prefix('raw'), payloadBytes: 64 * 1024 }),
+        list1KB: await rawListHops({ redisUrl, lists: 10, chains: size.chains, warmupChains: size.warmup, prefix: prefix('list'), payloadBytes: 1024 }),
       };
     }
     const chain = { agents: 10, chains: size.chains, warmupChains: size.warmup };

@@ -20,6 +20,7 @@ describe('pnpm bench --smoke', () => {
       const report = JSON.parse(await readFile(join(out, 'latest-smoke.json'), 'utf8'));
       expect(report.mode).toBe('smoke');
       expect(report.floor.payload1KB.n).toBeGreaterThan(0);
+      expect(report.floor.list1KB.n).toBe(report.floor.payload1KB.n);
       expect(report.runtime['1KB'].handoff.n).toBeGreaterThan(0);
       expect(Object.keys(report.runtime['1KB'].stages)).toEqual(['workerTail', 'coordinator', 'queueWait', 'workerHead']);
       // The deployment shape: separate processes, measured from the client, without and with added load.
