@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import { z } from 'zod';
-import { HandoffError, Message, parseBoundary, type ConversationResult } from '@handoff/core';
+import { ErrorCode, HandoffError, Message, errorFromJson, parseBoundary, type ConversationResult } from '@handoff/core';
 import type { RedisHandoffClient } from '@handoff/client';
 import { jsonBody } from './json-body.js';
 
@@ -34,7 +34,7 @@ export function chatCompletionRoutes(client: RedisHandoffClient): Hono {
 
     if (!request.stream) {
       const result = await handle.result({ timeoutMs: 600_000 });
-      if (result.status === 'failed' || result.status === 'cancelled') throw result.error ? HandoffError.fromJSON(result.error) : new Error(`conversation ${result.status}`);
+      if (result.status === 'failed' || result.status === 'cancelled') throw result.error ? errorFromJson(result.error) : new HandoffError(ErrorCode.INTERNAL, `The conversation was ${result.status} without an error.`);
       return c.json({
         id,
         object: 'chat.completion',
