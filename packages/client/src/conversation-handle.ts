@@ -33,6 +33,8 @@ import type { ApprovalOptions, CommandOptions, ConversationHandle, EventsOptions
 const POLL_BLOCK_MS = 1_000;
 /** How often a result waiter re-reads the record even without a wake-up (one lost while the subscriber reconnected). */
 const RESULT_RECHECK_MS = 2_000;
+/** How often it re-reads while its subscription is not confirmed (Redis away, or the subscribe failed). */
+const RESULT_RECHECK_UNSUBSCRIBED_MS = 250;
 
 /** The connections a client's waits share: one subscriber for every result wait, a bounded pool for event reads. */
 export interface SharedWaits {
@@ -253,7 +255,7 @@ export class RedisConversationHandle implements ConversationHandle {
           await new Promise((resolve) => setTimeout(resolve, 20));
           continue;
         }
-        await watch.next(Math.min(remaining, RESULT_RECHECK_MS));
+        await watch.next(Math.min(remaining, watch.live() ? RESULT_RECHECK_MS : RESULT_RECHECK_UNSUBSCRIBED_MS));
       }
     } finally {
       watch.close();

@@ -10,8 +10,10 @@ const SUBSCRIBE_TIMEOUT_MS = 2_000;
  * once). Close it when done.
  */
 export interface Watch {
-  /** Resolves with true on a message since the last call, false when `timeoutMs` passed first. */
+  /** Resolves with true on a message since the last call, false when `timeoutMs` passed first (or the subscriber reconnected: a message may have been lost meanwhile). */
   next(timeoutMs: number): Promise<boolean>;
+  /** True while the subscription is confirmed and its connection up: messages arrive. When false, re-read more often. */
+  live(): boolean;
   /** Stops watching (unsubscribes when it was the channel's last watch). */
   close(): void;
 }
@@ -19,6 +21,12 @@ export interface Watch {
 interface Watcher {
   signalled: boolean;
   wake?: () => void;
+}
+
+interface ChannelEntry {
+  watchers: Set<Watcher>;
+  subscribed: Promise<void>;
+  confirmed: boolean;
 }
 
 /**
@@ -30,8 +38,8 @@ interface Watcher {
  */
 export class ChangeWatcher {
   private subscriber: RedisClient | undefined;
-  /** Each watched channel: its watches, and its subscription (settled once confirmed or timed out). */
-  private readonly channels = new Map<string, { watchers: Set<Watcher>; subscribed: Promise<void> }>();
+  /** Each watched channel: its watches, its subscription (settled once confirmed or timed out), and whether Redis confirmed it. */
+  private readonly channels = new Map<string, ChannelEntry>();
   private closed = false;
 
   constructor(private readonly source: RedisClient) {}
@@ -46,13 +54,17 @@ export class ChangeWatcher {
     const watcher: Watcher = { signalled: false };
     let entry = this.channels.get(channel);
     if (!entry) {
-      entry = { watchers: new Set(), subscribed: this.subscribe(channel) };
-      this.channels.set(channel, entry);
+      const created: ChannelEntry = { watchers: new Set(), subscribed: Promise.resolve(), confirmed: false };
+      created.subscribed = this.subscribe(channel, created);
+      this.channels.set(channel, created);
+      entry = created;
     }
     entry.watchers.add(watcher);
     await entry.subscribed;
+    const watched = entry;
     return {
       next: (timeoutMs) => this.next(watcher, timeoutMs),
+      live: () => watched.confirmed && this.subscriber?.status === 'ready',
       close: () => this.remove(channel, watcher),
     };
   }
@@ -70,19 +82,33 @@ export class ChangeWatcher {
     if (!this.subscriber) {
       const subscriber = quietErrors(this.source.duplicate());
       subscriber.on('message', (channel: string) => this.signal(channel));
+      // (Re)connected: subscribe what is not confirmed yet (ioredis re-subscribes only what was),
+      // and wake every watch to re-read — a message published while it was away is lost.
+      subscriber.on('ready', () => {
+        for (const [channel, entry] of this.channels) {
+          if (!entry.confirmed) void this.subscribe(channel, entry);
+          for (const watcher of entry.watchers) watcher.wake?.();
+        }
+      });
       this.subscriber = subscriber;
     }
     return this.subscriber;
   }
 
-  private async subscribe(channel: string): Promise<void> {
+  private async subscribe(channel: string, entry: ChannelEntry): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<void>((resolve) => {
       timer = setTimeout(resolve, SUBSCRIBE_TIMEOUT_MS);
     });
-    // A subscription that fails is retried by ioredis on reconnect (it resubscribes every channel);
-    // until then the watch wakes on its timeouts.
-    await Promise.race([this.connection().subscribe(channel).catch(() => undefined), timeout]);
+    // A subscription that fails is tried again when the connection is next ready; until then the
+    // watch is not live, and its waiter re-reads often.
+    const subscribing = this.connection()
+      .subscribe(channel)
+      .then(() => {
+        entry.confirmed = this.channels.get(channel) === entry;
+      })
+      .catch(() => undefined);
+    await Promise.race([subscribing, timeout]);
     clearTimeout(timer);
   }
 
