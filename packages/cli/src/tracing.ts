@@ -1,7 +1,4 @@
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { detectResources, envDetector, resourceFromAttributes } from '@opentelemetry/resources';
-import { BatchSpanProcessor, ConsoleSpanExporter, type SpanExporter } from '@opentelemetry/sdk-trace-base';
-import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
+import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 
 /** A running tracer provider; `shutdown()` flushes the spans not exported yet. */
 export interface Tracing {
@@ -25,12 +22,19 @@ export function tracingRequested(env: NodeJS.ProcessEnv = process.env): boolean 
  * Starts the process's tracer provider when the environment asks for it (see
  * {@link tracingRequested}): spans are batched (`OTEL_BSP_*`) to OTLP over HTTP (`OTEL_EXPORTER_OTLP_*`)
  * or to the console; the service is `OTEL_SERVICE_NAME`, else `handoff-<role>`, plus
- * `OTEL_RESOURCE_ATTRIBUTES`.
+ * `OTEL_RESOURCE_ATTRIBUTES`. The SDK is loaded only then: a process that does not trace does not
+ * carry it (about 11 MB of a worker's memory).
  *
  * @returns the provider, or undefined when tracing is off
  */
-export function startTracingFromEnv(role: string, env: NodeJS.ProcessEnv = process.env): Tracing | undefined {
+export async function startTracingFromEnv(role: string, env: NodeJS.ProcessEnv = process.env): Promise<Tracing | undefined> {
   if (!tracingRequested(env)) return undefined;
+  const [{ OTLPTraceExporter }, { detectResources, envDetector, resourceFromAttributes }, { BatchSpanProcessor, ConsoleSpanExporter }, { NodeTracerProvider }] = await Promise.all([
+    import('@opentelemetry/exporter-trace-otlp-http'),
+    import('@opentelemetry/resources'),
+    import('@opentelemetry/sdk-trace-base'),
+    import('@opentelemetry/sdk-trace-node'),
+  ]);
   const exporter: SpanExporter = env.OTEL_TRACES_EXPORTER?.trim() === 'console' ? new ConsoleSpanExporter() : new OTLPTraceExporter();
   const resource = detectResources({ detectors: [envDetector] }).merge(resourceFromAttributes({ 'service.name': env.OTEL_SERVICE_NAME ?? `handoff-${role}` }));
   const provider = new NodeTracerProvider({ resource, spanProcessors: [new BatchSpanProcessor(exporter)] });

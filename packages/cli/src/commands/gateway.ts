@@ -15,7 +15,7 @@ export async function gatewayCommand(raw: Record<string, unknown>): Promise<void
   const flags = parseFlags(auth === false ? { ...rest, auth } : rest);
   const network = await loadNetwork(flags.network);
   const logger = createLogger('gateway');
-  const tracing = startTracingFromEnv('gateway');
+  const tracing = await startTracingFromEnv('gateway');
   const signals = closeOnSignals(logger, tracing);
   // Said once the signal handlers are in place: from here a SIGTERM stops the process cleanly, even while Redis is unreachable.
   logger.info({ network: network.name }, 'starting');

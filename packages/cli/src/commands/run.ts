@@ -26,7 +26,7 @@ export async function runCommand(message: string, raw: Record<string, unknown>):
   // One conversation, then exit: an unreachable Redis ends it with a message, not a silent wait.
   await assertRedisReachable(resolveRedisConfig(redis).url, flags.connectTimeout);
   const quiet = pino({ level: process.env.LOG_LEVEL ?? 'warn', redact: LOG_REDACTION }, pino.destination(2));
-  const tracing = startTracingFromEnv('run');
+  const tracing = await startTracingFromEnv('run');
   let gateway: Gateway | undefined;
   let workers: WorkerGroup | undefined;
   if (!attach) {

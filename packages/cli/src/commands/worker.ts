@@ -14,7 +14,7 @@ export async function workerCommand(raw: Record<string, unknown>): Promise<void>
   const flags = parseFlags(journal === false ? { ...rest, journal } : rest);
   const network = await loadNetwork(flags.network);
   const logger = createLogger('worker');
-  const tracing = startTracingFromEnv('worker');
+  const tracing = await startTracingFromEnv('worker');
   const signals = closeOnSignals(logger, tracing);
   // Said once the signal handlers are in place: from here a SIGTERM stops the process cleanly, even while Redis is unreachable.
   logger.info({ network: network.name }, 'starting');

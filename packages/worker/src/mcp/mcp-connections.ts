@@ -1,6 +1,4 @@
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { Logger } from 'pino';
 import { DefinitionError, type McpServerSpec } from '@handoff/core';
 
@@ -28,13 +26,26 @@ export interface McpCallResult {
   isError: boolean;
 }
 
+/** The MCP SDK's client parts, loaded once a worker connects to its first MCP server (a worker without MCP servers never carries them: ~25 MB). */
+type McpSdk = typeof import('@modelcontextprotocol/sdk/client/index.js') & typeof import('@modelcontextprotocol/sdk/client/stdio.js') & typeof import('@modelcontextprotocol/sdk/client/streamableHttp.js');
+let sdk: McpSdk | undefined;
+let loadingSdk: Promise<McpSdk> | undefined;
+function loadSdk(): Promise<McpSdk> {
+  loadingSdk ??= Promise.all([
+    import('@modelcontextprotocol/sdk/client/index.js'),
+    import('@modelcontextprotocol/sdk/client/stdio.js'),
+    import('@modelcontextprotocol/sdk/client/streamableHttp.js'),
+  ]).then(([index, stdio, http]) => (sdk = { ...index, ...stdio, ...http }));
+  return loadingSdk;
+}
+
 /**
  * True when a Streamable HTTP server answered 404 to a request that named a session: it no longer
  * knows the session (it restarted, or expired it), and the MCP spec says the client must start a
  * new one with a fresh `initialize`.
  */
 function isSessionGone(error: unknown, transport: McpServerSpec['transport']): boolean {
-  return transport === 'http' && error instanceof StreamableHTTPError && error.code === 404;
+  return transport === 'http' && sdk !== undefined && error instanceof sdk.StreamableHTTPError && error.code === 404;
 }
 
 /**
@@ -53,6 +64,7 @@ class McpServerConnection {
   async connect(): Promise<Client> {
     if (this.client) return this.client;
     this.connecting ??= (async () => {
+      const { Client, StdioClientTransport, StreamableHTTPClientTransport } = await loadSdk();
       const client = new Client({ name: 'handoff-worker', version: '0.1.0' });
       const transport =
         this.spec.transport === 'stdio'
