@@ -1,12 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
-import pino from 'pino';
-import { createClient, type RedisHandoffClient } from '@handoff/client';
+import type { RedisHandoffClient } from '@handoff/client';
 import { defineAgent, defineNetwork, type StoredEvent } from '@handoff/core';
-import { startGateway, type Gateway } from '@handoff/gateway';
-import { RedisServerProcess, startScriptedModel, type RecordedRequest, type ScriptedModel } from '@handoff/testing';
-import { startWorkers, type WorkerGroup } from '@handoff/worker';
-import { uniquePrefix } from '../support/env.js';
+import { RedisServerProcess, type RecordedRequest, type ScriptedModel } from '@handoff/testing';
+import { startInProcess, type InProcessRuntime } from '../support/in-process.js';
 
 /** The first user message of a model request. */
 function firstUserText(req: RecordedRequest): unknown {
@@ -29,9 +26,8 @@ describe('result() and events() share a bounded set of connections', () => {
   const WAITERS = 24;
   const POOL = 3;
   let server: RedisServerProcess;
+  let rt: InProcessRuntime;
   let model: ScriptedModel;
-  let gateway: Gateway;
-  let workers: WorkerGroup;
   let client: RedisHandoffClient;
   let probe: Redis;
   let release: () => void = () => undefined;
@@ -40,23 +36,20 @@ describe('result() and events() share a bounded set of connections', () => {
   beforeAll(async () => {
     server = new RedisServerProcess({ args: ['--save', '', '--appendonly', 'no'] });
     await server.start();
-    model = await startScriptedModel({ rules: [{ reply: { content: 'Done.', hold: held } }] });
-    const network = defineNetwork({ name: 'solo', agents: [defineAgent({ name: 'Solo', instructions: 'You are Solo.', model: { name: 'scripted', baseURL: model.url, apiKey: 'test', maxRetries: 0 } })] });
-    const redis = { url: server.url, prefix: uniquePrefix('shared-waits') };
-    const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
-    gateway = await startGateway({ network, redis, logger });
-    workers = await startWorkers({ network, redis, logger, concurrency: WAITERS });
-    await Promise.all([gateway.waitUntilReady(), workers.waitUntilReady()]);
-    client = createClient({ redis, maxBlockingConnections: POOL });
-    probe = new Redis(server.url);
+    rt = await startInProcess({
+      label: 'shared-waits',
+      redisUrl: server.url,
+      concurrency: WAITERS,
+      client: { maxBlockingConnections: POOL },
+      network: (url) => defineNetwork({ name: 'solo', agents: [defineAgent({ name: 'Solo', instructions: 'You are Solo.', model: { name: 'scripted', baseURL: url, apiKey: 'test', maxRetries: 0 } })] }),
+      rules: [{ reply: { content: 'Done.', hold: held } }],
+    });
+    ({ model, client, redis: probe } = rt);
   }, 60_000);
 
   afterAll(async () => {
     release();
-    await client?.close();
-    await Promise.all([workers?.close(), gateway?.close()]);
-    await model?.close();
-    probe?.disconnect();
+    await rt?.close();
     await server?.stop();
   });
 

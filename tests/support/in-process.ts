@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import { createClient, type RedisHandoffClient } from '@handoff/client';
+import { createClient, type ClientOptions, type RedisHandoffClient } from '@handoff/client';
 import type { NetworkDefinition } from '@handoff/core';
 import { startGateway, type Gateway } from '@handoff/gateway';
 import { startScriptedModel, type ScriptRule, type ScriptedModel } from '@handoff/testing';
@@ -29,6 +29,12 @@ export interface InProcessOptions {
   agents?: string[];
   /** The gateway's and workers' logger. @defaultValue silent unless TEST_LOG_LEVEL is set */
   logger?: Logger;
+  /** The Redis to run on. @defaultValue the suite's ({@link redisUrl}) */
+  redisUrl?: string;
+  /** Turns a worker process runs at once. @defaultValue 16 */
+  concurrency?: number;
+  /** Options of the client, besides its Redis. */
+  client?: Omit<ClientOptions, 'redis'>;
 }
 
 /**
@@ -37,14 +43,14 @@ export interface InProcessOptions {
  */
 export async function startInProcess(options: InProcessOptions): Promise<InProcessRuntime> {
   const prefix = uniquePrefix(options.label);
-  const url = redisUrl();
+  const url = options.redisUrl ?? redisUrl();
   const model = await startScriptedModel({ rules: options.rules });
   const network = options.network(model.url);
   const logger = options.logger ?? pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
   const gateway = await startGateway({ network, redis: { url, prefix }, logger });
-  const workers = await startWorkers({ network, redis: { url, prefix }, logger, concurrency: 16, ...(options.agents ? { agents: options.agents } : {}) });
+  const workers = await startWorkers({ network, redis: { url, prefix }, logger, concurrency: options.concurrency ?? 16, ...(options.agents ? { agents: options.agents } : {}) });
   await Promise.all([gateway.waitUntilReady(), workers.waitUntilReady()]);
-  const client = createClient({ redis: { url, prefix } });
+  const client = createClient({ ...options.client, redis: { url, prefix } });
   const redis = new Redis(url);
   return {
     prefix,
