@@ -4,7 +4,7 @@
  *
  *   node bench/dist/run.js [--smoke] [--only floor,runtime,deployment,sdk,history,throughput,memory,streaming,journal,rediscost] [--out DIR]
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -144,7 +144,6 @@ async function main(): Promise<void> {
 
 /** A committed measurement of an earlier build (bench/results/history), for a before/after table. */
 async function readHistory<T>(name: string): Promise<T | undefined> {
-  const { readFile } = await import('node:fs/promises');
   try {
     return JSON.parse(await readFile(join(dirname(fileURLToPath(import.meta.url)), '..', 'results', 'history', name), 'utf8')) as T;
   } catch {
@@ -153,15 +152,7 @@ async function readHistory<T>(name: string): Promise<T | undefined> {
 }
 
 /** The committed measurement from before the history-by-reference change, for the before/after table. */
-async function readBaseline(): Promise<BenchReport | undefined> {
-  const { readFile } = await import('node:fs/promises');
-  const file = join(dirname(fileURLToPath(import.meta.url)), '..', 'results', 'history', '01-before-claim-check.json');
-  try {
-    return JSON.parse(await readFile(file, 'utf8')) as BenchReport;
-  } catch {
-    return undefined;
-  }
-}
+const readBaseline = (): Promise<BenchReport | undefined> => readHistory<BenchReport>('01-before-claim-check.json');
 
 /** Checks the targets against what was measured (absent measurements are left out). */
 function targets(report: BenchReport): TargetResult[] {

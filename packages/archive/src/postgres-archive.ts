@@ -179,7 +179,6 @@ export class PostgresArchive implements ConversationArchive {
       return await this.pool.query<R>(text, values);
     } catch (error) {
       if (isHandoffError(error)) throw error;
-      if (operation === 'setup' && ALREADY_EXISTS.has(pgCode(error))) throw error;
       throw new ArchiveUnavailableError(operation, conversationId, error);
     }
   }

@@ -4,6 +4,9 @@ import { MAX_EVENTS_PER_CONVERSATION, type KeyLayout, type NewEvent, type Stored
 import { encodeStoredEvent, idAfter, parseLogLines, resolveEvents, type ReferenceReader } from './event-codec.js';
 import { readRecordAndOperation } from './conversation-store.js';
 
+/** Events per read of {@link EventLog.readAll}: a whole capped log in one round trip. */
+const READ_ALL_PAGE = MAX_EVENTS_PER_CONVERSATION;
+
 /** Options of {@link EventLog.read}. */
 export interface ReadEventsOptions {
   /** Return events after this id; `'0'` (the default) reads from the start. */
@@ -57,9 +60,10 @@ export class EventLog {
   async readAll(conversationId: string): Promise<StoredEvent[]> {
     const events: StoredEvent[] = [];
     for (let after = '0'; ; ) {
-      const batch = await this.read(conversationId, { after, count: 1_000 });
-      if (batch.length === 0) return events;
+      const batch = await this.read(conversationId, { after, count: READ_ALL_PAGE });
       events.push(...batch);
+      // A short page is the end of the log (a finished one comes whole: the cap fits in one page).
+      if (batch.length < READ_ALL_PAGE) return events;
       after = batch.at(-1)!.id;
     }
   }

@@ -6,6 +6,18 @@ import type { RedisClient } from './connection.js';
  */
 
 /**
+ * Lua: returns `stale` unless the hop of sequence ARGV[1] is the one its conversation waits for —
+ * the record (KEYS[1]) running, applied up to the hop before it, and of the incarnation ARGV[2]
+ * ('' for any). What the turn inbox checks before it stores a result, and the turn
+ * journal before it writes or claims.
+ */
+export const hopPendingLua = (stale: string): string => `
+local s = redis.call('HMGET', KEYS[1], 'appliedSeq', 'status', 'epoch')
+if not s[1] or tonumber(s[1]) ~= tonumber(ARGV[1]) - 1 or s[2] ~= 'running' then return ${stale} end
+if ARGV[2] ~= '' and s[3] and s[3] ~= ARGV[2] then return ${stale} end
+`;
+
+/**
  * Lua helpers for the compacted log of a finished conversation (a string of `<id> <JSON>` lines,
  * ids written as `+0` for the next sequence number in the same millisecond, `+<d>` for the first
  * of a millisecond `d` later, else in full; see `idToken` in `event-codec.ts`):

@@ -1,6 +1,6 @@
 import { DEFAULT_RETENTION_SECONDS, MAX_EVENTS_PER_CONVERSATION, coordinatorPartitionOf, type KeyLayout, type NewEvent, type TurnResult } from '@handoff/core';
 import { encodeStoredEvent } from './event-codec.js';
-import { APPEND_EVENTS_LUA, APPEND_LATE_LUA } from './small-scripts.js';
+import { APPEND_EVENTS_LUA, APPEND_LATE_LUA, hopPendingLua } from './small-scripts.js';
 import type { RedisClient } from './connection.js';
 import type { CoordinatorPartitions } from './network-registry.js';
 
@@ -15,10 +15,7 @@ import type { CoordinatorPartitions } from './network-registry.js';
  */
 const STORE_TURN_LUA = `${APPEND_LATE_LUA}${APPEND_EVENTS_LUA}
 if #ARGV > 5 then appendEvents(KEYS[3], KEYS[4], KEYS[1], ARGV[5], 6, #ARGV) end
-local s = redis.call('HMGET', KEYS[1], 'appliedSeq', 'status', 'epoch')
-if not s[1] or tonumber(s[1]) ~= tonumber(ARGV[1]) - 1 or s[2] ~= 'running' then return 0 end
-if ARGV[2] ~= '' and s[3] and s[3] ~= ARGV[2] then return 0 end
-redis.call('SET', KEYS[2], ARGV[3], 'EX', ARGV[4])
+${hopPendingLua('0')}redis.call('SET', KEYS[2], ARGV[3], 'EX', ARGV[4])
 redis.call('DEL', KEYS[5])
 return 1
 `;

@@ -1,7 +1,7 @@
 import { DEFAULT_RETENTION_SECONDS, MAX_EVENTS_PER_CONVERSATION, MAX_TURN_JOURNAL_BYTES, type KeyLayout, type NewEvent } from '@handoff/core';
 import type { RedisClient } from './connection.js';
 import { encodeStoredEvent } from './event-codec.js';
-import { APPEND_EVENTS_LUA, APPEND_LATE_LUA } from './small-scripts.js';
+import { APPEND_EVENTS_LUA, APPEND_LATE_LUA, hopPendingLua } from './small-scripts.js';
 
 /** The hop whose turn a journal holds: a hop run by one agent, in one incarnation of its conversation. */
 export interface JournalHop {
@@ -24,10 +24,7 @@ export interface JournalHop {
  * none), ARGV[hopArg]: `"hopId":"<hop>"`, as the stored result's JSON names its hop.
  */
 const pendingGuardLua = (turnKey: number, hopArg: number) => `
-local s = redis.call('HMGET', KEYS[1], 'appliedSeq', 'status', 'epoch')
-if not s[1] or tonumber(s[1]) ~= tonumber(ARGV[1]) - 1 or s[2] ~= 'running' then return {'stale'} end
-if ARGV[2] ~= '' and s[3] and s[3] ~= ARGV[2] then return {'stale'} end
-local stored = redis.call('GET', KEYS[${turnKey}])
+${hopPendingLua("{'stale'}")}local stored = redis.call('GET', KEYS[${turnKey}])
 if stored and string.find(stored, ARGV[${hopArg}], 1, true) then return {'stale'} end
 `;
 

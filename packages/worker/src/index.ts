@@ -21,5 +21,4 @@ export { ModelClients } from './model/model-clients.js';
 export { streamCompletion, type CompletionRequest, type CompletionOutcome } from './model/stream-completion.js';
 export { toModelError } from './model/model-errors.js';
 export { McpConnections, MCP_IDEMPOTENCY_KEY_META, type McpTool, type McpCallResult } from './mcp/mcp-connections.js';
-export { TurnJournalRun, type ResumePoint, type ToolStepOutcome } from './turn/turn-journal-run.js';
 export { functionTurnTool, mcpTurnTool, type TurnTool } from './turn/turn-tools.js';

@@ -5,7 +5,6 @@ import { McpConnections } from './mcp/mcp-connections.js';
 import { functionTurnTool, mcpTurnTool, type TurnTool } from './turn/turn-tools.js';
 import { ConversationStore, CoordinatorPartitions, EventLog, QueueSet, TurnInbox, TurnJournal, openProcessConnections, quietErrors, resolveRedisConfig, type RedisConfig } from '@handoff/redis';
 
-/** How often a worker process says it is alive, per agent it serves. */
 import { AgentWorker, type AgentWorkerOptions } from './agent-worker.js';
 import { HistoryCache, type HistoryCacheOptions } from './history-cache.js';
 import { ModelClients } from './model/model-clients.js';

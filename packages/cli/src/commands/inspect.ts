@@ -3,6 +3,7 @@ import { MAX_TRANSCRIPT_PAGE, messageText, viewOfRecord, type ArchivedConversati
 import { openArchive } from '../archive.js';
 import { parseArchiveFlags } from '../options.js';
 import { connect, type Connection } from './connect.js';
+import { ConversationStore } from '@handoff/redis';
 
 /**
  * `handoff inspect <conversation-id>`: its status, path, context, output, and every event so far.
@@ -17,7 +18,7 @@ export async function inspectCommand(conversationId: string, raw: Record<string,
       await printTranscript(connection, conversationId, Boolean(raw.json), out);
       return;
     }
-    const inRedis = (await connection.redis.exists(connection.keys.conversation(conversationId), connection.keys.starting(conversationId))) > 0;
+    const inRedis = await new ConversationStore(connection.redis, connection.keys).existsOrStarting(conversationId);
     const archived: ArchivedConversation | null = !inRedis && archive ? await archive.load(conversationId) : null;
     const record = archived?.record ?? (await connection.client.conversation(conversationId).status());
     const events: StoredEvent[] = archived ? (archived.events as StoredEvent[]) : await connection.events.readAll(conversationId);

@@ -160,10 +160,9 @@ export class Coordinator {
    * Applies a decision; on success remembers the record and runs its effects. `nextTraceparent`
    * is the span the next hop's span goes under (default: the conversation's).
    */
-  private async commit(undecorated: Decision, extraEvents: NewEvent[] = [], nextTraceparent?: string, operationId?: string): Promise<ApplyResult & { record?: ConversationRecord }> {
+  private async commit(undecorated: Decision, nextTraceparent?: string, operationId?: string): Promise<ApplyResult & { record?: ConversationRecord }> {
     const decision = traceNextHop(undecorated, nextTraceparent ?? undecorated.record.traceparent);
-    const withEvents = extraEvents.length > 0 ? { ...decision.step, events: [...extraEvents, ...decision.step.events] } : decision.step;
-    const step = operationId === undefined ? withEvents : { ...withEvents, operationId };
+    const step = operationId === undefined ? decision.step : { ...decision.step, operationId };
     // A step that leaves the conversation in flight enters the reconciler's index before it applies
     // (sent first on the same connection: no extra round trip), so a crash right after the apply
     // cannot leave a conversation that no job and no index entry will ever move.
@@ -197,7 +196,7 @@ export class Coordinator {
     const started = withEventsAfterStart(decideStart(this.deps.network, { ...command, entryAgent: routed.agent }), routed.events);
     const traceparent = markSpan('conversation', contextOfTraceparent(command.traceparent), { 'handoff.conversation_id': command.conversationId, 'handoff.entry_agent': routed.agent });
     const traced = traceparent === undefined ? started : withConversationTrace(started, traceparent);
-    const applied = await this.commit(traced, [], undefined, command.operationId);
+    const applied = await this.commit(traced, undefined, command.operationId);
     if (applied.outcome !== ApplyOutcome.APPLIED) {
       const record = await this.deps.store.read(command.conversationId);
       if (record) await runEffects(record, this.effects);
@@ -246,7 +245,7 @@ export class Coordinator {
     }
     const prepared = await this.prepareTurn(record, turn);
     const decision = decideTurn(network, record, prepared.turn, Date.now(), prepared.events);
-    const applied = await this.commit(decision, [], handoffSpan(turn, decision.record, record.traceparent));
+    const applied = await this.commit(decision, handoffSpan(turn, decision.record, record.traceparent));
     switch (applied.outcome) {
       case ApplyOutcome.APPLIED:
         return 'applied';
@@ -275,9 +274,9 @@ export class Coordinator {
     const name = outcome.target.type === 'route' ? outcome.target.router : outcome.target.agent;
     // A router reads the latest user text itself, and only when it needs it (not on a plain handoff).
     const routed = await this.route(name, turn.agent, record.conversationId, record.context, undefined);
-    if (routed.agent === name && routed.events.length === 0) return { turn, events: [] };
-    // Nothing rerouted (an agent with no live worker and no live fallback: the hop waits, a warning says so): the handoff stays as the turn decided it.
-    if (outcome.target.type === 'agent' && routed.agent === name) return { turn, events: routed.events };
+    // Nothing rerouted (an agent with no live worker and no live fallback: the hop waits, a warning
+    // says so): the handoff stays as the turn decided it.
+    if (routed.agent === name && (routed.events.length === 0 || outcome.target.type === 'agent')) return { turn, events: routed.events };
     const source = outcome.target.type === 'route' ? ('router' as const) : ('health' as const);
     return { turn: { ...turn, outcome: { ...outcome, target: { type: 'agent', agent: routed.agent }, source, reason: `${outcome.reason} (${routed.reason})` } }, events: routed.events };
   }
@@ -413,7 +412,7 @@ export class Coordinator {
 
   /** Commits a command's step; true (and its caller told) when it applied — false: another writer came first, or the reply was lost: read again. */
   private async applied(command: { kind: string; conversationId: string; operationId?: string | undefined }, decision: Decision): Promise<boolean> {
-    const result = await this.commit(decision, [], undefined, command.operationId);
+    const result = await this.commit(decision, undefined, command.operationId);
     if (result.outcome !== ApplyOutcome.APPLIED) return false;
     await this.answer(command, { outcome: 'applied', version: result.version });
     return true;
@@ -461,7 +460,7 @@ export class Coordinator {
       }
       if (!record || TERMINAL_STATUSES.has(record.status)) return false;
       if (atSeq !== null && (record.status !== 'running' || record.next?.seq !== atSeq)) return false;
-      const result = await this.commit(decideFailure(record, error, reason), [], undefined, operationId);
+      const result = await this.commit(decideFailure(record, error, reason), undefined, operationId);
       if (result.outcome === ApplyOutcome.APPLIED) return true;
     }
     throw new HandoffError(ErrorCode.INTERNAL, `Could not end conversation ${conversationId}: its record kept changing`, { retryable: true });
@@ -491,7 +490,7 @@ export class Coordinator {
       return;
     }
     if (!record && data.kind === 'start') {
-      await this.commit(decideEndedBeforeStart(this.deps.network, conversationId, error, 'error'), [], undefined, operationId);
+      await this.commit(decideEndedBeforeStart(this.deps.network, conversationId, error, 'error'), undefined, operationId);
       return;
     }
     await this.answer(command, { outcome: 'refused', version: record?.version ?? null, error });
@@ -521,7 +520,7 @@ export class Coordinator {
       { type: 'warning', message: `hop ${next.hopId} waited on the queue of ${next.agent}, whose workers are gone; moved to ${fallback}`, details: { agent: next.agent, hopId: next.hopId } },
       decided,
     ];
-    const applied = await this.commit(versionStep(record, moved, events, 'active'), [], undefined, newOperationId('reroute'));
+    const applied = await this.commit(versionStep(record, moved, events, 'active'), undefined, newOperationId('reroute'));
     if (applied.outcome === ApplyOutcome.APPLIED) return true;
     // Someone else moved it first: whatever the record says now is published (its hop may be the one just removed).
     const latest = await this.deps.store.read(record.conversationId);

@@ -1,6 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { MiddlewareHandler } from 'hono';
-import { ErrorCode, HandoffError, UnauthorizedError } from '@handoff/core';
+import { UnauthorizedError } from '@handoff/core';
 import { errorBody } from './error-status.js';
 
 /** Compares two strings in time independent of where they differ. */
@@ -35,7 +35,7 @@ export function browserAuth(keys: readonly string[]): MiddlewareHandler {
     const token = bearer ?? password;
     if (token !== undefined && keys.some((key) => same(key, token))) return next();
     return c.json(
-      errorBody(new HandoffError(ErrorCode.UNAUTHORIZED, 'Sign in with an API key as the password (any user name), or send "Authorization: Bearer <key>".')),
+      errorBody(new UnauthorizedError('Sign in with an API key as the password (any user name), or send "Authorization: Bearer <key>".')),
       401,
       { 'www-authenticate': 'Basic realm="handoff", charset="UTF-8"' },
     );

@@ -66,11 +66,12 @@ export class HealthView {
     const cached = this.cache.get(agent);
     if (cached && started - cached.at < this.cacheMs && started >= this.graceUntil) return cached.live;
     const key = this.keys.workers(agent);
-    const [live, known] = await Promise.all([this.redis.zcount(key, started - HEARTBEAT_TTL_MS, '+inf'), this.redis.zcard(key)]);
+    const live = await this.redis.zcount(key, started - HEARTBEAT_TTL_MS, '+inf');
     const now = Date.now();
     // Decided once the reply is in: a reply that took longer than a heartbeat's life came from an outage.
     if (now - started > HEARTBEAT_TTL_MS) this.startGrace();
-    if (now < this.graceUntil) return Math.max(known, cached?.live ?? 0);
+    // In the grace, every worker with an entry counts, whatever its age (read only then).
+    if (now < this.graceUntil) return Math.max(await this.redis.zcard(key), cached?.live ?? 0);
     this.cache.set(agent, { live, at: now });
     return live;
   }

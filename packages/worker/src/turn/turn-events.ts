@@ -46,7 +46,7 @@ export class TurnEvents {
    * Sends everything queued now, in one call, without waiting. Commands on one connection run in
    * order, so what is sent here lands before anything the caller sends after it.
    */
-  flush(): void {
+  private flush(): void {
     const batch = this.takeRest();
     if (batch.length === 0) return;
     const write = this.log.appendMany(this.conversationId, batch).catch((error: unknown) => {
