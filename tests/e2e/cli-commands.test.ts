@@ -74,8 +74,8 @@ describe('handoff run, inspect, dlq', () => {
     const id = listed.out.split(/\s+/)[0]!;
     const replayed = await handoff(['dlq', 'replay', id, '--config', configFile]);
     expect(replayed.out).toMatch(new RegExp(`replayed ${id.replace('.', '\\.')} as job stuck-1`));
-    expect((await queues.agent('SpanishAgent').getJob('stuck-1'))?.data).toEqual({ hello: 'world' });
-    await queues.agent('SpanishAgent').obliterate({ force: true });
+    expect(JSON.parse((await queues.lane('SpanishAgent').payload('stuck-1'))!)).toEqual({ hello: 'world' });
+    expect(await queues.lane('SpanishAgent').remove('stuck-1')).toBe(1);
     await queues.close();
     redis.disconnect();
   });

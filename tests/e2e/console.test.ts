@@ -5,11 +5,10 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { agentQueueName } from '@handoff/core';
 import { ManagedProcess, lastUserText, startScriptedModel, systemIncludes, type ScriptedModel } from '@handoff/testing';
 import { redisUrl, uniquePrefix } from '../support/env.js';
 import { REPO_ROOT, startHandoff } from '../support/processes.js';
-import { openQueue } from '../support/queues.js';
+import { openLane } from '../support/queues.js';
 
 const KEY = 'console-key-4f9a';
 const NETWORK = 'tests/e2e/networks/console.ts';
@@ -265,12 +264,7 @@ describe('web console', () => {
   });
 
   it('lists dead letters and replays one from the dead-letter view', async () => {
-    const queue = openQueue(agentQueueName('Intake'), redis, prefix);
-    try {
-      await queue.add('hop', { not: 'an envelope' }, { jobId: 'poison-1' });
-    } finally {
-      await queue.close();
-    }
+    await openLane('Intake', redis, prefix).push('poison-1', JSON.stringify({ not: 'an envelope' }));
     type Letters = { deadLetters: { id: string; sourceQueue: string; deadAt: number; error: { code: string } }[]; total: number };
     const letters = async () => (await (await api('/v1/dead-letters')).json()) as Letters;
     await expect.poll(async () => (await letters()).total, { timeout: 10_000 }).toBe(1);

@@ -1,12 +1,12 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient, type HandoffClient } from '@handoff/client';
-import { agentQueueName, type StoredEvent } from '@handoff/core';
+import { type StoredEvent } from '@handoff/core';
 import { systemIncludes, startScriptedModel, type ManagedProcess, type ScriptedModel } from '@handoff/testing';
 import { englishSpanishRules } from '@handoff/examples/dist/english-spanish/scripted-model.js';
 import { redisUrl, uniquePrefix } from '../support/env.js';
 import { startHandoff } from '../support/processes.js';
-import { openQueue, hopJobOf } from '../support/queues.js';
+import { hopRunsOf } from '../support/queues.js';
 
 /**
  * The seed's example end to end, as separate OS processes: a gateway and two workers that serve
@@ -74,13 +74,13 @@ describe('English/Spanish handoff across processes', () => {
     expect(spanishRequest?.body.messages[1]).toEqual({ role: 'user', content: '¿cuanto es 2+2?' });
 
     // Each turn ran in the worker process that serves its agent, not in this one.
-    const { epoch } = await conversation.status();
-    const first = await hopJobOf(redis, prefix, 'EnglishAgent', conversation.id, 1, epoch);
-    const second = await hopJobOf(redis, prefix, 'SpanishAgent', conversation.id, 2, epoch);
-    expect(first?.data.agent).toBe('EnglishAgent');
-    expect(second?.data.agent).toBe('SpanishAgent');
-    expect(first?.processedBy).toMatch(/^worker/);
-    expect(first?.processedBy).not.toBe(second?.processedBy);
+    const [first] = await hopRunsOf(redis, prefix, conversation.id, 1);
+    const [second] = await hopRunsOf(redis, prefix, conversation.id, 2);
+    expect(first?.agent).toBe('EnglishAgent');
+    expect(second?.agent).toBe('SpanishAgent');
+    expect(first?.workerId).toMatch(/^worker/);
+    expect(second?.workerId).toMatch(/^worker/);
+    expect(first?.workerId).not.toBe(second?.workerId);
   });
 
   it('serves many conversations at once, each worker only its own agent', async () => {
@@ -91,13 +91,13 @@ describe('English/Spanish handoff across processes', () => {
       expect(result.status).toBe('completed');
       expect(result.agent).toBe(i % 2 === 0 ? 'SpanishAgent' : 'EnglishAgent');
     });
-    const english = openQueue(agentQueueName('EnglishAgent'), redis, prefix);
-    const spanish = openQueue(agentQueueName('SpanishAgent'), redis, prefix);
-    const [englishWorkers, spanishWorkers] = await Promise.all([english.getWorkers(), spanish.getWorkers()]);
-    expect(englishWorkers).toHaveLength(1);
-    expect(spanishWorkers).toHaveLength(1);
-    expect(englishWorkers[0]?.name).not.toBe(spanishWorkers[0]?.name);
-    await Promise.all([english.close(), spanish.close()]);
+    // Every turn of an agent ran in the one worker process that serves it.
+    const runs = (await Promise.all(conversations.map(async (c) => [...(await hopRunsOf(redis, prefix, c.id, 1)), ...(await hopRunsOf(redis, prefix, c.id, 2))]))).flat();
+    const englishWorkers = new Set(runs.filter((r) => r.agent === 'EnglishAgent').map((r) => r.workerId));
+    const spanishWorkers = new Set(runs.filter((r) => r.agent === 'SpanishAgent').map((r) => r.workerId));
+    expect(englishWorkers.size).toBe(1);
+    expect(spanishWorkers.size).toBe(1);
+    expect([...englishWorkers][0]).not.toBe([...spanishWorkers][0]);
   });
 
   it('shuts down gracefully on SIGTERM', async () => {

@@ -224,8 +224,10 @@ describe('HTTP API', () => {
     expect(listed.status).toBe(200);
     const { queues } = (await listed.json()) as { queues: { name: string; counts: Record<string, number> }[] };
     const byName = new Map(queues.map((q) => [q.name, q]));
-    expect([...byName.keys()].sort()).toEqual(['agent.EnglishAgent', 'agent.SpanishAgent', ...Array.from({ length: 8 }, (_, p) => `coordinator.${p}`), 'dead-letter'].sort());
-    expect(byName.get('agent.SpanishAgent')!.counts.completed).toBeGreaterThan(0);
+    // The BullMQ queues: coordinator partitions and dead letters (hops are in agents' lanes, counted on /v1/agents).
+    expect([...byName.keys()].sort()).toEqual([...Array.from({ length: 8 }, (_, p) => `coordinator.${p}`), 'dead-letter'].sort());
+    const completed = [...byName.values()].reduce((sum, q) => sum + (q.counts.completed ?? 0), 0);
+    expect(completed).toBeGreaterThan(0);
   });
 
   it('lists conversations started over Redis too, not only over HTTP', async () => {

@@ -1,14 +1,13 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HandoffClient } from '@handoff/client';
-import { agentQueueName, hopId, hopJobId } from '@handoff/core';
 import { ManagedProcess, findFreePort, type ScriptedModel } from '@handoff/testing';
 import { HANDOFF_BIN, REPO_ROOT } from '../support/processes.js';
 import { uniquePrefix } from '../support/env.js';
 import { FAST_RECOVERY, waitFor, type Deployment } from './support/deployment.js';
 import { isTurnOf, relayInput, relayReply, verifyRelay } from './support/relay.js';
 import { startRelayRuntime, type RelayRuntime } from './support/relay-runtime.js';
-import { openQueue } from '../support/queues.js';
+import { hopRunsOf, hopStateOf } from '../support/queues.js';
 
 /**
  * SIGTERM drains: a worker finishes the turns it is running before it exits (no stalled jobs);
@@ -43,14 +42,10 @@ describe('graceful shutdown', () => {
     await runtime?.close();
   });
 
-  async function hopJob(conversationId: string) {
-    const queue = openQueue(agentQueueName('R1'), redis, prefix);
-    try {
-      const { epoch } = await client.conversation(conversationId).status();
-      return await queue.getJob(hopJobId(hopId(conversationId, 1), epoch));
-    } finally {
-      await queue.close();
-    }
+  /** Where the conversation's first hop is in R1's lane. */
+  async function firstHopState(conversationId: string) {
+    const { epoch } = await client.conversation(conversationId).status();
+    return hopStateOf(redis, prefix, 'R1', conversationId, 1, epoch);
   }
 
   it('finishes a running turn before exiting, with no stalled job', async () => {
@@ -65,9 +60,9 @@ describe('graceful shutdown', () => {
     const result = await conversation.result({ timeoutMs: 20_000 });
     expect(result.status).toBe('completed');
     expect(model.requests.filter(isTurnOf('slow', 1))).toHaveLength(1); // not re-run
-    const job = await hopJob(conversation.id);
-    expect(job?.stalledCounter ?? 0).toBe(0);
-    expect(await job?.isCompleted()).toBe(true);
+    // One run of the hop, by the stopping worker, and the hop has left the lane.
+    expect(await hopRunsOf(redis, prefix, conversation.id, 1)).toEqual([{ agent: 'R1', workerId: expect.stringMatching(/^worker/), attempt: 1 }]);
+    expect(await firstHopState(conversation.id)).toBe('unknown');
     expect(await verifyRelay(redis, prefix, conversation.id, 'slow', 2)).toEqual([]);
   }, 60_000);
 
@@ -80,14 +75,14 @@ describe('graceful shutdown', () => {
     expect(exit).toEqual({ code: 0, signal: null });
     expect(Date.now() - startedStopping).toBeGreaterThanOrEqual(4_500); // it waited for the drain timeout
     expect(Date.now() - startedStopping).toBeLessThan(15_000);
-    // The hop waits on the queue, not failed, not active.
-    const job = await hopJob(conversation.id);
-    expect(await job?.getState()).toBe('waiting');
-    expect(job?.attemptsMade).toBe(0);
+    // The hop waits on the lane, not failed, not active.
+    expect(await firstHopState(conversation.id)).toBe('waiting');
 
     await deployment.addWorker();
     const result = await conversation.result({ timeoutMs: 20_000 });
     expect(result).toMatchObject({ status: 'completed', output: 'done held' });
+    // Handed back, not failed: the second run is still attempt 1.
+    expect((await hopRunsOf(redis, prefix, conversation.id, 1)).map((run) => run.attempt)).toEqual([1, 1]);
     expect(await verifyRelay(redis, prefix, conversation.id, 'held', 2)).toEqual([]);
   }, 60_000);
 

@@ -2,12 +2,12 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient, createHttpClient, type HandoffClient, type RedisHandoffClient } from '@handoff/client';
 import { EventLog } from '@handoff/redis';
-import { agentQueueName, queuePrefix, keyLayout, type Message, type StoredEvent } from '@handoff/core';
+import { keyLayout, type Message, type StoredEvent } from '@handoff/core';
 import { findFreePort, startScriptedModel, systemIncludes, type ManagedProcess, type ScriptedModel } from '@handoff/testing';
 import { redisUrl, uniquePrefix } from '../support/env.js';
 import { startHandoff } from '../support/processes.js';
 import { FAST_RECOVERY, waitFor } from './support/deployment.js';
-import { openQueue } from '../support/queues.js';
+import { openLane, waitingPayloads } from '../support/queues.js';
 import { NO_STALL_NETWORK, NO_STALL_RULES } from './support/no-stall-model.js';
 
 /** The history as the model API demands it: every assistant tool call answered by a tool message before anything else follows. */
@@ -175,15 +175,14 @@ describe('no conversation stalls on the paths around the turn', () => {
   }, 30_000);
 
   it('a publish that fails after the apply committed leaves no hop stalled: it is published again once Redis takes writes', async () => {
-    // Clerk's queue cannot take a job (a key of the wrong type stands where its list goes), as
-    // during a failover. BullMQ's add script fails half way: the job's hash is written, the job is
-    // in no list — the turn result's next try finds "the job exists" and completes.
-    const waitKey = `${queuePrefix(prefix, agentQueueName('Clerk'))}:${agentQueueName('Clerk')}:wait`;
+    // Clerk's lane cannot take a hop (a key of the wrong type stands where its wait list goes), as
+    // during a failover: the push fails, and the turn result's apply has committed all the same.
+    const waitKey = openLane('Clerk', redis, prefix).keys.wait;
     const saved = await redis.lrange(waitKey, 0, -1);
     await redis.del(waitKey);
     await redis.set(waitKey, 'not a list');
     const conversation = await client.start({ agent: 'Front', input: 'clerk please, while the queue is broken' });
-    // The handoff to Clerk applied; its publish is what fails (the hop's job is in no list of Clerk's queue).
+    // The handoff to Clerk applied; its publish is what fails (the hop is not in Clerk's lane).
     await waitFor(async () => (await conversation.status()).next?.agent === 'Clerk', 20_000, 'the handoff to Clerk to apply');
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     const { status, next } = await conversation.status();
@@ -206,12 +205,8 @@ describe('no conversation stalls on the paths around the turn', () => {
     const heartbeats = keys.workers('Primary');
     await redis.zadd(heartbeats, Date.now() + 60_000, 'just-died');
     const conversation = await client.start({ agent: 'Front', input: 'primary please' });
-    const primaryWait = openQueue(agentQueueName('Primary'), redis, prefix);
-    try {
-      await waitFor(async () => (await primaryWait.getJobs(['waiting'])).some((j) => j.data.conversationId === conversation.id), 15_000, 'the hop to wait on Primary\'s queue');
-    } finally {
-      await primaryWait.close();
-    }
+    const primaryLane = openLane('Primary', redis, prefix);
+    await waitFor(async () => (await waitingPayloads(primaryLane)).some((hop) => hop.conversationId === conversation.id), 15_000, 'the hop to wait on Primary\'s lane');
     await redis.zrem(heartbeats, 'just-died');
     const result = await conversation.result({ timeoutMs: 20_000 });
     expect(result).toMatchObject({ status: 'completed', output: 'Backup answers: primary please', agent: 'Backup', path: ['Front', 'Backup'] });
@@ -219,11 +214,6 @@ describe('no conversation stalls on the paths around the turn', () => {
     expect(events.find((e) => e.type === 'routing.decided' && e.strategy === 'health')).toMatchObject({ router: 'Primary', agent: 'Backup' });
     // Moved while queued (not routed around at the handoff: Primary's heartbeat was still fresh then).
     expect(events.some((e) => e.type === 'warning' && /waited on the queue of Primary/.test(e.message))).toBe(true);
-    const primaryQueue = openQueue(agentQueueName('Primary'), redis, prefix);
-    try {
-      expect((await primaryQueue.getJobs(['waiting'])).filter((j) => j.data.conversationId === conversation.id)).toEqual([]);
-    } finally {
-      await primaryQueue.close();
-    }
+    expect((await waitingPayloads(primaryLane)).filter((hop) => hop.conversationId === conversation.id)).toEqual([]);
   }, 60_000);
 });

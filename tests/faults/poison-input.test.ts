@@ -5,7 +5,6 @@ import {
   DEAD_LETTER_QUEUE,
   MAX_COORDINATOR_JOB_BYTES,
   MAX_ENVELOPE_BYTES,
-  agentQueueName,
   defineAgent,
   defineNetwork,
   hopId,
@@ -17,10 +16,10 @@ import {
   type TurnResult,
 } from '@handoff/core';
 import { decideStart } from '@handoff/gateway';
-import { ConversationStore, EventLog, HOP_JOB_OPTIONS, type DeadLetter } from '@handoff/redis';
+import { ConversationStore, EventLog, HOP_JOB_OPTIONS, type DeadLetter, type HopLane } from '@handoff/redis';
 import { lastUserText, systemIncludes } from '@handoff/testing';
 import { startInProcess, type InProcessRuntime } from '../support/in-process.js';
-import { coordinatorQueueOf, openQueue } from '../support/queues.js';
+import { coordinatorQueueOf, openLane, openQueue } from '../support/queues.js';
 
 /**
  * Garbage and hostile jobs added straight to the runtime's BullMQ queues, bypassing the client:
@@ -30,7 +29,7 @@ import { coordinatorQueueOf, openQueue } from '../support/queues.js';
  */
 describe('poison input on the queues', () => {
   let rt: InProcessRuntime;
-  let front: Queue;
+  let front: HopLane;
   let coordinator: Queue;
   let deadLetters: Queue;
   let store: ConversationStore;
@@ -55,7 +54,7 @@ describe('poison input on the queues', () => {
         { when: systemIncludes('You are Back.'), reply: { content: 'Back answers.' } },
       ],
     });
-    front = openQueue(agentQueueName('Front'), rt.redis, rt.prefix);
+    front = openLane('Front', rt.redis, rt.prefix);
     // Partition 0 of the coordinator queue: where the garbage goes (the gateway consumes every partition).
     coordinator = openQueue(coordinatorQueueName(0), rt.redis, rt.prefix);
     deadLetters = openQueue(DEAD_LETTER_QUEUE, rt.redis, rt.prefix);
@@ -63,7 +62,7 @@ describe('poison input on the queues', () => {
     eventLog = new EventLog(rt.redis, keyLayout(rt.prefix));
   });
   afterAll(async () => {
-    await Promise.all([front?.close(), coordinator?.close(), deadLetters?.close()]);
+    await Promise.all([coordinator?.close(), deadLetters?.close()]);
     await rt?.close();
   });
 
@@ -144,10 +143,12 @@ describe('poison input on the queues', () => {
   ];
 
   it('dead-letters garbage on an agent queue with VALIDATION_FAILED and keeps serving', async () => {
-    for (const [label, payload] of GARBAGE) await front.add('Front', payload, { jobId: `garbage-agent-${label}` });
+    for (const [label, payload] of GARBAGE) await front.push(`garbage-agent-${label}`, JSON.stringify(payload));
+    // Bytes that are not JSON at all.
+    await front.push('garbage-agent-not-json', '{"conversationId": "c_cut');
     // Garbage that names a conversation: an error event on it too.
     const named = 'c_poison_agent_named';
-    await front.add('Front', { conversationId: named, junk: true }, { jobId: 'garbage-agent-named' });
+    await front.push('garbage-agent-named', JSON.stringify({ conversationId: named, junk: true }));
 
     for (const [label, payload] of GARBAGE) {
       const letter = await deadLetterOf('agent.Front', `garbage-agent-${label}`);
@@ -156,8 +157,12 @@ describe('poison input on the queues', () => {
       expect(letter.conversationId).toBeUndefined();
       expect(letter.error.message).toMatch(/^Envelope on queue "agent\.Front" is invalid: /);
     }
+    const notJson = await deadLetterOf('agent.Front', 'garbage-agent-not-json');
+    expect(notJson).toMatchObject({ sourceQueue: 'agent.Front', payload: '{"conversationId": "c_cut', error: { code: 'VALIDATION_FAILED' } });
     const letter = await deadLetterOf('agent.Front', 'garbage-agent-named');
     expect(letter).toMatchObject({ sourceQueue: 'agent.Front', conversationId: named, error: { code: 'VALIDATION_FAILED' } });
+    // Each garbage hop left the lane once dead-lettered.
+    await waitFor(async () => JSON.stringify(await front.counts()) === JSON.stringify({ waiting: 0, active: 0, retrying: 0, failed: 0 }), 10_000, 'Front\'s lane to empty');
     const [event] = await errorEventsOf(named);
     expect(event).toMatchObject({ type: 'error', agent: 'Front', conversationId: named, error: { code: 'VALIDATION_FAILED' } });
 
@@ -211,7 +216,7 @@ describe('poison input on the queues', () => {
   it('dead-letters an envelope of schemaVersion 2 with UNSUPPORTED_SCHEMA_VERSION and ends its conversation', async () => {
     const id = 'c_poison_envelope_v2';
     await appliedStart(id);
-    await front.add('Front', envelopeFor(id, { schemaVersion: 2 }), { jobId: hopId(id, 1) });
+    await front.push(hopId(id, 1), JSON.stringify(envelopeFor(id, { schemaVersion: 2 })));
 
     const result = await rt.client.conversation(id).result({ timeoutMs: 10_000 });
     expect(result).toMatchObject({ status: 'failed', reason: 'error', error: { code: 'UNSUPPORTED_SCHEMA_VERSION', details: { found: 2, supported: 1 } } });

@@ -1,12 +1,12 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient, type RedisHandoffClient } from '@handoff/client';
-import { agentQueueName, hopId, hopJobId, keyLayout, type StoredEvent } from '@handoff/core';
+import { hopId, hopJobId, keyLayout, type StoredEvent } from '@handoff/core';
 import { EventLog } from '@handoff/redis';
 import { RedisServerProcess, TcpRelay, findFreePort, startScriptedModel, type ManagedProcess, type ScriptedModel } from '@handoff/testing';
 import { uniquePrefix } from '../support/env.js';
 import { startHandoff } from '../support/processes.js';
-import { openQueue } from '../support/queues.js';
+import { openLane } from '../support/queues.js';
 import { FAST_RECOVERY, waitFor } from './support/deployment.js';
 import { NO_STALL_NETWORK, NO_STALL_RULES } from './support/no-stall-model.js';
 
@@ -94,20 +94,16 @@ describe('Redis losing data or stalling, and a corrupted hop job', () => {
   }, 60_000);
 
   it('a hop job whose data was overwritten ends its conversation with the error (found from the job id), instead of leaving it running', async () => {
-    // Clerk has no worker yet: its hop waits on its queue, where its data gets overwritten.
+    // Clerk has no worker yet: its hop waits on its lane, where its data gets overwritten.
     await worker.stop(5_000);
     const front = await startHandoff('worker front', ['worker', '--network', NO_STALL_NETWORK, ...FAST_RECOVERY, '--agents', 'Front'], workerEnv);
     try {
       const conversation = await client.start({ agent: 'Front', input: 'clerk please, then lose my hop' });
       const { epoch } = await conversation.status();
-      const queue = openQueue(agentQueueName('Clerk'), redis, prefix);
-      try {
-        const jobId = hopJobId(hopId(conversation.id, 2), epoch);
-        await waitFor(async () => (await queue.getJobState(jobId)) === 'waiting', 15_000, 'the hop to Clerk to wait on its queue');
-        await (await queue.getJob(jobId))!.updateData('corrupted' as never);
-      } finally {
-        await queue.close();
-      }
+      const lane = openLane('Clerk', redis, prefix);
+      const jobId = hopJobId(hopId(conversation.id, 2), epoch);
+      await waitFor(async () => (await lane.state(jobId)) === 'waiting', 15_000, 'the hop to Clerk to wait on its lane');
+      await redis.hset(lane.keys.data, jobId, '"corrupted"');
       worker = await startHandoff('worker', ['worker', '--network', NO_STALL_NETWORK, ...FAST_RECOVERY, '--agents', 'Primary,Backup,Clerk,Helper'], workerEnv);
       const result = await conversation.result({ timeoutMs: 20_000 });
       expect(result.status).toBe('failed');

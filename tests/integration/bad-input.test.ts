@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient } from '@handoff/client';
-import { DEAD_LETTER_QUEUE, agentQueueName, defineAgent, defineNetwork, hopId, keyLayout, commandJobId } from '@handoff/core';
+import { DEAD_LETTER_QUEUE, defineAgent, defineNetwork, hopId, keyLayout, commandJobId } from '@handoff/core';
 import { decideStart } from '@handoff/gateway';
 import { ConversationStore } from '@handoff/redis';
 import { findFreePort, hasTool, lastUserText, systemIncludes, type RecordedRequest } from '@handoff/testing';
 import { redisUrl, uniquePrefix } from '../support/env.js';
 import { startInProcess, type InProcessRuntime } from '../support/in-process.js';
-import { openQueue, coordinatorQueueOf, coordinatorJobCount } from '../support/queues.js';
+import { openLane, openQueue, coordinatorQueueOf, coordinatorJobCount } from '../support/queues.js';
 
 const lastToolMessage = (req: RecordedRequest) => [...req.body.messages].reverse().find((m) => m.role === 'tool');
 
@@ -118,15 +118,15 @@ describe('bad input', () => {
 
   it('dead-letters an invalid envelope with an error event, ends its conversation, and keeps serving', async () => {
     const id = 'c_bad_envelope';
-    const front = openQueue(agentQueueName('Front'), rt.redis, rt.prefix);
+    const front = openLane('Front', rt.redis, rt.prefix);
     const deadLetters = openQueue(DEAD_LETTER_QUEUE, rt.redis, rt.prefix);
     // A real conversation whose first hop arrives corrupt: the coordinator's apply ran (record,
     // history, events), and instead of its envelope a broken one naming the same hop is queued.
     const store = new ConversationStore(rt.redis, keyLayout(rt.prefix));
     const decision = decideStart(rt.network, { schemaVersion: 1, kind: 'start', conversationId: id, entryAgent: 'Front', input: 'hi', context: {}, limits: {}, createdAt: Date.now() });
     expect((await store.apply(decision.step)).outcome).toBe('applied');
-    await front.add('Front', { conversationId: id, hopId: hopId(id, 1), seq: 1, schemaVersion: 1, historyLength: 'not a number' }, { jobId: hopId(id, 1) });
-    await front.add('Front', { garbage: true }, { jobId: 'garbage-1' });
+    await front.push(hopId(id, 1), JSON.stringify({ conversationId: id, hopId: hopId(id, 1), seq: 1, schemaVersion: 1, historyLength: 'not a number' }));
+    await front.push('garbage-1', JSON.stringify({ garbage: true }));
 
     const result = await rt.client.conversation(id).result({ timeoutMs: 10_000 });
     expect(result).toMatchObject({ status: 'failed', reason: 'error', error: { code: 'VALIDATION_FAILED', message: expect.stringMatching(/^Envelope on queue "agent.Front" is invalid: .*historyLength/) } });
@@ -143,7 +143,7 @@ describe('bad input', () => {
     // The worker keeps serving.
     const next = await (await rt.client.start({ agent: 'Back', input: 'still there?' })).result({ timeoutMs: 10_000 });
     expect(next).toMatchObject({ status: 'completed', output: 'Back answers.' });
-    await Promise.all([front.close(), deadLetters.close()]);
+    await deadLetters.close();
   });
 });
 

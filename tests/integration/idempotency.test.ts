@@ -1,7 +1,7 @@
-import { Queue, QueueEvents } from 'bullmq';
+import { QueueEvents } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SCHEMA_VERSION, agentQueueName, queuePrefix, hopId, hopJobId, type StartCommand, type TurnResult } from '@handoff/core';
-import { ConversationStore, EventLog, QueueSet, createRedisConnection, registerNetwork } from '@handoff/redis';
+import { SCHEMA_VERSION, queuePrefix, hopId, hopJobId, type StartCommand, type TurnResult } from '@handoff/core';
+import { ConversationStore, EventLog, QueueSet, createRedisConnection, type HopLane, registerNetwork } from '@handoff/redis';
 import { Coordinator, HealthView, Routers, decideTurn } from '@handoff/gateway';
 import { defineAgent, defineNetwork, keyLayout } from '@handoff/core';
 import pino from 'pino';
@@ -10,7 +10,7 @@ import { redisUrl, uniquePrefix } from '../support/env.js';
 import { startInProcess, type InProcessRuntime } from '../support/in-process.js';
 import { chainNetwork } from '../support/network-builders.js';
 import { hasTool, systemIncludes } from '@handoff/testing';
-import { openQueue, coordinatorQueueOf, coordinatorQueueNameOf } from '../support/queues.js';
+import { coordinatorQueueOf, coordinatorQueueNameOf } from '../support/queues.js';
 
 const network = defineNetwork({
   name: 'pair',
@@ -48,7 +48,7 @@ describe('coordinator applies each hop exactly once', () => {
   let coordinator: Coordinator;
   let store: ConversationStore;
   let queues: QueueSet;
-  let agentB: Queue;
+  let agentB: HopLane;
 
   beforeAll(async () => {
     redis = createRedisConnection(redisUrl(), 'command') as Redis;
@@ -57,10 +57,9 @@ describe('coordinator applies each hop exactly once', () => {
     await registerNetwork(redis, keys, network);
     const health = new HealthView(redis, keys);
     coordinator = new Coordinator({ network, store, events: new EventLog(redis, keys), queues, logger: pino({ level: 'silent' }), redis, keys, health, routers: new Routers(network, redis, keys, queues, health) });
-    agentB = openQueue(agentQueueName('B'), redis, prefix);
+    agentB = queues.lane('B');
   });
   afterAll(async () => {
-    await agentB.close();
     await queues.close();
     redis.disconnect();
   });
@@ -85,8 +84,8 @@ describe('coordinator applies each hop exactly once', () => {
     const events = await new EventLog(redis, keys).read(id);
     expect(events.filter((e) => e.type === 'handoff')).toHaveLength(1);
     expect(events.filter((e) => e.type === 'conversation.started')).toHaveLength(1);
-    const jobs = await agentB.getJobs(['waiting']);
-    expect(jobs.filter((j) => j.data.conversationId === id).map((j) => j.id)).toEqual([hopJobId(hopId(id, 2), record!.epoch)]);
+    const ids = await agentB.waitingIds();
+    expect(ids.filter((hop) => hop.startsWith(`${id}.`))).toEqual([hopJobId(hopId(id, 2), record!.epoch)]);
   });
 
   it('publishes the next hop on redelivery when a crash fell between the apply and the publish', async () => {
@@ -97,12 +96,12 @@ describe('coordinator applies each hop exactly once', () => {
     const record = await store.read(id);
     const decision = decideTurn(network, record!, result);
     expect((await store.apply(decision.step)).outcome).toBe('applied');
-    expect(await agentB.getJob(hopJobId(hopId(id, 2), record!.epoch))).toBeUndefined();
+    expect(await agentB.state(hopJobId(hopId(id, 2), record!.epoch))).toBe('unknown');
 
-    // BullMQ redelivers the same turn result: it must not re-apply, and must publish.
+    // The same turn result delivered again: it must not re-apply, and must publish.
     expect(await coordinator.handle(result)).toBe('redelivered');
-    const job = await agentB.getJob(hopJobId(hopId(id, 2), record!.epoch));
-    expect(job?.data).toMatchObject({ conversationId: id, seq: 2, agent: 'B', previousAgent: 'A', reason: 'because' });
+    const payload = await agentB.payload(hopJobId(hopId(id, 2), record!.epoch));
+    expect(JSON.parse(payload!)).toMatchObject({ conversationId: id, seq: 2, agent: 'B', previousAgent: 'A', reason: 'because' });
     expect((await store.history(id)).length).toBe(3);
   });
 
@@ -112,9 +111,9 @@ describe('coordinator applies each hop exactly once', () => {
     await coordinator.handle(turn(id, 1, 'A', { type: 'handoff', target: { type: 'agent', agent: 'B' }, reason: 'x', source: 'llm_condition' }));
     await coordinator.handle(turn(id, 2, 'B', { type: 'final', output: 'done' }));
     const { epoch } = (await store.read(id))!;
-    await agentB.remove(hopJobId(hopId(id, 2), epoch));
+    expect(await agentB.remove(hopJobId(hopId(id, 2), epoch))).toBe(1);
     expect(await coordinator.handle(turn(id, 1, 'A', { type: 'handoff', target: { type: 'agent', agent: 'B' }, reason: 'x', source: 'llm_condition' }))).toBe('redelivered');
-    expect(await agentB.getJob(hopJobId(hopId(id, 2), epoch))).toBeUndefined();
+    expect(await agentB.state(hopJobId(hopId(id, 2), epoch))).toBe('unknown');
     expect((await store.read(id))?.status).toBe('completed');
     expect((await store.history(id)).length).toBe(5);
   });

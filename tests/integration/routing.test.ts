@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { agentQueueName, keyLayout, capabilityRouter, defineNetwork, pool, to, type RoutingStrategy, type StoredEvent } from '@handoff/core';
+import { keyLayout, capabilityRouter, defineNetwork, pool, to, type RoutingStrategy, type StoredEvent } from '@handoff/core';
 import { addDeadLetter, listDeadLetters, QueueSet, replayDeadLetter } from '@handoff/redis';
 import { lastUserText, systemText } from '@handoff/testing';
 import { startInProcess, type InProcessRuntime } from '../support/in-process.js';
 import { by, call, scriptedAgent, when } from '../support/scripted-agents.js';
-import { openQueue } from '../support/queues.js';
+import { openLane } from '../support/queues.js';
 
 async function eventsOf(rt: InProcessRuntime, id: string): Promise<StoredEvent[]> {
   const events: StoredEvent[] = [];
@@ -79,17 +79,14 @@ describe('routing policies', () => {
 
   it('least loaded picks the agent with the fewest hops queued', async () => {
     const queues = new QueueSet(rt.redis, rt.prefix);
-    await queues.agent('P1').pause();
-    await queues.agent('P2').pause();
-    await Promise.all([queues.agent('P1').add('x', { garbage: 1 }), queues.agent('P1').add('x', { garbage: 2 }), queues.agent('P2').add('x', { garbage: 3 })]);
+    // Hops held by workers elsewhere: 2 on P1, 1 on P2 (leases that outlast the test).
+    const busy = { P1: ['x1', 'x2'], P2: ['x3'] };
+    for (const [agent, ids] of Object.entries(busy)) for (const id of ids) await rt.redis.zadd(queues.lane(agent).keys.leases, Date.now() + 600_000, id);
     const { result, conversation } = await run('least', 'who is free?');
     expect(result.agent).toBe('P3');
     const decided = (await eventsOf(rt, conversation.id)).find((e) => e.type === 'routing.decided');
     expect(decided).toMatchObject({ router: 'least', strategy: 'least_loaded', agent: 'P3', details: { loads: { P1: 2, P2: 1, P3: 0 } } });
-    await queues.agent('P1').obliterate({ force: true });
-    await queues.agent('P2').obliterate({ force: true });
-    await queues.agent('P1').resume();
-    await queues.agent('P2').resume();
+    for (const [agent, ids] of Object.entries(busy)) await rt.redis.zrem(queues.lane(agent).keys.leases, ...ids);
     await queues.close();
   });
 
@@ -192,13 +189,12 @@ describe('routing policies', () => {
       rules: [],
     });
     try {
-      const queue = openQueue(agentQueueName('Busy'), limited.redis, limited.prefix);
+      const lane = openLane('Busy', limited.redis, limited.prefix);
       // One at a time: a start counts from its admission until its first hop is queued (for a few ms it may count twice, never zero times).
       for (let i = 0; i < 3; i++) {
         await limited.client.start({ agent: 'Busy', input: `q ${i}` });
-        for (let t = 0; t < 100 && ((await queue.getWaitingCount()) < i + 1 || (await limited.redis.zcard(keyLayout(limited.prefix).admission('Busy'))) > 0); t++) await new Promise((r) => setTimeout(r, 20));
+        for (let t = 0; t < 100 && ((await lane.counts()).waiting < i + 1 || (await limited.redis.zcard(keyLayout(limited.prefix).admission('Busy'))) > 0); t++) await new Promise((r) => setTimeout(r, 20));
       }
-      await queue.close();
       await expect(limited.client.start({ agent: 'Busy', input: 'one more' })).rejects.toMatchObject({ code: 'OVERLOADED', retryable: true, details: { agent: 'Busy', waiting: 3, limit: 3 } });
     } finally {
       await limited.close();
@@ -215,7 +211,8 @@ describe('routing policies', () => {
     await addDeadLetter(queues, { sourceQueue: 'agent.Ghost', jobId: 'poison-2', conversationId: undefined, error: letter!.error, payload: { fixed: true } });
     const ghostLetter = (await listDeadLetters(queues)).find((l) => l.jobId === 'poison-2')!;
     expect(await replayDeadLetter(queues, ghostLetter.id)).toBe('poison-2');
-    expect((await queues.agent('Ghost').getJob('poison-2'))?.data).toEqual({ fixed: true });
+    expect(JSON.parse((await queues.lane('Ghost').payload('poison-2'))!)).toEqual({ fixed: true });
+    expect(await queues.lane('Ghost').state('poison-2')).toBe('waiting');
     expect((await listDeadLetters(queues)).some((l) => l.id === ghostLetter.id)).toBe(false);
     await expect(replayDeadLetter(queues, 'no-such-letter')).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
     await queues.close();

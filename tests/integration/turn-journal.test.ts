@@ -1,11 +1,11 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { agentQueueName, defineNetwork, defineTool, keyLayout, type RuntimeEvent } from '@handoff/core';
+import { defineNetwork, defineTool, keyLayout, type RuntimeEvent } from '@handoff/core';
 import { EventLog, TurnJournal, type JournalHop } from '@handoff/redis';
 import { redisUrl, uniquePrefix } from '../support/env.js';
 import { startInProcess, type InProcessRuntime } from '../support/in-process.js';
-import { openQueue } from '../support/queues.js';
+import { openLane } from '../support/queues.js';
 import { by, scriptedAgent, toolResults } from '../support/scripted-agents.js';
 
 /** The turn journal's Redis steps, on a real Redis, against a conversation record written as the coordinator writes it. */
@@ -148,11 +148,11 @@ describe('the turn journal and approvals', () => {
     expect(Object.keys(journal).filter((field) => !field.startsWith('_')).sort()).toEqual(['r0.end', expect.stringMatching(/^r0\.tool\.call_\d+$/)]);
 
     // Another run of the same hop (as after a stall): it replays the result and answers.
-    const queue = openQueue(agentQueueName('Cashier'), rt.redis, rt.prefix);
-    const [job] = await queue.getActive();
-    await queue.close();
-    expect(job).toBeDefined();
-    const outcome = await rt.workers.handlers.get('Cashier')!.handle(job!.data, { id: job!.id, attemptsMade: 0, attemptsStarted: 2 });
+    const lane = openLane('Cashier', rt.redis, rt.prefix);
+    const [held] = await lane.activeIds();
+    expect(held).toBeDefined();
+    const payload = JSON.parse((await lane.payload(held!))!) as unknown;
+    const outcome = await rt.workers.handlers.get('Cashier')!.handle(payload, { id: held, attemptsMade: 0, attemptsStarted: 2 });
     expect(outcome).toBe('turn-sent');
     const done = await conversation.result({ timeoutMs: 10_000 });
     expect(done.status).toBe('completed');

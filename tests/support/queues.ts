@@ -1,6 +1,6 @@
 import { Queue } from 'bullmq';
-import { DEFAULT_COORDINATOR_PARTITIONS, agentQueueName, coordinatorPartitionOf, coordinatorQueueName, hopId, hopJobId, queuePrefix } from '@handoff/core';
-import type { RedisClient } from '@handoff/redis';
+import { DEFAULT_COORDINATOR_PARTITIONS, coordinatorPartitionOf, coordinatorQueueName, hopId, hopJobId, keyLayout, queuePrefix } from '@handoff/core';
+import { EventLog, HopLane, type HopState, type RedisClient } from '@handoff/redis';
 
 /** A producer on one of a deployment's queues, under the queue's own prefix (as the runtime opens it). */
 export function openQueue(name: string, connection: RedisClient, prefix: string): Queue {
@@ -33,12 +33,24 @@ export async function coordinatorJobCount(connection: RedisClient, prefix: strin
   }
 }
 
-/** The hop job of a conversation's hop `seq` on `agent`'s queue (finished jobs are kept for inspection), with the worker that ran it (`processedBy`). */
-export async function hopJobOf(connection: RedisClient, prefix: string, agent: string, conversationId: string, seq: number, epoch: string | undefined): Promise<{ data: { agent?: string }; processedBy?: string | undefined } | undefined> {
-  const queue = openQueue(agentQueueName(agent), connection, prefix);
-  try {
-    return await queue.getJob(hopJobId(hopId(conversationId, seq), epoch));
-  } finally {
-    await queue.close();
-  }
+/** An agent's hop lane, as the runtime opens it. */
+export function openLane(agent: string, connection: RedisClient, prefix: string): HopLane {
+  return new HopLane(connection, prefix, agent);
+}
+
+/** The payloads of the hops waiting in a lane, parsed, next to be taken first. */
+export async function waitingPayloads(lane: HopLane): Promise<{ conversationId?: string }[]> {
+  const payloads = await Promise.all((await lane.waitingIds()).map((id) => lane.payload(id)));
+  return payloads.flatMap((payload) => (payload === null ? [] : [JSON.parse(payload) as { conversationId?: string }]));
+}
+
+/** The state of a conversation's hop `seq` in `agent`'s lane. */
+export function hopStateOf(connection: RedisClient, prefix: string, agent: string, conversationId: string, seq: number, epoch: string | undefined): Promise<HopState> {
+  return openLane(agent, connection, prefix).state(hopJobId(hopId(conversationId, seq), epoch));
+}
+
+/** The workers that started runs of a conversation's hop `seq`, in order (from its `agent.started` events). */
+export async function hopRunsOf(connection: RedisClient, prefix: string, conversationId: string, seq: number): Promise<{ agent: string; workerId: string | undefined; attempt: number }[]> {
+  const events = await new EventLog(connection, keyLayout(prefix)).readAll(conversationId);
+  return events.flatMap((event) => (event.type === 'agent.started' && event.seq === seq ? [{ agent: event.agent, workerId: event.workerId, attempt: event.attempt }] : []));
 }

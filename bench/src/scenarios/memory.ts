@@ -1,11 +1,10 @@
 import { Redis } from 'ioredis';
 import pino from 'pino';
 import { createClient } from '@handoff/client';
-import { agentQueueName, queuePrefix } from '@handoff/core';
+import { HopLane } from '@handoff/redis';
 import { startGateway } from '@handoff/gateway';
 import { hasTool, startScriptedModel } from '@handoff/testing';
 import { startWorkers } from '@handoff/worker';
-import { Queue } from 'bullmq';
 import { chainNetwork } from '../chain-script.js';
 import { rssMb, startRole } from '../processes.js';
 
@@ -69,16 +68,15 @@ export async function memory(options: { redisUrl: string; prefix: string; busyTu
   const redis = new Redis(options.redisUrl);
   const waitingGateway = await startGateway({ network, redis: { url: options.redisUrl, prefix: waitingPrefix }, logger });
   const waitingClient = createClient({ redis: { url: options.redisUrl, prefix: waitingPrefix } });
-  const queue = new Queue(agentQueueName('A1'), { connection: redis, prefix: queuePrefix(waitingPrefix, agentQueueName('A1')) });
+  const lane = new HopLane(redis, waitingPrefix, 'A1');
   await waitingClient.network();
   const before = Number(/used_memory:(\d+)/.exec(await redis.info('memory'))?.[1]);
   for (let i = 0; i < options.waitingConversations; i += 50) {
     await Promise.all(Array.from({ length: Math.min(50, options.waitingConversations - i) }, (_, k) => waitingClient.start({ agent: 'A1', input: `wait ${i + k} ${'x'.repeat(1000)}` })));
   }
-  while ((await queue.getWaitingCount()) < options.waitingConversations) await new Promise((resolve) => setTimeout(resolve, 50));
+  while ((await lane.counts()).waiting < options.waitingConversations) await new Promise((resolve) => setTimeout(resolve, 50));
   const after = Number(/used_memory:(\d+)/.exec(await redis.info('memory'))?.[1]);
-  await queue.obliterate({ force: true });
-  await queue.close();
+  for (const id of await lane.waitingIds(options.waitingConversations)) await lane.remove(id);
   await waitingClient.close();
   await waitingGateway.close();
   redis.disconnect();

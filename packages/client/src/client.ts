@@ -163,8 +163,7 @@ export function createClient<N extends NetworkDefinition = NetworkDefinition>(op
    * yet queued are counted and this start added in one atomic step, or it is refused at once.
    */
   const admit = async (agent: string, limit: number, conversationId: string): Promise<void> => {
-    const queue = queues.agent(agent);
-    const counted = await withSmallScripts(redis).handoffAdmitStart(queue.toKey('wait'), config.keys.admission(agent), limit, Date.now(), ADMISSION_HOLD_MS, conversationId);
+    const counted = await withSmallScripts(redis).handoffAdmitStart(queues.lane(agent).keys.wait, config.keys.admission(agent), limit, Date.now(), ADMISSION_HOLD_MS, conversationId);
     if (counted < 0) throw new OverloadedError(agent, -counted - 1, limit);
   };
 

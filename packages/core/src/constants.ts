@@ -96,15 +96,15 @@ export const DEFAULT_MODEL_MAX_RETRIES = 3;
 export const DEFAULT_MODEL_TIMEOUT_MS = 120_000;
 
 /**
- * BullMQ lock held on a running turn, renewed every half of it. Model calls take seconds to
- * minutes, so BullMQ's 30 s default is too short to be the only margin.
+ * Lease held on a running turn's hop (and BullMQ lock on a coordinator job), renewed every half of
+ * it. Model calls take seconds to minutes, so BullMQ's 30 s default is too short to be the only margin.
  */
 export const DEFAULT_LOCK_DURATION_MS = 60_000;
 
-/** How often workers look for turns whose worker died (BullMQ `stalledInterval`). */
+/** How often workers look for turns whose worker died: hops whose lease ran out (and BullMQ's `stalledInterval` for coordinator jobs). */
 export const DEFAULT_STALLED_INTERVAL_MS = 30_000;
 
-/** How many times a turn may be recovered from a dead worker before it fails (BullMQ's default is 1). */
+/** How many times a turn may be recovered from a dead worker before it fails (BullMQ's default, for its jobs, is 1). */
 export const DEFAULT_MAX_STALLED_COUNT = 3;
 
 /** How long finished conversations (record, history) stay in Redis, in seconds. */

@@ -179,7 +179,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     { partitions: consumed, ...definedOnly({ concurrency: options.concurrency }) },
   );
   inbox.start();
-  const sweeper = new FailureSweeper(options.network, queues, coordinator, logger, { redis: commands, keys: config.keys }, { coordinatorPartitions: consumed, ...definedOnly({ intervalMs: options.sweepIntervalMs }) });
+  const sweeper = new FailureSweeper(options.network, queues, coordinator, logger, { redis: commands, keys: config.keys }, { coordinatorPartitions: consumed, ...definedOnly({ intervalMs: options.sweepIntervalMs, maxStalledCount: options.maxStalledCount }) });
   sweeper.start();
   const reconciler = new Reconciler(
     { network: options.network, store, events, queues, redis: commands, keys: config.keys, health, coordinator, logger, observer: metrics, ...(options.archive ? { archiving: true } : {}) },

@@ -17,6 +17,7 @@ export * from './eviction-policy.js';
 export * from './conversation-store.js';
 export * from './network-registry.js';
 export * from './queues.js';
+export * from './hop-lane.js';
 export * from './dead-letters.js';
 export * from './blocking-pool.js';
 export * from './change-watcher.js';

@@ -1,13 +1,14 @@
 import { Queue, type JobsOptions } from 'bullmq';
 import type { RedisClient } from './connection.js';
-import { DEAD_LETTER_QUEUE, DEFAULT_COORDINATOR_PARTITIONS, HOP_JOB_ATTEMPTS, agentOfQueueName, agentQueueName, coordinatorPartitionOf, coordinatorQueueName, partitionOfQueueName, queuePrefix, type ErrorJson } from '@handoff/core';
+import { DEAD_LETTER_QUEUE, DEFAULT_COORDINATOR_PARTITIONS, HOP_JOB_ATTEMPTS, agentOfQueueName, coordinatorPartitionOf, coordinatorQueueName, partitionOfQueueName, queuePrefix, type ErrorJson } from '@handoff/core';
 import { CoordinatorPartitions } from './network-registry.js';
+import { HopLane } from './hop-lane.js';
 
 /**
- * Job options of every hop and turn-result job. Redelivery safety does not rest on retention —
- * the coordinator's sequence check and the workers' progress check make a duplicate harmless — so
- * only the last 1,000 completed jobs per queue are kept, for inspection; memory stays bounded
- * whatever the rate. Failed jobs are kept a week.
+ * Job options of every coordinator job (commands, child reports). Redelivery safety does not rest
+ * on retention — the coordinator's sequence check makes a duplicate harmless — so only the last
+ * 1,000 completed jobs per queue are kept, for inspection; memory stays bounded whatever the rate.
+ * Failed jobs are kept a week.
  */
 export const HOP_JOB_OPTIONS: JobsOptions = Object.freeze({
   removeOnComplete: { count: 1_000 },
@@ -17,13 +18,16 @@ export const HOP_JOB_OPTIONS: JobsOptions = Object.freeze({
 });
 
 /**
- * The producers one process needs: the coordinator queue partitions, each agent's queue (created
- * on first use) and the dead-letter queue, all over one shared command connection. Every queue has
- * a prefix of its own ({@link queuePrefix}), so on a Redis Cluster each lives in its own slot.
+ * The producers one process needs: the coordinator queue partitions, each agent's hop lane
+ * ({@link HopLane}, opened on first use) and the dead-letter queue, all over one shared command
+ * connection. Every queue and lane has a prefix of its own ({@link queuePrefix}), so on a Redis
+ * Cluster each lives in its own slot.
  */
 export class QueueSet {
   /** Every queue opened, by name (opened on first use). */
   private readonly queues = new Map<string, Queue>();
+  /** Every hop lane opened, by agent. */
+  private readonly lanes = new Map<string, HopLane>();
   /** The dead-letter queue. */
   readonly deadLetter: Queue;
 
@@ -67,17 +71,19 @@ export class QueueSet {
     return Array.from({ length: count }, (_, p) => this.coordinatorPartition(p));
   }
 
-  /** The queue of an agent. */
-  agent(name: string): Queue {
-    return this.open(agentQueueName(name));
+  /** The hop lane of an agent. */
+  lane(agent: string): HopLane {
+    let lane = this.lanes.get(agent);
+    if (!lane) this.lanes.set(agent, (lane = new HopLane(this.connection, this.prefix, agent)));
+    return lane;
   }
 
-  /** A coordinator partition's or an agent's queue by its name, or undefined for another name. */
-  byName(name: string): Queue | undefined {
+  /** A coordinator partition's queue or an agent's hop lane by its queue name, or undefined for another name. */
+  byName(name: string): Queue | HopLane | undefined {
     const partition = partitionOfQueueName(name);
     if (partition !== undefined) return this.coordinatorPartition(partition);
     const agent = agentOfQueueName(name);
-    return agent === undefined ? undefined : this.agent(agent);
+    return agent === undefined ? undefined : this.lane(agent);
   }
 
   /** Closes every queue (not the shared connection). */

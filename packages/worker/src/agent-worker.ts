@@ -1,4 +1,3 @@
-import { WaitingError, Worker, type Job } from 'bullmq';
 import type { RedisClient } from '@handoff/redis';
 import type { Logger } from 'pino';
 import {
@@ -11,6 +10,7 @@ import {
   DEFAULT_LOCK_DURATION_MS,
   DEFAULT_MAX_STALLED_COUNT,
   DEFAULT_STALLED_INTERVAL_MS,
+  HOP_JOB_ATTEMPTS,
   Envelope,
   ErrorCode,
   HandoffError,
@@ -21,7 +21,6 @@ import {
   assertPayloadSize,
   SCHEMA_VERSION,
   agentQueueName,
-  queuePrefix,
   hopId as hopIdOf,
   hopOfJobId,
   hrNow,
@@ -33,7 +32,8 @@ import {
   type NetworkDefinition,
   type TurnResult,
 } from '@handoff/core';
-import { addDeadLetter, looseConversationId, type ConversationStore, type EventLog, type QueueSet, type TurnInbox, type TurnJournal } from '@handoff/redis';
+import { addDeadLetter, looseConversationId, type ConversationStore, type EventLog, type QueueSet, type TakenHop, type TurnInbox, type TurnJournal } from '@handoff/redis';
+import { HopConsumer } from './hop-consumer.js';
 import type { HistoryCache } from './history-cache.js';
 import type { TurnTool } from './turn/turn-tools.js';
 import type { ModelClients } from './model/model-clients.js';
@@ -63,17 +63,17 @@ export interface AgentWorkerDeps {
   journal?: TurnJournal | undefined;
 }
 
-/** Lock and stall settings of an agent's BullMQ worker, sized for model calls of seconds to minutes. */
+/** Lease and stall settings of an agent's hop consumer, sized for model calls of seconds to minutes. */
 export interface AgentWorkerOptions {
   connection: RedisClient;
   prefix: string;
   /** Turns run at once by this worker. @defaultValue 8 */
   concurrency?: number;
-  /** @defaultValue {@link DEFAULT_LOCK_DURATION_MS} */
+  /** How long a taken hop is leased (renewed every half of it while its turn runs). @defaultValue {@link DEFAULT_LOCK_DURATION_MS} */
   lockDurationMs?: number;
-  /** @defaultValue {@link DEFAULT_STALLED_INTERVAL_MS} */
+  /** How often leases that ran out (a dead or frozen worker's) are looked for. @defaultValue {@link DEFAULT_STALLED_INTERVAL_MS} */
   stalledIntervalMs?: number;
-  /** @defaultValue {@link DEFAULT_MAX_STALLED_COUNT} */
+  /** Stalls a hop may have before it fails. @defaultValue {@link DEFAULT_MAX_STALLED_COUNT} */
   maxStalledCount?: number;
   /** On close, how long running turns may take before they are handed back. @defaultValue {@link DEFAULT_DRAIN_TIMEOUT_MS} */
   drainTimeoutMs?: number;
@@ -82,23 +82,25 @@ export interface AgentWorkerOptions {
 /** What happened to one hop job. */
 export type HopOutcome = 'turn-sent' | 'stale' | 'dead-lettered' | 'cancelled';
 
-/** The minimum of a job the handler reads (so tests can call it directly). */
+/** The minimum of a taken hop the handler reads (so tests can call it directly). */
 export interface HopJobInfo {
+  /** The hop job id it was pushed under. */
   id?: string | undefined;
+  /** Runs of it that failed before. */
   attemptsMade: number;
+  /** Runs of it started, this one included. */
   attemptsStarted?: number | undefined;
 }
 
 /**
- * Runs the turns of one agent: each job on the agent's queue is one hop. A valid, current hop runs
+ * Runs the turns of one agent: each entry of the agent's hop lane is one hop. A valid, current hop runs
  * one model turn and sends its result to the coordinator; a stale hop (already applied, or its
  * conversation finished) is skipped; an invalid job goes to the dead-letter queue with an error
  * event, and when it names its hop the conversation is ended with that error.
  */
 export class AgentWorker {
   private readonly queueName: string;
-  private worker: Worker | undefined;
-  private releasing = false;
+  private consumer: HopConsumer | undefined;
   /** Turns running in this process, by conversation, so a cancellation can abort them. */
   private readonly running = new Map<string, Set<AbortController>>();
 
@@ -169,9 +171,9 @@ export class AgentWorker {
     const journal = this.deps.journal ? await TurnJournalRun.open(this.deps.journal, hop, turnEvents, newInstanceId('run'), hopLogger, attemptsStarted > 1) : TurnJournalRun.off(hop);
     const resumed = journal.resumePoint;
     if (resumed) hopLogger.info({ resumed }, 'turn resumed from its journal');
-    turnEvents.emit({ type: 'agent.started', agent: this.deps.agent, hopId: envelope.hopId, seq: envelope.seq, attempt, ...(resumed ? { resumed } : {}) });
+    turnEvents.emit({ type: 'agent.started', agent: this.deps.agent, hopId: envelope.hopId, seq: envelope.seq, attempt, workerId: this.deps.workerId, ...(resumed ? { resumed } : {}) });
     const agent = network.agent(this.deps.agent);
-    // The turn stops when BullMQ cancels the job (shutdown), when its conversation is cancelled,
+    // The turn stops when the consumer hands the hop back (shutdown), when its conversation is cancelled,
     // or when it outlives the agent's turn timeout.
     const cancel = new AbortController();
     const timeout = AbortSignal.timeout(agent.turnTimeoutMs);
@@ -296,57 +298,58 @@ export class AgentWorker {
 
   /**
    * Stops taking hops and waits up to `drainTimeoutMs` for running turns to finish; turns still
-   * running then are aborted and handed back to the queue for other replicas (not failed, not
+   * running then are aborted and handed back to the lane for other replicas (not failed, not
    * counted as an attempt). Idempotent.
    */
   async close(drainTimeoutMs: number): Promise<void> {
-    const worker = this.worker;
-    if (!worker) return;
-    const closed = worker.close();
-    const drained = await Promise.race([closed.then(() => true), new Promise<false>((resolve) => setTimeout(resolve, drainTimeoutMs, false).unref())]);
-    if (!drained) {
-      this.releasing = true;
-      this.deps.logger.warn({ drainTimeoutMs }, 'drain timeout: handing running turns back to the queue');
-      worker.cancelAllJobs('shutting down');
-      await closed;
-    }
+    await this.consumer?.close(drainTimeoutMs);
   }
 
-  /** Starts consuming the agent's queue. */
-  start(options: AgentWorkerOptions): Worker {
-    const worker = new Worker(
-      this.queueName,
-      async (job: Job, token?: string, signal?: AbortSignal) => {
+  /** Resolves once the agent's consumer has made its first take. */
+  waitUntilReady(): Promise<void> {
+    return this.consumer?.readyPromise ?? Promise.resolve();
+  }
+
+  /** Starts consuming the agent's hop lane. */
+  start(options: AgentWorkerOptions): HopConsumer {
+    const attempts = HOP_JOB_ATTEMPTS;
+    const consumer = new HopConsumer(
+      this.deps.queues.lane(this.deps.agent),
+      options.connection,
+      async (hop: TakenHop, signal: AbortSignal) => {
+        const payload = parsePayload(hop.payload);
         try {
-          return await this.handle(job.data, job, signal);
+          return await this.handle(payload, { id: hop.id, attemptsMade: hop.fails, attemptsStarted: hop.runs }, signal);
         } catch (error) {
-          if (this.releasing && signal?.aborted && token) {
-            // Shutting down past the drain timeout: hand the hop back, untouched, to other replicas.
-            await job.moveToWait(token);
-            throw new WaitingError();
-          }
           // Out of retries: end the conversation with the reason rather than leave it waiting.
-          const finalAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-          const conversationId = looseConversationId(job.data);
-          const hop = looseHop(job.data);
-          if (finalAttempt && conversationId && hop) await this.sendFailure(conversationId, hop, toErrorJson(error)).catch(() => undefined);
+          const conversationId = looseConversationId(payload);
+          const hopOfPayload = looseHop(payload);
+          if (!signal.aborted && hop.fails + 1 >= attempts && conversationId && hopOfPayload) await this.sendFailure(conversationId, hopOfPayload, toErrorJson(error)).catch(() => undefined);
           throw error;
         }
       },
       {
-        connection: options.connection,
-        prefix: queuePrefix(options.prefix, this.queueName),
         concurrency: options.concurrency ?? 8,
-        lockDuration: options.lockDurationMs ?? DEFAULT_LOCK_DURATION_MS,
-        stalledInterval: options.stalledIntervalMs ?? DEFAULT_STALLED_INTERVAL_MS,
-        maxStalledCount: options.maxStalledCount ?? DEFAULT_MAX_STALLED_COUNT,
-        name: this.deps.workerId,
+        leaseMs: options.lockDurationMs ?? DEFAULT_LOCK_DURATION_MS,
+        reclaimIntervalMs: options.stalledIntervalMs ?? DEFAULT_STALLED_INTERVAL_MS,
+        maxStalls: options.maxStalledCount ?? DEFAULT_MAX_STALLED_COUNT,
+        attempts,
       },
+      this.deps.logger,
+      this.deps.workerId,
     );
-    worker.on('failed', (job, error) => this.deps.logger.error({ jobId: job?.id, err: error }, 'hop job failed'));
-    this.worker = worker;
-    worker.on('error', (error) => this.deps.logger.error({ err: error }, 'agent worker error'));
-    return worker;
+    consumer.start();
+    this.consumer = consumer;
+    return consumer;
+  }
+}
+
+/** A hop's payload as JSON, or the raw text when it is not JSON (then it fails validation with the reason). */
+function parsePayload(raw: string): unknown {
+  try {
+    return JSON.parse(raw) as unknown;
+  } catch {
+    return raw;
   }
 }
 

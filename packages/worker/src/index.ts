@@ -12,6 +12,7 @@
  * @module
  */
 export { startWorkers, type WorkerGroup, type WorkerProcessOptions } from './start-workers.js';
+export { HopConsumer, type HopConsumerOptions, type HopHandler } from './hop-consumer.js';
 export { AgentWorker, type AgentWorkerDeps, type AgentWorkerOptions, type HopOutcome, type HopJobInfo } from './agent-worker.js';
 export { runTurn, type TurnInput, type TurnRun, type ModelTime } from './turn/run-turn.js';
 export { transferTools, parseToolArguments, type TransferTool, type ParsedArguments } from './turn/transfer-tools.js';

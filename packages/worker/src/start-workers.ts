@@ -1,4 +1,3 @@
-import type { Worker } from 'bullmq';
 import pino, { type Logger } from 'pino';
 import { DEFAULT_DRAIN_TIMEOUT_MS, WORKER_HEARTBEAT_INTERVAL_MS, LOG_REDACTION, DefinitionError, UnknownAgentError, newInstanceId, type NetworkDefinition } from '@handoff/core';
 import { McpConnections } from './mcp/mcp-connections.js';
@@ -34,7 +33,7 @@ export interface WorkerProcessOptions extends Omit<AgentWorkerOptions, 'connecti
 
 /** The agent workers of one process. */
 export interface WorkerGroup {
-  /** This process's worker id (shown in BullMQ's worker list and in turn results). */
+  /** This process's worker id (in its hop leases and in turn results). */
   readonly workerId: string;
   /** The agents served. */
   readonly agents: readonly string[];
@@ -47,9 +46,9 @@ export interface WorkerGroup {
 }
 
 /**
- * Starts BullMQ workers for agents of a network: one worker per agent, each on the agent's own
- * queue. Run as many such processes as you like, on as many machines as share the Redis; they
- * share each agent's queue.
+ * Starts workers for agents of a network: one consumer per agent, each on the agent's own hop
+ * lane. Run as many such processes as you like, on as many machines as share the Redis; they
+ * share each agent's lane.
  *
  * @throws {@link UnknownAgentError} when `agents` names an agent the network does not have.
  * @example
@@ -104,11 +103,10 @@ export async function startWorkers(options: WorkerProcessOptions): Promise<Worke
   };
 
   const handlers = new Map<string, AgentWorker>();
-  const workers: Worker[] = [];
   for (const agent of agents) {
     const handler = new AgentWorker({ network, agent, store, events, queues, inbox, clients, historyCache, tools: toolsOf(agent), logger: logger.child({ agent }), workerId, journal });
     handlers.set(agent, handler);
-    workers.push(handler.start({ ...options, connection: blocking, prefix: config.prefix }));
+    handler.start({ ...options, connection: blocking, prefix: config.prefix });
   }
   // Heartbeats say which agents have live workers (the coordinator routes around agents without).
   const beat = () =>
@@ -132,7 +130,7 @@ export async function startWorkers(options: WorkerProcessOptions): Promise<Worke
     agents,
     handlers,
     waitUntilReady: async () => {
-      await Promise.all(workers.map((w) => w.waitUntilReady()));
+      await Promise.all([...handlers.values()].map((h) => h.waitUntilReady()));
     },
     close() {
       closing ??= (async () => {

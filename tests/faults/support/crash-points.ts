@@ -2,6 +2,7 @@ import pino from 'pino';
 import { Redis } from 'ioredis';
 import {
   SCHEMA_VERSION,
+  agentOfQueueName,
   agentQueueName,
   commandJobId,
   defineAgent,
@@ -20,7 +21,7 @@ import {
 import { ConversationStore, EventLog, QueueSet, createRedisConnection, registerNetwork, type RedisClient } from '@handoff/redis';
 import { Coordinator, HealthView, Reconciler, Routers } from '@handoff/gateway';
 import type { RedisFaultMode, RedisFaultProxy } from '@handoff/testing';
-import { openQueue } from '../../support/queues.js';
+import { openLane, openQueue } from '../../support/queues.js';
 
 /** The network the crash-point runs use: A hands off to B, asks for approvals, and starts nested chats with B. */
 export const CRASH_NETWORK: NetworkDefinition = defineNetwork({
@@ -142,8 +143,10 @@ export class CrashHarness {
     return new EventLog(this.redis, this.keys).read(id);
   }
 
-  /** The state of a job on a queue (`unknown` when there is none). */
+  /** The state of a job on a coordinator queue, or of a hop in an agent's lane (`unknown` when there is none). */
   async jobState(queueName: string, jobId: string): Promise<string> {
+    const agent = agentOfQueueName(queueName);
+    if (agent !== undefined) return openLane(agent, this.redis, this.prefix).state(jobId);
     const queue = openQueue(queueName, this.redis, this.prefix);
     try {
       return await queue.getJobState(jobId);
@@ -153,6 +156,11 @@ export class CrashHarness {
   }
 
   async jobData(queueName: string, jobId: string): Promise<unknown> {
+    const agent = agentOfQueueName(queueName);
+    if (agent !== undefined) {
+      const payload = await openLane(agent, this.redis, this.prefix).payload(jobId);
+      return payload === null ? undefined : JSON.parse(payload);
+    }
     const queue = openQueue(queueName, this.redis, this.prefix);
     try {
       return (await queue.getJob(jobId))?.data;
@@ -203,7 +211,7 @@ export class CrashHarness {
       if (!next) problems.push('running without a pending hop');
       else {
         const state = await this.jobState(agentQueueName(next.agent), hopJobId(next.hopId, record.epoch));
-        if (state !== 'waiting' && state !== 'active' && state !== 'delayed') problems.push(`running, but its pending hop ${next.hopId} is ${state} on ${next.agent}'s queue`);
+        if (state !== 'waiting' && state !== 'active' && state !== 'retrying') problems.push(`running, but its pending hop ${next.hopId} is ${state} on ${next.agent}'s queue`);
       }
     } else if (record.status === 'awaiting_user') {
       if (!record.waiting) problems.push('awaiting_user without saying what for');

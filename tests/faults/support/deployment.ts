@@ -1,8 +1,7 @@
 import { Redis } from 'ioredis';
-import { agentQueueName } from '@handoff/core';
 import type { ManagedProcess } from '@handoff/testing';
 import { startHandoff } from '../../support/processes.js';
-import { openQueue } from '../../support/queues.js';
+import { openLane } from '../../support/queues.js';
 
 /** The relay network module the processes load. */
 export const RELAY_MODULE = 'tests/faults/networks/relay.ts';
@@ -45,17 +44,19 @@ export class Deployment {
     return line ? (JSON.parse(line) as { workerId?: string }).workerId : undefined;
   }
 
-  /** The running worker process whose BullMQ worker holds the active job of `agent` for `conversationId`. */
+  /** The running worker process that holds the hop of `agent` for `conversationId` (its lease names it). */
   async workerRunning(redisUrl: string, agent: string, conversationId: string): Promise<ManagedProcess | undefined> {
     const redis = new Redis(redisUrl);
-    const queue = openQueue(agentQueueName(agent), redis, this.env.HANDOFF_PREFIX!);
+    const lane = openLane(agent, redis, this.env.HANDOFF_PREFIX!);
     try {
-      const active = await queue.getActive();
-      const job = active.find((j) => (j.data as { conversationId?: string }).conversationId === conversationId);
-      const owner = job?.processedBy;
-      return this.workers.find((w) => w.running && Deployment.workerId(w) === owner);
+      for (const id of await lane.activeIds()) {
+        const payload = await lane.payload(id);
+        if (payload === null || (JSON.parse(payload) as { conversationId?: string }).conversationId !== conversationId) continue;
+        const owner = await lane.holder(id);
+        return this.workers.find((w) => w.running && Deployment.workerId(w) === owner);
+      }
+      return undefined;
     } finally {
-      await queue.close();
       redis.disconnect();
     }
   }

@@ -28,6 +28,7 @@ export const AgentStartedEvent = z
     hopId: z.string().describe('The hop (one turn of one agent): `<conversationId>.h<seq>`.'),
     seq: z.number().int().describe('The hop\'s number in the conversation: 1, 2, …'),
     attempt: z.number().int().describe('Which run of the hop this is: a hop run again after a crash starts again with the next attempt.'),
+    workerId: z.string().optional().describe('The worker process that runs the turn (its id in its logs, its turn results and its hop leases).'),
     resumed: z
       .object({
         round: z.number().int().describe('The model round (1, 2, …) in which the run goes on live: what comes before it is replayed from the journal.'),

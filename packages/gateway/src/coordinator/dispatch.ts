@@ -1,10 +1,10 @@
 import { SCHEMA_VERSION, hopJobId, hrNow, type ConversationRecord, type Envelope } from '@handoff/core';
-import { HOP_JOB_OPTIONS, type QueueSet } from '@handoff/redis';
+import type { QueueSet } from '@handoff/redis';
 
 /**
- * Publishes the record's pending hop to its agent's queue, if the record is at the point where
- * that hop is due. Idempotent: the job id is the hop id (and the conversation's incarnation), so
- * publishing twice adds one job. Runs
+ * Publishes the record's pending hop to its agent's hop lane, if the record is at the point where
+ * that hop is due. Idempotent: the hop job id is the hop id (and the conversation's incarnation), so
+ * publishing twice queues it once. Runs
  * after every apply, and again for a redelivered start or turn whose step was already applied —
  * the crash may have fallen between the apply and this publish.
  *
@@ -35,6 +35,6 @@ export async function dispatchPendingHop(record: ConversationRecord, queues: Que
     createdAt: hrNow(),
     ...(record.epoch ? { epoch: record.epoch } : {}),
   };
-  await queues.agent(next.agent).add(next.agent, envelope, { ...HOP_JOB_OPTIONS, jobId: hopJobId(next.hopId, record.epoch) });
+  await queues.lane(next.agent).push(hopJobId(next.hopId, record.epoch), JSON.stringify(envelope));
   return envelope;
 }

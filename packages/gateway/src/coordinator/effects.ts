@@ -87,8 +87,8 @@ export function indexInFlight(record: ConversationRecord, deps: Pick<EffectDeps,
 /** After an end from outside: the pending hop leaves its queue, a running turn is aborted, the child ends too. */
 async function stopInterrupted(record: ConversationRecord, interrupted: NonNullable<ConversationRecord['interrupted']>, deps: EffectDeps): Promise<void> {
   const { queues, redis, keys } = deps;
-  // A job a worker holds cannot be removed: the announcement aborts its turn, and its result is ignored.
-  if (interrupted.agent && interrupted.hopId) await queues.agent(interrupted.agent).remove(hopJobId(interrupted.hopId, record.epoch)).catch(() => 0);
+  // A hop a worker holds cannot be removed: the announcement aborts its turn, and its result is ignored.
+  if (interrupted.agent && interrupted.hopId) await queues.lane(interrupted.agent).remove(hopJobId(interrupted.hopId, record.epoch)).catch(() => 0);
   await redis.publish(keys.cancelChannel, record.conversationId);
   if (interrupted.childId && record.error) await deps.endConversation(interrupted.childId, record.error, record.terminalReason === 'cancelled' ? 'cancelled' : 'error');
 }

@@ -1,8 +1,8 @@
 import type { Queue } from 'bullmq';
 import type { Logger } from 'pino';
 import type { RedisClient } from '@handoff/redis';
-import { COORDINATOR_QUEUE, DEFAULT_SWEEP_INTERVAL_MS, HopFailedError, SCHEMA_VERSION, hrNow, ZERO_USAGE, type ErrorJson, type KeyLayout, type NetworkDefinition, type TurnResult } from '@handoff/core';
-import { addDeadLetter, looseConversationId, type QueueSet } from '@handoff/redis';
+import { DEFAULT_MAX_STALLED_COUNT, DEFAULT_SWEEP_INTERVAL_MS, agentQueueName, HopFailedError, SCHEMA_VERSION, hrNow, ZERO_USAGE, type ErrorJson, type KeyLayout, type NetworkDefinition, type TurnResult } from '@handoff/core';
+import { addDeadLetter, looseConversationId, type HopLane, type QueueSet } from '@handoff/redis';
 import type { Coordinator } from './coordinator.js';
 import { Periodic } from './periodic.js';
 
@@ -12,17 +12,19 @@ export interface FailureSweeperOptions {
   intervalMs?: number;
   /** Coordinator partitions to sweep at least (all the gateway consumes). */
   coordinatorPartitions?: number;
+  /** Stalls a hop may have before it fails, when the sweep puts back hops whose lease ran out. @defaultValue {@link DEFAULT_MAX_STALLED_COUNT} */
+  maxStalledCount?: number;
   /** Failed jobs handled per queue and sweep. @defaultValue 100 */
   batch?: number;
 }
 
 /**
  * Nothing is dropped silently: jobs that failed for good — a hop whose worker died more often than
- * the stall limit allows (BullMQ fails those without running any code of ours), or whose turn kept
- * throwing through every attempt — are moved to the dead-letter queue, and the conversation they
- * belonged to ends with a HOP_FAILED error, if it was still waiting on that hop. Runs in the
- * gateway every `intervalMs`; it reads BullMQ's failed sets, so nothing is missed while no gateway
- * runs.
+ * the stall limit allows (its lease ran out each time), or whose turn kept throwing through every
+ * attempt, or a coordinator job out of retries — are moved to the dead-letter queue, and the
+ * conversation they belonged to gets a HOP_FAILED error (a failed hop goes to its agent's
+ * fallbacks first), if it was still waiting on that hop. Runs in the gateway every `intervalMs`; it
+ * reads the lanes' and BullMQ's failed sets, so nothing is missed while no gateway runs.
  */
 export class FailureSweeper {
   private readonly rounds: Periodic;
@@ -52,8 +54,8 @@ export class FailureSweeper {
   async sweep(): Promise<number> {
     await this.sweepDeadlines();
     let moved = 0;
-    for (const queue of await this.queues.coordinatorAll(this.options.coordinatorPartitions)) moved += await this.sweepQueue(queue, COORDINATOR_QUEUE);
-    for (const agent of this.network.agentNames) moved += await this.sweepQueue(this.queues.agent(agent), agent);
+    for (const queue of await this.queues.coordinatorAll(this.options.coordinatorPartitions)) moved += await this.sweepQueue(queue);
+    for (const agent of this.network.agentNames) moved += await this.sweepLane(this.queues.lane(agent));
     return moved;
   }
 
@@ -68,21 +70,43 @@ export class FailureSweeper {
     }
   }
 
-  private async sweepQueue(queue: Queue, label: string): Promise<number> {
+  /**
+   * An agent's hop lane: leases that ran out go back (the lane's workers do this too, but an agent
+   * whose workers are all gone has none to do it), and each hop that failed for good is a failed
+   * turn — its agent's fallbacks get the step — and a dead letter.
+   */
+  private async sweepLane(lane: HopLane): Promise<number> {
+    await lane.reclaim(this.options.maxStalledCount ?? DEFAULT_MAX_STALLED_COUNT);
+    const hops = await lane.failedHops(this.options.batch ?? 100);
+    const queueName = agentQueueName(lane.agent);
+    for (const hop of hops) {
+      const error = new HopFailedError(queueName, hop.id, hop.reason, hop.fails).toJSON();
+      const payload = parseLoosely(hop.payload);
+      const conversationId = looseConversationId(payload);
+      const data = payload as { seq?: unknown; hopId?: unknown; epoch?: unknown } | undefined;
+      try {
+        if (conversationId && typeof data?.seq === 'number' && typeof data.hopId === 'string') {
+          await this.coordinator.handle(failedTurn(conversationId, data.hopId, data.seq, lane.agent, error, typeof data.epoch === 'string' ? data.epoch : undefined));
+        }
+      } catch (settleError) {
+        this.logger.warn({ queue: queueName, jobId: hop.id, conversationId, err: settleError }, 'could not settle a failed hop; the reconciler will');
+      }
+      await addDeadLetter(this.queues, { sourceQueue: queueName, jobId: hop.id, conversationId, error, payload });
+      await lane.remove(hop.id);
+      this.logger.warn({ queue: queueName, jobId: hop.id, conversationId, reason: hop.reason }, 'failed hop moved to the dead-letter queue');
+    }
+    return hops.length;
+  }
+
+  private async sweepQueue(queue: Queue): Promise<number> {
     const jobs = await queue.getFailed(0, (this.options.batch ?? 100) - 1);
     for (const job of jobs) {
       const error = new HopFailedError(queue.name, job.id, job.failedReason ?? 'unknown', job.attemptsMade).toJSON();
       const conversationId = looseConversationId(job.data);
-      const data = job.data as { seq?: unknown; hopId?: unknown; epoch?: unknown } | undefined;
       try {
-        if (label === COORDINATOR_QUEUE) {
-          // A command or turn result: its effects run again if it applied (the publish after the
-          // apply may be what failed), else its conversation or its caller is told why.
-          await this.coordinator.settleFailedJob(job.data, error);
-        } else if (conversationId && typeof data?.seq === 'number' && typeof data.hopId === 'string') {
-          // A hop that failed for good is a failed turn: its agent's fallbacks get the step.
-          await this.coordinator.handle(failedTurn(conversationId, data.hopId, data.seq, label, error, typeof data.epoch === 'string' ? data.epoch : undefined));
-        }
+        // A command or turn result: its effects run again if it applied (the publish after the
+        // apply may be what failed), else its conversation or its caller is told why.
+        await this.coordinator.settleFailedJob(job.data, error);
       } catch (settleError) {
         // What failed the job may still be failing (Redis refusing writes): the job is dead-lettered
         // all the same, and the reconciler finishes the conversation's effects once Redis takes them.
@@ -93,6 +117,16 @@ export class FailureSweeper {
       this.logger.warn({ queue: queue.name, jobId: job.id, conversationId, reason: job.failedReason }, 'failed job moved to the dead-letter queue');
     }
     return jobs.length;
+  }
+}
+
+/** A payload as JSON when it is JSON, else as it is. */
+function parseLoosely(raw: string | null): unknown {
+  if (raw === null) return undefined;
+  try {
+    return JSON.parse(raw) as unknown;
+  } catch {
+    return raw;
   }
 }
 

@@ -54,7 +54,7 @@ export interface ReconcilerObserver {
 export interface ReconcileReport {
   /** Conversations looked at. */
   checked: number;
-  /** Pending hops published again (their job was gone). */
+  /** Pending hops published again (they were not in their lane). */
   republished: number;
   /** Queued hops moved to a fallback agent (theirs had no live worker). */
   rerouted: number;
@@ -73,7 +73,7 @@ export interface ReconcileReport {
  * to look at it next; each step's effects push the score `reconcileAfterMs` ahead, and a finished
  * or parked conversation leaves the set. A round reads only the entries that are due (bounded by
  * `batch`), never all records. For each:
- * - its pending hop has no job (and no worker holds it): published again, under its hop id, with
+ * - its pending hop is not in its agent's lane (and no worker holds it): published again, under its hop id, with
  *   a `warning` event;
  * - its hop waits on the queue of an agent with no live worker: moved to the first fallback that
  *   has one, like a new hop would be (a `warning` event when there is none);
@@ -147,21 +147,20 @@ export class Reconciler {
       await coordinator.handle(stored);
       return this.note('applied-stored-turn', next.agent);
     }
-    const queue = queues.agent(next.agent);
+    const lane = queues.lane(next.agent);
     const jobId = hopJobId(next.hopId, record.epoch);
-    const state = await queue.getJobState(jobId);
-    if (state === 'active') return null; // a worker holds it; BullMQ's stall check covers that worker's death
+    const state = await lane.state(jobId);
+    if (state === 'active') return null; // a worker holds it; its lease running out puts it back
     if (state === 'failed') return null; // the failure sweeper gives it to the agent's fallbacks
-    if (state === 'completed' || state === 'unknown') {
-      // The hop's job is gone (never published, or removed), or it finished without a result.
-      await queue.remove(jobId).catch(() => 0);
-      await this.warn(record, `hop ${next.hopId} to ${next.agent} had no job ${state === 'completed' ? 'left (it finished without a result)' : 'in its queue'}; published again`, { agent: next.agent, hopId: next.hopId });
+    if (state === 'unknown') {
+      // The hop is not in its lane: never published, or its run ended without a result.
+      await this.warn(record, `hop ${next.hopId} to ${next.agent} was not in its agent's lane; published again`, { agent: next.agent, hopId: next.hopId });
       await coordinator.resume(record);
       return this.note('republished', next.agent);
     }
     // Waiting on the queue: fine while the agent has a live worker.
     if ((await this.deps.health.liveWorkers(next.agent)) > 0) return null;
-    const rerouted = await coordinator.rerouteQueuedHop(record, (agent) => queues.agent(agent).remove(hopJobId(next.hopId, record.epoch)));
+    const rerouted = await coordinator.rerouteQueuedHop(record, (agent) => queues.lane(agent).remove(hopJobId(next.hopId, record.epoch)));
     if (rerouted) return this.note('rerouted', next.agent);
     if (!this.warned.has(`${record.conversationId}/${next.hopId}/${record.epoch}`)) {
       this.warned.add(`${record.conversationId}/${next.hopId}/${record.epoch}`);

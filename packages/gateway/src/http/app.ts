@@ -131,7 +131,7 @@ export function createHttpApp(deps: HttpDeps, options: HttpOptions): Hono {
   v1.get('/agents', async (c) => {
     const agents = await Promise.all(
       deps.network.agentNames.map(async (name) => {
-        const counts = await deps.queues.agent(name).getJobCounts('waiting', 'prioritized', 'active', 'delayed');
+        const counts = await deps.queues.lane(name).counts();
         const agent = deps.network.agent(name);
         return {
           name,
@@ -140,8 +140,8 @@ export function createHttpApp(deps: HttpDeps, options: HttpOptions): Hono {
           ...edges.get(name),
           fallbacks: [...agent.fallbacks],
           liveWorkers: await deps.health.liveWorkers(name),
-          waiting: (counts.waiting ?? 0) + (counts.prioritized ?? 0) + (counts.delayed ?? 0),
-          active: counts.active ?? 0,
+          waiting: counts.waiting + counts.retrying,
+          active: counts.active,
         };
       }),
     );

@@ -10,14 +10,15 @@ import type { QueueSet } from '@handoff/redis';
 export const QUEUE_DASHBOARD_PATH = '/queues';
 
 /**
- * Bull Board over the network's plain BullMQ queues — the coordinator queue partitions, one queue per agent
- * and the dead-letter queue — so operators can look at waiting, active, failed and delayed jobs,
- * and retry or remove them, with a dashboard they may already know.
+ * Bull Board over the network's BullMQ queues — the coordinator queue partitions and the
+ * dead-letter queue — so operators can look at waiting, active, failed and delayed jobs, and retry
+ * or remove them, with a dashboard they may already know. Agents' hops are not BullMQ jobs (see
+ * `HopLane`): their counts are on `GET /v1/agents` and the console.
  */
 export function queueDashboardRoutes(network: NetworkDefinition, queues: QueueSet, coordinatorPartitions: number): Hono {
   const adapter = new HonoAdapter(serveStatic);
   adapter.setBasePath(QUEUE_DASHBOARD_PATH);
-  const all = [...Array.from({ length: coordinatorPartitions }, (_, p) => queues.coordinatorPartition(p)), ...network.agentNames.map((name) => queues.agent(name)), queues.deadLetter];
+  const all = [...Array.from({ length: coordinatorPartitions }, (_, p) => queues.coordinatorPartition(p)), queues.deadLetter];
   createBullBoard({
     queues: all.map((queue) => new BullMQAdapter(queue)),
     serverAdapter: adapter,

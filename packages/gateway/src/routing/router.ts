@@ -1,4 +1,3 @@
-import type { Queue } from 'bullmq';
 import type { RedisClient } from '@handoff/redis';
 import OpenAI from 'openai';
 import { ErrorCode, HandoffError, routerAgents, type ContextVariables, type KeyLayout, type NetworkDefinition, type RoutingChoice, type RoutingSignals } from '@handoff/core';
@@ -29,8 +28,8 @@ export class Routers {
   ) {
     this.signals = {
       load: async (agent) => {
-        const counts = await (this.queues.agent(agent) as Queue).getJobCounts('waiting', 'prioritized', 'active');
-        return { waiting: (counts.waiting ?? 0) + (counts.prioritized ?? 0), active: counts.active ?? 0 };
+        const counts = await this.queues.lane(agent).counts();
+        return { waiting: counts.waiting + counts.retrying, active: counts.active };
       },
       liveWorkers: (agent) => this.health.liveWorkers(agent),
       next: (counter) => this.redis.incr(this.keys.router(counter, 'counter')),

@@ -1,0 +1,190 @@
+import type { Logger } from 'pino';
+import { HOP_JOB_ATTEMPTS, newInstanceId } from '@handoff/core';
+import { quietErrors, type HopLane, type RedisClient, type TakenHop } from '@handoff/redis';
+
+/** How a {@link HopConsumer} takes, holds and retries hops. */
+export interface HopConsumerOptions {
+  /** Hops run at once. */
+  concurrency: number;
+  /** How long a taken hop is leased; renewed every half of it while its run lasts. */
+  leaseMs: number;
+  /** How often leases that ran out (a dead or frozen worker's) are looked for. */
+  reclaimIntervalMs: number;
+  /** Stalls a hop may have before it fails (a hop that keeps killing its workers). */
+  maxStalls: number;
+  /** Runs a hop gets before it fails for good. @defaultValue {@link HOP_JOB_ATTEMPTS} */
+  attempts?: number;
+  /** The first retry's backoff; each next one doubles, with ±50% jitter. @defaultValue 500 */
+  backoffMs?: number;
+}
+
+/** Runs one taken hop; the signal aborts when the consumer hands running hops back on shutdown. */
+export type HopHandler = (hop: TakenHop, signal: AbortSignal) => Promise<unknown>;
+
+/** Longest a consumer with nothing to do blocks before it looks again (due retries, lost wake-ups). */
+const MAX_BLOCK_MS = 5_000;
+/** Pause after a Redis error in the take loop. */
+const ERROR_PAUSE_MS = 1_000;
+
+/**
+ * Takes hops off one agent's {@link HopLane} and runs them, at most `concurrency` at once: it
+ * takes what is waiting, and when nothing is, blocks on the lane's wake-up list on a connection of
+ * its own. While a hop runs its lease is renewed; when the run ends the hop leaves the lane; when
+ * it throws it is retried with backoff, then failed. Every `reclaimIntervalMs` it puts back the
+ * hops whose leases ran out. On close it stops taking, lets running hops finish for the drain
+ * timeout, then hands the rest back.
+ */
+export class HopConsumer {
+  /** This consumer's holder token (on every lease it holds). */
+  readonly token: string;
+  private readonly waker: RedisClient;
+  private readonly running = new Map<string, AbortController>();
+  private closing = false;
+  private releasing = false;
+  private loop: Promise<void> | undefined;
+  private slotFreed: (() => void) | undefined;
+  private ready!: () => void;
+  /** Resolves once the first take has been made. */
+  readonly readyPromise = new Promise<void>((resolve) => (this.ready = resolve));
+  private timers: NodeJS.Timeout[] = [];
+
+  constructor(
+    private readonly lane: HopLane,
+    /** A connection to duplicate for the blocking wait (not used itself). */
+    connection: RedisClient,
+    private readonly handler: HopHandler,
+    private readonly options: HopConsumerOptions,
+    private readonly logger: Logger,
+    workerId: string,
+  ) {
+    this.token = `${workerId}:${newInstanceId('lane')}`;
+    this.waker = quietErrors(connection.duplicate());
+  }
+
+  /** Starts taking hops. */
+  start(): void {
+    if (this.loop) return;
+    const renewEvery = Math.max(100, Math.floor(this.options.leaseMs / 2));
+    this.timers.push(setInterval(() => void this.renew(), renewEvery), setInterval(() => void this.reclaim(), this.options.reclaimIntervalMs));
+    for (const timer of this.timers) timer.unref();
+    this.loop = this.reclaim().then(() => this.takeLoop());
+  }
+
+  /** Hops running now. */
+  get active(): number {
+    return this.running.size;
+  }
+
+  private async takeLoop(): Promise<void> {
+    const { concurrency, leaseMs } = this.options;
+    while (!this.closing) {
+      const free = concurrency - this.running.size;
+      if (free <= 0) {
+        await new Promise<void>((resolve) => (this.slotFreed = resolve));
+        continue;
+      }
+      let taken: Awaited<ReturnType<HopLane['take']>>;
+      try {
+        taken = await this.lane.take(this.token, leaseMs, free);
+      } catch (error) {
+        if (this.closing) break;
+        this.logger.warn({ err: error }, 'could not take hops; trying again');
+        await pause(ERROR_PAUSE_MS);
+        continue;
+      } finally {
+        this.ready();
+      }
+      if (this.closing) {
+        // Closed while taking: what was taken goes back at once.
+        await Promise.all(taken.hops.map((hop) => this.lane.release(this.token, hop.id).catch(() => false)));
+        break;
+      }
+      for (const hop of taken.hops) this.run(hop);
+      if (taken.hops.length > 0) continue;
+      const blockMs = Math.min(MAX_BLOCK_MS, Math.max(10, (taken.nextRetryAt ?? Infinity) - Date.now()));
+      try {
+        await this.waker.blpop(this.lane.keys.wake, blockMs / 1000);
+      } catch (error) {
+        if (this.closing) break;
+        this.logger.warn({ err: error }, 'waiting for hops failed; trying again');
+        await pause(ERROR_PAUSE_MS);
+      }
+    }
+  }
+
+  private run(hop: TakenHop): void {
+    const abort = new AbortController();
+    this.running.set(hop.id, abort);
+    void this.handler(hop, abort.signal)
+      .then(
+        async () => {
+          if (!(await this.lane.finish(this.token, hop.id))) this.logger.warn({ hopJobId: hop.id }, 'hop finished after its lease ran out (another run may have taken it)');
+        },
+        async (error: unknown) => {
+          if (this.releasing && abort.signal.aborted) {
+            // Shutting down past the drain timeout: the hop goes back, untouched, to other replicas.
+            await this.lane.release(this.token, hop.id);
+            return;
+          }
+          const attempts = this.options.attempts ?? HOP_JOB_ATTEMPTS;
+          const backoff = (this.options.backoffMs ?? 500) * 2 ** hop.fails * (0.5 + Math.random());
+          const reason = error instanceof Error ? error.message : String(error);
+          const outcome = await this.lane.fail(this.token, hop.id, reason, attempts, Math.round(backoff));
+          this.logger.error({ hopJobId: hop.id, err: error, attempt: hop.fails + 1, attempts, outcome }, 'hop run failed');
+        },
+      )
+      .catch((error: unknown) => this.logger.warn({ hopJobId: hop.id, err: error }, 'could not record the end of a hop run; its lease will run out and it will be taken again'))
+      .finally(() => {
+        this.running.delete(hop.id);
+        const freed = this.slotFreed;
+        this.slotFreed = undefined;
+        freed?.();
+      });
+  }
+
+  private async renew(): Promise<void> {
+    try {
+      const lost = await this.lane.renew(this.token, this.options.leaseMs, [...this.running.keys()]);
+      if (lost.length > 0) this.logger.warn({ hopJobIds: lost }, 'lost the lease of running hops (they may run again elsewhere)');
+    } catch (error) {
+      this.logger.warn({ err: error }, 'could not renew hop leases');
+    }
+  }
+
+  private async reclaim(): Promise<void> {
+    try {
+      const { requeued, failed } = await this.lane.reclaim(this.options.maxStalls);
+      if (requeued + failed > 0) this.logger.warn({ requeued, failed, agent: this.lane.agent }, 'hops whose worker stopped renewing their lease were put back (or failed, past the stall limit)');
+    } catch (error) {
+      this.logger.warn({ err: error }, 'could not reclaim stalled hops');
+    }
+  }
+
+  /**
+   * Stops taking hops and waits up to `drainTimeoutMs` for running ones to finish; those still
+   * running then are aborted and handed back to the lane for other replicas (not failed, not
+   * counted as an attempt). Idempotent.
+   */
+  async close(drainTimeoutMs: number): Promise<void> {
+    if (this.closing) return this.loop;
+    this.closing = true;
+    this.waker.disconnect();
+    const freed = this.slotFreed;
+    this.slotFreed = undefined;
+    freed?.();
+    const deadline = Date.now() + drainTimeoutMs;
+    while (this.running.size > 0 && Date.now() < deadline) await pause(Math.min(20, deadline - Date.now()));
+    if (this.running.size > 0) {
+      this.releasing = true;
+      this.logger.warn({ drainTimeoutMs, running: this.running.size }, 'drain timeout: handing running turns back to the queue');
+      for (const abort of this.running.values()) abort.abort(new Error('shutting down'));
+      while (this.running.size > 0) await pause(20);
+    }
+    for (const timer of this.timers) clearInterval(timer);
+    await this.loop;
+  }
+}
+
+function pause(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,148 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
+import pino from 'pino';
+import { HopLane, STALLED_REASON, type TakenHop } from '@handoff/redis';
+import { HopConsumer } from '@handoff/worker';
+import { redisUrl, uniquePrefix } from '../support/env.js';
+
+const silent = pino({ level: 'silent' });
+
+/** Polls until `check` holds (bounded). */
+async function until(check: () => Promise<boolean> | boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/**
+ * The hop lane: an agent's queue of hops in plain Redis structures of the agent's slot. Each step
+ * is checked against the state it leaves — FIFO, one holder, leases that run out, retries, the
+ * stall limit, removal — and a consumer's wake-up, drain and hand-back.
+ */
+describe('hop lane', () => {
+  let redis: Redis;
+
+  beforeAll(() => {
+    redis = new Redis(redisUrl(), { maxRetriesPerRequest: 5 });
+  });
+  afterAll(async () => {
+    await redis.quit();
+  });
+
+  const laneOf = (label: string) => new HopLane(redis, uniquePrefix(label), 'Agent');
+
+  it('queues each id once, first in first out, and keeps every key in the agent slot', async () => {
+    const lane = laneOf('lane-fifo');
+    expect(await lane.push('h1', '{"n":1}')).toBe(true);
+    expect(await lane.push('h2', '{"n":2}')).toBe(true);
+    expect(await lane.push('h1', '{"n":"again"}')).toBe(false);
+    expect(await lane.counts()).toEqual({ waiting: 2, active: 0, retrying: 0, failed: 0 });
+    const { hops } = await lane.take('w1', 60_000, 5);
+    expect(hops).toEqual([
+      { id: 'h1', payload: '{"n":1}', runs: 1, fails: 0 },
+      { id: 'h2', payload: '{"n":2}', runs: 1, fails: 0 },
+    ]);
+    expect(await lane.state('h1')).toBe('active');
+    // A second taker finds nothing; a held hop cannot be removed.
+    expect((await lane.take('w2', 60_000, 5)).hops).toEqual([]);
+    expect(await lane.remove('h1')).toBe(0);
+    // Only the holder finishes it; then nothing of it is left.
+    expect(await lane.finish('w2', 'h1')).toBe(false);
+    expect(await lane.finish('w1', 'h1')).toBe(true);
+    expect(await lane.state('h1')).toBe('unknown');
+    expect(await lane.finish('w1', 'h2')).toBe(true);
+    expect(new Set(Object.values(lane.keys).map(hashTag))).toEqual(new Set(['agent.Agent']));
+    const left = await Promise.all([lane.keys.data, lane.keys.meta, lane.keys.leases, lane.keys.wait].map((key) => redis.exists(key)));
+    expect(left).toEqual([0, 0, 0, 0]);
+  });
+
+  it('puts back a hop whose lease ran out, counting a stall, and fails it past the stall limit', async () => {
+    const lane = laneOf('lane-stall');
+    await lane.push('h1', 'p');
+    expect((await lane.take('dead', 1, 1)).hops).toHaveLength(1);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(await lane.reclaim(1)).toEqual({ requeued: 1, failed: 0 });
+    expect(await lane.state('h1')).toBe('waiting');
+    // The dead holder's late finish does nothing; the next taker sees its second run.
+    expect(await lane.finish('dead', 'h1')).toBe(false);
+    const [again] = (await lane.take('w2', 1, 1)).hops;
+    expect(again).toEqual({ id: 'h1', payload: 'p', runs: 2, fails: 0 });
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(await lane.reclaim(1)).toEqual({ requeued: 0, failed: 1 });
+    expect(await lane.state('h1')).toBe('failed');
+    expect(await lane.failedHops(10)).toEqual([{ id: 'h1', payload: 'p', reason: STALLED_REASON, fails: 0, stalls: 2 }]);
+    expect(await lane.remove('h1')).toBe(1);
+    expect(await lane.counts()).toEqual({ waiting: 0, active: 0, retrying: 0, failed: 0 });
+  });
+
+  it('retries a failed run after its backoff, and fails the hop on its last attempt', async () => {
+    const lane = laneOf('lane-retry');
+    await lane.push('h1', 'p');
+    await lane.take('w', 60_000, 1);
+    expect(await lane.fail('other', 'h1', 'boom', 2, 0)).toBe('not-held');
+    expect(await lane.fail('w', 'h1', 'boom', 2, 150)).toBe('retrying');
+    expect(await lane.state('h1')).toBe('retrying');
+    const early = await lane.take('w', 60_000, 1);
+    expect(early.hops).toEqual([]);
+    expect(early.nextRetryAt).toBeGreaterThan(Date.now() - 5);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const [retried] = (await lane.take('w', 60_000, 1)).hops;
+    expect(retried).toEqual({ id: 'h1', payload: 'p', runs: 2, fails: 1 });
+    expect(await lane.fail('w', 'h1', 'boom again', 2, 0)).toBe('failed');
+    expect(await lane.failedHops(10)).toEqual([{ id: 'h1', payload: 'p', reason: 'boom again', fails: 2, stalls: 0 }]);
+  });
+
+  it('renews only leases its holder still has, and hands a hop back to the front untouched', async () => {
+    const lane = laneOf('lane-renew');
+    await lane.push('h1', 'p1');
+    await lane.push('h2', 'p2');
+    await lane.take('w', 60_000, 1);
+    expect(await lane.renew('w', 60_000, ['h1', 'h9'])).toEqual(['h9']);
+    expect(await lane.release('w', 'h1')).toBe(true);
+    // h1 is taken before h2 again, and the hand-back is a run but not a failure.
+    expect((await lane.take('w', 60_000, 1)).hops).toEqual([{ id: 'h1', payload: 'p1', runs: 2, fails: 0 }]);
+    expect(await lane.remove('h2')).toBe(1);
+    expect(await lane.waitingIds()).toEqual([]);
+  });
+
+  it('a consumer wakes on a push, renews while a run lasts, and hands back what is still running when it closes', async () => {
+    const lane = laneOf('lane-consumer');
+    const seen: TakenHop[] = [];
+    let releaseRun: () => void = () => undefined;
+    const blocked = new Promise<void>((resolve) => (releaseRun = resolve));
+    const consumer = new HopConsumer(
+      lane,
+      redis,
+      async (hop, signal) => {
+        seen.push(hop);
+        if (hop.id === 'slow') await Promise.race([blocked, new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason as Error)))]);
+      },
+      { concurrency: 2, leaseMs: 300, reclaimIntervalMs: 100, maxStalls: 1 },
+      silent,
+      'test-worker',
+    );
+    consumer.start();
+    await consumer.readyPromise;
+    // Blocked on the wake-up list: a push is taken at once, and its lane entry is gone once it ran.
+    await lane.push('quick', 'q');
+    await until(async () => (await lane.state('quick')) === 'unknown' && seen.length === 1, 'the quick hop to run');
+    await lane.push('slow', 's');
+    await until(() => seen.length === 2, 'the slow hop to start');
+    // Longer than its lease: renewal keeps it held, and the reclaim never puts it back.
+    await new Promise((resolve) => setTimeout(resolve, 800));
+    expect(await lane.state('slow')).toBe('active');
+    expect(seen.map((h) => h.id)).toEqual(['quick', 'slow']);
+    // Closing with a 50 ms drain: the running hop is handed back, a second run not a failure.
+    await consumer.close(50);
+    expect(await lane.state('slow')).toBe('waiting');
+    expect((await lane.take('next', 60_000, 1)).hops).toEqual([{ id: 'slow', payload: 's', runs: 2, fails: 0 }]);
+    releaseRun();
+  });
+});
+
+/** The hash tag of a key: what Redis Cluster hashes to pick its slot. */
+function hashTag(key: string): string {
+  return /\{([^}]+)\}/.exec(key)?.[1] ?? key;
+}
