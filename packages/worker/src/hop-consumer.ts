@@ -16,6 +16,8 @@ export interface HopConsumerOptions {
   attempts?: number;
   /** The first retry's backoff; each next one doubles, with ±50% jitter. @defaultValue 500 */
   backoffMs?: number;
+  /** On close, how long to wait for hand-backs and the take loop when Redis does not answer. @defaultValue 5000 */
+  closeWaitMs?: number;
 }
 
 /** Runs one taken hop; the signal aborts when the consumer hands running hops back on shutdown. */
@@ -42,6 +44,7 @@ export class HopConsumer {
   private closing = false;
   private releasing = false;
   private loop: Promise<void> | undefined;
+  private closed: Promise<void> | undefined;
   private slotFreed: (() => void) | undefined;
   private ready!: () => void;
   /** Resolves once the first take has been made. */
@@ -166,8 +169,13 @@ export class HopConsumer {
    * counted as an attempt). Idempotent.
    */
   async close(drainTimeoutMs: number): Promise<void> {
-    if (this.closing) return this.loop;
+    if (this.closing) return this.closed;
     this.closing = true;
+    this.closed = this.closeNow(drainTimeoutMs);
+    return this.closed;
+  }
+
+  private async closeNow(drainTimeoutMs: number): Promise<void> {
     this.waker.disconnect();
     const freed = this.slotFreed;
     this.slotFreed = undefined;
@@ -178,10 +186,13 @@ export class HopConsumer {
       this.releasing = true;
       this.logger.warn({ drainTimeoutMs, running: this.running.size }, 'drain timeout: handing running turns back to the queue');
       for (const abort of this.running.values()) abort.abort(new Error('shutting down'));
-      while (this.running.size > 0) await pause(20);
+      const giveUpAt = Date.now() + (this.options.closeWaitMs ?? 5_000);
+      while (this.running.size > 0 && Date.now() < giveUpAt) await pause(20);
+      // Redis unreachable: what could not be handed back comes back when its lease runs out.
+      if (this.running.size > 0) this.logger.warn({ running: this.running.size }, 'could not hand running hops back; they return to the lane when their leases run out');
     }
     for (const timer of this.timers) clearInterval(timer);
-    await this.loop;
+    await Promise.race([this.loop, pause(this.options.closeWaitMs ?? 5_000)]);
   }
 }
 
