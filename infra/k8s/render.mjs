@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Renders the Kubernetes manifests of a Handoff deployment from infra/k8s/values.json into
 // infra/k8s/base/ (a kustomize base): per agent a worker Deployment, a KEDA ScaledObject on the
-// agent's BullMQ wait list and a PodDisruptionBudget; the gateway Deployment, Service and PDB;
+// agent's hop-lane wait list and a PodDisruptionBudget; the gateway Deployment, Service and PDB;
 // Redis (StatefulSet with AOF and noeviction); config, KEDA's Redis authentication, and an
 // example Secret. No dependencies beyond Node.js (no helm, no npm packages).
 //
@@ -24,7 +24,7 @@ export function kebab(name) {
     .toLowerCase();
 }
 
-/** The BullMQ list of an agent's waiting hops: `<prefix>:{agent.<Agent>}:agent.<Agent>:wait` (see @handoff/core naming: each queue has its own hash-tagged prefix). */
+/** The list of an agent's waiting hops (its hop lane's wait list): `<prefix>:{agent.<Agent>}:agent.<Agent>:wait` (see @handoff/redis HopLane: each lane has its own hash-tagged prefix). */
 export function waitList(prefix, agent) {
   return `${prefix}:{agent.${agent}}:agent.${agent}:wait`;
 }
@@ -272,7 +272,7 @@ export function renderManifests(values) {
     files.push({
       file: `agent-${id}.yaml`,
       header: [
-        `Agent ${agent.name}: workers on the BullMQ queue "agent.${agent.name}" (prefix "${v.prefix}:{agent.${agent.name}}"), scaled by KEDA on its wait list.`,
+        `Agent ${agent.name}: workers on the hop lane "agent.${agent.name}" (prefix "${v.prefix}:{agent.${agent.name}}"), scaled by KEDA on its wait list.`,
         'The worker has no HTTP port, hence no probes: it exits (and is restarted) when it cannot start, and the',
         'jobs of a worker that hangs or dies are taken over by its replicas once their lock expires.',
       ],

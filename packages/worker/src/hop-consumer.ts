@@ -103,7 +103,8 @@ export class HopConsumer {
         break;
       }
       for (const hop of taken.hops) this.run(hop);
-      if (taken.hops.length > 0) continue;
+      // Fewer than asked for: the lane was empty, and any push from now on leaves a wake-up marker.
+      if (taken.hops.length === free) continue;
       const blockMs = Math.min(MAX_BLOCK_MS, Math.max(10, (taken.nextRetryAt ?? Infinity) - Date.now()));
       try {
         await this.waker.blpop(this.lane.keys.wake, blockMs / 1000);
