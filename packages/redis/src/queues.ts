@@ -1,8 +1,20 @@
-import { Queue, type JobsOptions } from 'bullmq';
+import { createRequire } from 'node:module';
+import type { JobsOptions, Queue } from 'bullmq';
 import type { RedisClient } from './connection.js';
 import { DEAD_LETTER_QUEUE, DEFAULT_COORDINATOR_PARTITIONS, HOP_JOB_ATTEMPTS, agentOfQueueName, coordinatorPartitionOf, coordinatorQueueName, partitionOfQueueName, queuePrefix, type ErrorJson } from '@handoff/core';
 import { CoordinatorPartitions } from './network-registry.js';
 import { HopLane } from './hop-lane.js';
+
+const requireModule = createRequire(import.meta.url);
+
+/**
+ * BullMQ, loaded on first use (its CommonJS build, the one `import 'bullmq'` gives too, so there is
+ * one copy). A worker process needs no BullMQ queue until it dead-letters a hop, and so does not
+ * carry BullMQ's ~23 MB until then.
+ */
+export function bullmq(): typeof import('bullmq') {
+  return requireModule('bullmq') as typeof import('bullmq');
+}
 
 /**
  * Job options of every coordinator job (commands, child reports). Redelivery safety does not rest
@@ -28,16 +40,17 @@ export class QueueSet {
   private readonly queues = new Map<string, Queue>();
   /** Every hop lane opened, by agent. */
   private readonly lanes = new Map<string, HopLane>();
-  /** The dead-letter queue. */
-  readonly deadLetter: Queue;
 
   constructor(
     private readonly connection: RedisClient,
     private readonly prefix: string,
     /** How many coordinator partitions there are (what the gateway registered). @defaultValue the default count, fixed */
     readonly partitions: CoordinatorPartitions = new CoordinatorPartitions(DEFAULT_COORDINATOR_PARTITIONS),
-  ) {
-    this.deadLetter = this.open(DEAD_LETTER_QUEUE);
+  ) {}
+
+  /** The dead-letter queue. */
+  get deadLetter(): Queue {
+    return this.open(DEAD_LETTER_QUEUE);
   }
 
   /**
@@ -48,7 +61,7 @@ export class QueueSet {
   private open(name: string): Queue {
     let queue = this.queues.get(name);
     if (!queue) {
-      queue = new Queue(name, { connection: this.connection, prefix: queuePrefix(this.prefix, name) });
+      queue = new (bullmq().Queue)(name, { connection: this.connection, prefix: queuePrefix(this.prefix, name) });
       queue.on('error', () => undefined);
       this.queues.set(name, queue);
     }
