@@ -22,6 +22,8 @@ export interface BenchReport {
   redisCost?: { handoffs: number; instructionsPerHandoff: number; commandsPerHandoff: number; scriptsPerHandoff: number };
   /** The same measurement of the build before the turn inbox (bench/results/history/02-before-turn-inbox.json). */
   redisCostBefore?: { handoffs: number; instructionsPerHandoff: number; commandsPerHandoff: number; scriptsPerHandoff: number; commit?: string };
+  /** The same measurement of the build before the hop lane (bench/results/history/04-before-hop-lane.json). */
+  redisCostBeforeLane?: { handoffs: number; instructionsPerHandoff: number; commandsPerHandoff: number; scriptsPerHandoff: number; commit?: string };
   targets?: TargetResult[];
   /** An earlier run to compare with (the design before history by reference). */
   baseline?: BenchReport;
@@ -99,11 +101,14 @@ export function toMarkdown(report: BenchReport): string {
     const after = report.redisCost;
     const before = report.redisCostBefore;
     lines.push('## Redis cost per handoff in instructions (redis-server under callgrind; 10-agent chain, 10 conversations at a time)', '');
-    lines.push('Instructions are counted, not timed: the same work gives the same count however loaded the machine is.' + (before ? ` "Before" is the same scenario run against commit ${before.commit ?? '?'} (turn results as BullMQ jobs), kept in \`bench/results/history/02-before-turn-inbox.json\`.` : ''), '');
+    const beforeLane = report.redisCostBeforeLane;
+    lines.push('Instructions are counted, not timed: the same work gives the same count however loaded the machine is.' + (before ? ` "Before" is the same scenario run against commit ${before.commit ?? '?'} (hops and turn results as BullMQ jobs), kept in \`bench/results/history/02-before-turn-inbox.json\`.` : '') + (beforeLane ? ` "Before the hop lane" is commit ${beforeLane.commit ?? '?'} (hops as BullMQ jobs, turn results on the turn inbox), kept in \`bench/results/history/04-before-hop-lane.json\`.` : ''), '');
     lines.push(row(['', 'instructions', 'commands', 'scripts (EVALSHA)']), row(['---', '---', '---', '---']));
     if (before) lines.push(row(['before', before.instructionsPerHandoff.toLocaleString('en'), before.commandsPerHandoff, before.scriptsPerHandoff]));
+    if (beforeLane) lines.push(row(['before the hop lane', beforeLane.instructionsPerHandoff.toLocaleString('en'), beforeLane.commandsPerHandoff, beforeLane.scriptsPerHandoff]));
     lines.push(row(['now', after.instructionsPerHandoff.toLocaleString('en'), after.commandsPerHandoff, after.scriptsPerHandoff]));
     if (before) lines.push(row(['now / before', `${ratio(after.instructionsPerHandoff, before.instructionsPerHandoff)}×`, `${ratio(after.commandsPerHandoff, before.commandsPerHandoff)}×`, `${ratio(after.scriptsPerHandoff, before.scriptsPerHandoff)}×`]));
+    if (beforeLane) lines.push(row(['now / before the hop lane', `${ratio(after.instructionsPerHandoff, beforeLane.instructionsPerHandoff)}×`, `${ratio(after.commandsPerHandoff, beforeLane.commandsPerHandoff)}×`, `${ratio(after.scriptsPerHandoff, beforeLane.scriptsPerHandoff)}×`]));
     lines.push('');
   }
   if (report.baseline?.history && report.history) {

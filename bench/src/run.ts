@@ -122,6 +122,8 @@ async function main(): Promise<void> {
         report.redisCost = cost;
         const before = await readHistory<NonNullable<BenchReport['redisCostBefore']>>('02-before-turn-inbox.json');
         if (before) report.redisCostBefore = before;
+        const beforeLane = await readHistory<NonNullable<BenchReport['redisCostBeforeLane']>>('04-before-hop-lane.json');
+        if (beforeLane) report.redisCostBeforeLane = beforeLane;
       }
       else log('rediscost: skipped (valgrind is not installed)');
     }
