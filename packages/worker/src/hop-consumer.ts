@@ -40,7 +40,8 @@ export class HopConsumer {
   /** This consumer's holder token (on every lease it holds). */
   readonly token: string;
   private readonly waker: RedisClient;
-  private readonly running = new Map<string, AbortController>();
+  /** Runs going on, by hop id and run number (a hop whose lease ran out may be taken again while a late run of it ends). */
+  private readonly running = new Map<string, { hop: TakenHop; abort: AbortController }>();
   private closing = false;
   private releasing = false;
   private loop: Promise<void> | undefined;
@@ -118,7 +119,8 @@ export class HopConsumer {
 
   private run(hop: TakenHop): void {
     const abort = new AbortController();
-    this.running.set(hop.id, abort);
+    const key = `${hop.id}#${hop.runs}`;
+    this.running.set(key, { hop, abort });
     void this.handler(hop, abort.signal)
       .then(
         async () => {
@@ -139,7 +141,7 @@ export class HopConsumer {
       )
       .catch((error: unknown) => this.logger.warn({ hopJobId: hop.id, err: error }, 'could not record the end of a hop run; its lease will run out and it will be taken again'))
       .finally(() => {
-        this.running.delete(hop.id);
+        this.running.delete(key);
         const freed = this.slotFreed;
         this.slotFreed = undefined;
         freed?.();
@@ -148,7 +150,7 @@ export class HopConsumer {
 
   private async renew(): Promise<void> {
     try {
-      const lost = await this.lane.renew(this.token, this.options.leaseMs, [...this.running.keys()]);
+      const lost = await this.lane.renew(this.token, this.options.leaseMs, [...new Set([...this.running.values()].map((run) => run.hop.id))]);
       if (lost.length > 0) this.logger.warn({ hopJobIds: lost }, 'lost the lease of running hops (they may run again elsewhere)');
     } catch (error) {
       this.logger.warn({ err: error }, 'could not renew hop leases');
@@ -186,7 +188,7 @@ export class HopConsumer {
     if (this.running.size > 0) {
       this.releasing = true;
       this.logger.warn({ drainTimeoutMs, running: this.running.size }, 'drain timeout: handing running turns back to the queue');
-      for (const abort of this.running.values()) abort.abort(new Error('shutting down'));
+      for (const { abort } of this.running.values()) abort.abort(new Error('shutting down'));
       const giveUpAt = Date.now() + (this.options.closeWaitMs ?? 5_000);
       while (this.running.size > 0 && Date.now() < giveUpAt) await pause(20);
       // Redis unreachable: what could not be handed back comes back when its lease runs out.

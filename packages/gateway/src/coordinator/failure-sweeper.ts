@@ -80,7 +80,8 @@ export class FailureSweeper {
     const hops = await lane.failedHops(this.options.batch ?? 100);
     const queueName = agentQueueName(lane.agent);
     for (const hop of hops) {
-      const error = new HopFailedError(queueName, hop.id, hop.reason, hop.fails).toJSON();
+      // Its runs: those that failed, and those its dying workers never finished.
+      const error = new HopFailedError(queueName, hop.id, hop.reason, hop.fails + hop.stalls).toJSON();
       const payload = parseLoosely(hop.payload);
       const conversationId = looseConversationId(payload);
       const data = payload as { seq?: unknown; hopId?: unknown; epoch?: unknown } | undefined;
