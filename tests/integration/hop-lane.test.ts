@@ -41,18 +41,19 @@ describe('hop lane', () => {
     expect(await lane.counts()).toEqual({ waiting: 2, active: 0, retrying: 0, failed: 0 });
     const { hops } = await lane.take('w1', 60_000, 5);
     expect(hops).toEqual([
-      { id: 'h1', payload: '{"n":1}', runs: 1, fails: 0 },
-      { id: 'h2', payload: '{"n":2}', runs: 1, fails: 0 },
+      { id: 'h1', payload: '{"n":1}', runs: 1, fails: 0, holder: 'w1:1' },
+      { id: 'h2', payload: '{"n":2}', runs: 1, fails: 0, holder: 'w1:1' },
     ]);
     expect(await lane.state('h1')).toBe('active');
+    expect(await lane.holder('h1')).toBe('w1');
     // A second taker finds nothing; a held hop cannot be removed.
     expect((await lane.take('w2', 60_000, 5)).hops).toEqual([]);
     expect(await lane.remove('h1')).toBe(0);
     // Only the holder finishes it; then nothing of it is left.
-    expect(await lane.finish('w2', 'h1')).toBe(false);
-    expect(await lane.finish('w1', 'h1')).toBe(true);
+    expect(await lane.finish('w2:1', 'h1')).toBe(false);
+    expect(await lane.finish('w1:1', 'h1')).toBe(true);
     expect(await lane.state('h1')).toBe('unknown');
-    expect(await lane.finish('w1', 'h2')).toBe(true);
+    expect(await lane.finish('w1:1', 'h2')).toBe(true);
     expect(new Set(Object.values(lane.keys).map(hashTag))).toEqual(new Set(['agent.Agent']));
     const left = await Promise.all([lane.keys.data, lane.keys.meta, lane.keys.leases, lane.keys.wait].map((key) => redis.exists(key)));
     expect(left).toEqual([0, 0, 0, 0]);
@@ -66,9 +67,9 @@ describe('hop lane', () => {
     expect(await lane.reclaim(1)).toEqual({ requeued: 1, failed: 0 });
     expect(await lane.state('h1')).toBe('waiting');
     // The dead holder's late finish does nothing; the next taker sees its second run.
-    expect(await lane.finish('dead', 'h1')).toBe(false);
+    expect(await lane.finish('dead:1', 'h1')).toBe(false);
     const [again] = (await lane.take('w2', 1, 1)).hops;
-    expect(again).toEqual({ id: 'h1', payload: 'p', runs: 2, fails: 0 });
+    expect(again).toEqual({ id: 'h1', payload: 'p', runs: 2, fails: 0, holder: 'w2:2' });
     await new Promise((resolve) => setTimeout(resolve, 10));
     expect(await lane.reclaim(1)).toEqual({ requeued: 0, failed: 1 });
     expect(await lane.state('h1')).toBe('failed');
@@ -81,16 +82,17 @@ describe('hop lane', () => {
     const lane = laneOf('lane-retry');
     await lane.push('h1', 'p');
     await lane.take('w', 60_000, 1);
-    expect(await lane.fail('other', 'h1', 'boom', 2, 0)).toBe('not-held');
-    expect(await lane.fail('w', 'h1', 'boom', 2, 150)).toBe('retrying');
+    expect(await lane.fail('other:1', 'h1', 'boom', 2, 0)).toBe('not-held');
+    expect(await lane.fail('w:1', 'h1', 'boom', 2, 150)).toBe('retrying');
     expect(await lane.state('h1')).toBe('retrying');
     const early = await lane.take('w', 60_000, 1);
     expect(early.hops).toEqual([]);
-    expect(early.nextRetryAt).toBeGreaterThan(Date.now() - 5);
+    expect(early.nextRetryInMs).toBeGreaterThan(0);
+    expect(early.nextRetryInMs).toBeLessThanOrEqual(150);
     await new Promise((resolve) => setTimeout(resolve, 200));
     const [retried] = (await lane.take('w', 60_000, 1)).hops;
-    expect(retried).toEqual({ id: 'h1', payload: 'p', runs: 2, fails: 1 });
-    expect(await lane.fail('w', 'h1', 'boom again', 2, 0)).toBe('failed');
+    expect(retried).toEqual({ id: 'h1', payload: 'p', runs: 2, fails: 1, holder: 'w:2' });
+    expect(await lane.fail('w:2', 'h1', 'boom again', 2, 0)).toBe('failed');
     expect(await lane.failedHops(10)).toEqual([{ id: 'h1', payload: 'p', reason: 'boom again', fails: 2, stalls: 0 }]);
   });
 
@@ -99,12 +101,29 @@ describe('hop lane', () => {
     await lane.push('h1', 'p1');
     await lane.push('h2', 'p2');
     await lane.take('w', 60_000, 1);
-    expect(await lane.renew('w', 60_000, ['h1', 'h9'])).toEqual(['h9']);
-    expect(await lane.release('w', 'h1')).toBe(true);
+    expect(await lane.renew(60_000, [{ id: 'h1', holder: 'w:1' }, { id: 'h9', holder: 'w:1' }])).toEqual(['h9']);
+    expect(await lane.release('w:1', 'h1')).toBe(true);
     // h1 is taken before h2 again, and the hand-back is a run but not a failure.
-    expect((await lane.take('w', 60_000, 1)).hops).toEqual([{ id: 'h1', payload: 'p1', runs: 2, fails: 0 }]);
+    expect((await lane.take('w', 60_000, 1)).hops).toEqual([{ id: 'h1', payload: 'p1', runs: 2, fails: 0, holder: 'w:2' }]);
+    // The first run of h1, late, can neither renew, finish, fail nor release the second run's lease.
+    expect(await lane.renew(60_000, [{ id: 'h1', holder: 'w:1' }])).toEqual(['h1']);
+    expect(await lane.finish('w:1', 'h1')).toBe(false);
+    expect(await lane.fail('w:1', 'h1', 'late', 5, 0)).toBe('not-held');
+    expect(await lane.release('w:1', 'h1')).toBe(false);
+    expect(await lane.state('h1')).toBe('active');
+    // A removal bound to a state leaves a hop in another state alone.
+    expect(await lane.remove('h2', 'failed')).toBe(0);
     expect(await lane.remove('h2')).toBe(1);
     expect(await lane.waitingIds()).toEqual([]);
+  });
+
+  it('drops a waiting id whose payload is gone (a key lost to eviction), so that it reads as not in the lane', async () => {
+    const lane = laneOf('lane-lost-payload');
+    await lane.push('h1', 'p');
+    await redis.hdel(lane.keys.data, 'h1');
+    expect((await lane.take('w', 60_000, 1)).hops).toEqual([]);
+    expect(await lane.state('h1')).toBe('unknown');
+    expect(await lane.push('h1', 'p again')).toBe(true);
   });
 
   it('a consumer wakes on a push, renews while a run lasts, and hands back what is still running when it closes', async () => {
@@ -137,7 +156,7 @@ describe('hop lane', () => {
     // Closing with a 50 ms drain: the running hop is handed back, a second run not a failure.
     await consumer.close(50);
     expect(await lane.state('slow')).toBe('waiting');
-    expect((await lane.take('next', 60_000, 1)).hops).toEqual([{ id: 'slow', payload: 's', runs: 2, fails: 0 }]);
+    expect((await lane.take('next', 60_000, 1)).hops).toEqual([{ id: 'slow', payload: 's', runs: 2, fails: 0, holder: 'next:2' }]);
     releaseRun();
   });
 });

@@ -57,58 +57,63 @@ export class HopLane {
   }
 
   /**
-   * Takes up to `max` waiting hops for the holder `token`, each leased for `leaseMs` (due retries
-   * first become waiting). Never blocks.
-   * @returns the hops taken, and when the next retry is due (Unix ms), if one is.
+   * Takes up to `max` waiting hops for the consumer `token`, each leased for `leaseMs` (due retries
+   * first become waiting). Never blocks. Each run of a hop gets a holder of its own
+   * (`<token>:<run>`), which every later step of that run names: a late run of a hop taken again
+   * by the same consumer cannot finish, fail or renew the newer run. Times are Redis's clock, so
+   * workers and gateways whose clocks differ agree on when a lease runs out.
+   * @returns the hops taken, and in how many ms the next retry is due, if one is.
    */
-  async take(token: string, leaseMs: number, max: number): Promise<{ hops: TakenHop[]; nextRetryAt: number | undefined }> {
-    const [rows, nextRetryAt] = await this.scripts.handoffLaneTake(...this.ordered, Date.now(), leaseMs, token, max);
-    const hops = rows.map(([id, payload, runs, fails]) => ({ id, payload, runs: Number(runs), fails: Number(fails) }));
-    return { hops, nextRetryAt: nextRetryAt === null || nextRetryAt === false ? undefined : Number(nextRetryAt) };
+  async take(token: string, leaseMs: number, max: number): Promise<{ hops: TakenHop[]; nextRetryInMs: number | undefined }> {
+    const [rows, nextRetryInMs] = await this.scripts.handoffLaneTake(...this.ordered, leaseMs, token, max, MAX_WAKE_MARKERS);
+    const hops = rows.map(([id, payload, runs, fails]) => ({ id, payload, runs: Number(runs), fails: Number(fails), holder: `${token}:${runs}` }));
+    return { hops, nextRetryInMs: nextRetryInMs === null || nextRetryInMs === false ? undefined : Number(nextRetryInMs) };
   }
 
-  /** Extends the leases `token` holds on `ids` to `leaseMs` from now. @returns the ids it no longer holds. */
-  async renew(token: string, leaseMs: number, ids: readonly string[]): Promise<string[]> {
-    if (ids.length === 0) return [];
-    return this.scripts.handoffLaneRenew(...this.ordered, Date.now(), leaseMs, token, ...ids);
+  /** Extends the leases of `runs` (each a hop and its run's holder) to `leaseMs` from now. @returns the ids no longer held by their run. */
+  async renew(leaseMs: number, runs: readonly { id: string; holder: string }[]): Promise<string[]> {
+    if (runs.length === 0) return [];
+    return this.scripts.handoffLaneRenew(...this.ordered, leaseMs, ...runs.flatMap((run) => [run.id, run.holder]));
   }
 
-  /** Removes a hop `token` holds: its run is over. @returns false when it no longer held it (its lease ran out). */
-  async finish(token: string, id: string): Promise<boolean> {
-    return (await this.scripts.handoffLaneFinish(...this.ordered, token, id)) === 1;
+  /** Removes a hop whose run `holder` holds it: the run is over. @returns false when it no longer held it (its lease ran out). */
+  async finish(holder: string, id: string): Promise<boolean> {
+    return (await this.scripts.handoffLaneFinish(...this.ordered, holder, id)) === 1;
   }
 
   /**
-   * Counts a failed run of a hop `token` holds: it is retried after `retryInMs`, or, when this was
-   * attempt `attempts`, it is `failed` with `reason`.
+   * Counts a failed run of a hop its run `holder` holds: it is retried after `retryInMs`, or, when
+   * this was attempt `attempts`, it is `failed` with `reason`.
    * @returns `retrying`, `failed`, or `not-held` when its lease had run out.
    */
-  async fail(token: string, id: string, reason: string, attempts: number, retryInMs: number): Promise<'retrying' | 'failed' | 'not-held'> {
-    const outcome = await this.scripts.handoffLaneFail(...this.ordered, token, id, Date.now(), reason.slice(0, 2_000), attempts, retryInMs, MAX_WAKE_MARKERS);
+  async fail(holder: string, id: string, reason: string, attempts: number, retryInMs: number): Promise<'retrying' | 'failed' | 'not-held'> {
+    const outcome = await this.scripts.handoffLaneFail(...this.ordered, holder, id, reason.slice(0, 2_000), attempts, retryInMs, MAX_WAKE_MARKERS);
     return outcome === 1 ? 'retrying' : outcome === 0 ? 'failed' : 'not-held';
   }
 
-  /** Hands a hop `token` holds back to the front of the lane, untouched (not a failed attempt): a worker shutting down. */
-  async release(token: string, id: string): Promise<boolean> {
-    return (await this.scripts.handoffLaneRelease(...this.ordered, token, id, MAX_WAKE_MARKERS)) === 1;
+  /** Hands a hop its run `holder` holds back to the front of the lane, untouched (not a failed attempt): a worker shutting down. */
+  async release(holder: string, id: string): Promise<boolean> {
+    return (await this.scripts.handoffLaneRelease(...this.ordered, holder, id, MAX_WAKE_MARKERS)) === 1;
   }
 
   /**
    * Puts back every hop whose lease ran out (its holder died or froze) at the front of the lane,
-   * counting a stall; a hop that stalled more than `maxStalls` times fails instead.
+   * counting a stall; a hop that stalled more than `maxStalls` times fails instead. (Workers and
+   * gateways both reclaim: give them the same `--max-stalled-count`.)
    * @returns how many went back, and how many failed.
    */
   async reclaim(maxStalls: number): Promise<{ requeued: number; failed: number }> {
-    const [requeued, failed] = await this.scripts.handoffLaneReclaim(...this.ordered, Date.now(), maxStalls, STALLED_REASON, MAX_WAKE_MARKERS);
+    const [requeued, failed] = await this.scripts.handoffLaneReclaim(...this.ordered, maxStalls, STALLED_REASON, MAX_WAKE_MARKERS);
     return { requeued, failed };
   }
 
   /**
-   * Removes a hop that no worker holds (waiting, retrying or failed).
-   * @returns 1 when removed, 0 when it is held by a worker or not in the lane.
+   * Removes a hop that no worker holds (waiting, retrying or failed) — with `onlyIf`, only when it
+   * is in that state (the sweep removes a failed hop, not one a replay just queued again).
+   * @returns 1 when removed, 0 when it is held by a worker, in another state, or not in the lane.
    */
-  async remove(id: string): Promise<number> {
-    return this.scripts.handoffLaneRemove(...this.ordered, id);
+  async remove(id: string, onlyIf?: Exclude<HopState, 'active' | 'unknown'>): Promise<number> {
+    return this.scripts.handoffLaneRemove(...this.ordered, id, onlyIf ?? '');
   }
 
   /** Where a hop is. */
@@ -119,8 +124,8 @@ export class HopLane {
 
   /** The worker process holding a hop (the worker id in its holder's token), if one holds it. */
   async holder(id: string): Promise<string | null> {
-    const token = await this.redis.hget(this.keys.meta, `${id}|o`);
-    return token === null ? null : token.slice(0, token.lastIndexOf(':'));
+    const holder = await this.redis.hget(this.keys.meta, `${id}|o`);
+    return holder === null ? null : holder.split(':')[0]!;
   }
 
   /** The ids of the hops held by workers now. */
@@ -163,6 +168,8 @@ export interface TakenHop {
   runs: number;
   /** How many runs of it failed before. */
   fails: number;
+  /** This run's holder (`<consumer token>:<run>`), which its renewals, finish, failure or release name. */
+  holder: string;
 }
 
 /** A hop that failed for good. */
@@ -192,7 +199,7 @@ export interface HopLaneKeys {
   wait: string;
   /** Hash: hop id → payload. */
   data: string;
-  /** Hash: hop id → state, and `<id>|r` runs, `<id>|f` failed runs, `<id>|s` stalls, `<id>|o` holder, `<id>|e` failure reason. */
+  /** Hash: hop id → state, and `<id>|r` runs, `<id>|f` failed runs, `<id>|s` stalls, `<id>|o` holder (`<token>:<run>`), `<id>|e` failure reason. */
   meta: string;
   /** Sorted set: held hop id → lease deadline (Unix ms). */
   leases: string;
@@ -225,9 +232,11 @@ export const MAX_WAKE_MARKERS = 64;
 /** Why a hop that stalled too often failed (BullMQ's words, which operators may know). */
 export const STALLED_REASON = 'job stalled more than allowable limit';
 
-// KEYS: wait, data, meta, leases, retry, failed, wake — the same seven for every script.
+// KEYS: wait, data, meta, leases, retry, failed, wake — the same seven for every script. Times
+// are Redis's clock (TIME; scripts replicate their effects), never a caller's.
 const LANE_HELPERS = `
 local wait, data, meta, leases, retry, failed, wake = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
+local function nowMs() local t = redis.call('TIME') return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) end
 local function wakeOne(max) if redis.call('LLEN', wake) < tonumber(max) then redis.call('LPUSH', wake, '1') end end
 local function forget(id)
   redis.call('HDEL', data, id)
@@ -256,66 +265,74 @@ wakeOne(ARGV[3])
 return 1
 `;
 
-/** ARGV: now, lease ms, token, max. Returns { {id, payload, runs, fails}… }, next retry due or false. */
+/**
+ * ARGV: lease ms, token, max, max markers. Returns { {id, payload, runs, fails}… }, ms until the
+ * next retry is due or false. An id without a state, or a state without a payload (a key lost to
+ * eviction), is dropped with what is left of it: it then reads as not in the lane, and the
+ * reconciler publishes its hop again. Hops left waiting wake another consumer.
+ */
 const TAKE = `${LANE_HELPERS}
-local now = tonumber(ARGV[1])
+local now = nowMs()
 for _, id in ipairs(redis.call('ZRANGEBYSCORE', retry, '-inf', now, 'LIMIT', 0, 100)) do
   redis.call('ZREM', retry, id)
   redis.call('HSET', meta, id, 'waiting')
   redis.call('LPUSH', wait, id)
 end
 local out = {}
-local max = tonumber(ARGV[4])
+local max = tonumber(ARGV[3])
 while #out < max do
   local id = redis.call('RPOP', wait)
   if not id then break end
   local payload = redis.call('HGET', data, id)
   local state = redis.call('HGET', meta, id)
-  if not state then redis.call('HDEL', data, id) end
-  if payload and state == 'waiting' then
-    redis.call('HSET', meta, id, 'active', id .. '|o', ARGV[3])
+  if not state or not payload then
+    forget(id)
+  elseif state == 'waiting' then
     local runs = redis.call('HINCRBY', meta, id .. '|r', 1)
-    redis.call('ZADD', leases, now + tonumber(ARGV[2]), id)
+    redis.call('HSET', meta, id, 'active', id .. '|o', ARGV[2] .. ':' .. runs)
+    redis.call('ZADD', leases, now + tonumber(ARGV[1]), id)
     out[#out + 1] = { id, payload, runs, tonumber(redis.call('HGET', meta, id .. '|f') or '0') }
   end
 end
+if redis.call('LLEN', wait) > 0 then wakeOne(ARGV[4]) end
 local nextDue = redis.call('ZRANGE', retry, 0, 0, 'WITHSCORES')
-return { out, nextDue[2] or false }
+return { out, nextDue[2] and math.max(0, tonumber(nextDue[2]) - now) or false }
 `;
 
-/** ARGV: now, lease ms, token, ids…. Returns the ids not held. */
+/** ARGV: lease ms, then id, holder pairs. Returns the ids not held by that holder. */
 const RENEW = `${LANE_HELPERS}
-local deadline = tonumber(ARGV[1]) + tonumber(ARGV[2])
+local deadline = nowMs() + tonumber(ARGV[1])
 local lost = {}
-for i = 4, #ARGV do
+for i = 2, #ARGV, 2 do
   local id = ARGV[i]
-  if redis.call('HGET', meta, id .. '|o') == ARGV[3] then redis.call('ZADD', leases, 'XX', deadline, id) else lost[#lost + 1] = id end
+  if redis.call('HGET', meta, id .. '|o') == ARGV[i + 1] then redis.call('ZADD', leases, 'XX', deadline, id) else lost[#lost + 1] = id end
 end
 return lost
 `;
 
-/** ARGV: token, id. */
+/** ARGV: holder, id. */
 const FINISH = `${LANE_HELPERS}
 if redis.call('HGET', meta, ARGV[2] .. '|o') ~= ARGV[1] then return 0 end
 forget(ARGV[2])
 return 1
 `;
 
-/** ARGV: token, id, now, reason, attempts, retry in ms, max markers. Returns 1 retrying, 0 failed, -1 not held. */
+/** ARGV: holder, id, reason, attempts, retry in ms, max markers. Returns 1 retrying, 0 failed, -1 not held. */
 const FAIL = `${LANE_HELPERS}
 local id = ARGV[2]
 if redis.call('HGET', meta, id .. '|o') ~= ARGV[1] then return -1 end
+local now = nowMs()
 redis.call('ZREM', leases, id)
 local fails = redis.call('HINCRBY', meta, id .. '|f', 1)
-if fails >= tonumber(ARGV[5]) then failHop(id, ARGV[3], ARGV[4]) return 0 end
+if fails >= tonumber(ARGV[4]) then failHop(id, now, ARGV[3]) return 0 end
 redis.call('HDEL', meta, id .. '|o')
-redis.call('HSET', meta, id, 'retrying', id .. '|e', ARGV[4])
-redis.call('ZADD', retry, tonumber(ARGV[3]) + tonumber(ARGV[6]), id)
-wakeOne(ARGV[7])
+redis.call('HSET', meta, id, 'retrying', id .. '|e', ARGV[3])
+redis.call('ZADD', retry, now + tonumber(ARGV[5]), id)
+wakeOne(ARGV[6])
 return 1
 `;
 
-/** ARGV: token, id, max markers. */
+/** ARGV: holder, id, max markers. */
 const RELEASE = `${LANE_HELPERS}
 local id = ARGV[2]
 if redis.call('HGET', meta, id .. '|o') ~= ARGV[1] then return 0 end
@@ -327,31 +344,33 @@ wakeOne(ARGV[3])
 return 1
 `;
 
-/** ARGV: now, max stalls, reason, max markers. Returns { requeued, failed }. */
+/** ARGV: max stalls, reason, max markers. Returns { requeued, failed }. */
 const RECLAIM = `${LANE_HELPERS}
+local now = nowMs()
 local requeued, failedCount = 0, 0
-for _, id in ipairs(redis.call('ZRANGEBYSCORE', leases, '-inf', ARGV[1], 'LIMIT', 0, 100)) do
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', leases, '-inf', now, 'LIMIT', 0, 100)) do
   redis.call('ZREM', leases, id)
   local stalls = redis.call('HINCRBY', meta, id .. '|s', 1)
-  if stalls > tonumber(ARGV[2]) then
-    failHop(id, ARGV[1], ARGV[3])
+  if stalls > tonumber(ARGV[1]) then
+    failHop(id, now, ARGV[2])
     failedCount = failedCount + 1
   else
     redis.call('HDEL', meta, id .. '|o')
     redis.call('HSET', meta, id, 'waiting')
     redis.call('RPUSH', wait, id)
-    wakeOne(ARGV[4])
+    wakeOne(ARGV[3])
     requeued = requeued + 1
   end
 end
 return { requeued, failedCount }
 `;
 
-/** ARGV: id. Returns 1 removed, 0 held or absent. */
+/** ARGV: id, the state it must be in ('' for any but active). Returns 1 removed, 0 held, in another state, or absent. */
 const REMOVE = `${LANE_HELPERS}
 local id = ARGV[1]
 local state = redis.call('HGET', meta, id)
 if not state or state == 'active' then return 0 end
+if ARGV[2] ~= '' and state ~= ARGV[2] then return 0 end
 if state == 'waiting' then redis.call('LREM', wait, 0, id) end
 redis.call('ZREM', retry, id)
 redis.call('ZREM', failed, id)
@@ -377,13 +396,13 @@ return out
 type Keys7 = [string, string, string, string, string, string, string];
 interface LaneScripts {
   handoffLanePush(...args: [...Keys7, string, string, number]): Promise<number>;
-  handoffLaneTake(...args: [...Keys7, number, number, string, number]): Promise<[[string, string, number, number][], string | null | false]>;
-  handoffLaneRenew(...args: [...Keys7, number, number, string, ...string[]]): Promise<string[]>;
+  handoffLaneTake(...args: [...Keys7, number, string, number, number]): Promise<[[string, string, number, number][], number | null | false]>;
+  handoffLaneRenew(...args: [...Keys7, number, ...string[]]): Promise<string[]>;
   handoffLaneFinish(...args: [...Keys7, string, string]): Promise<number>;
-  handoffLaneFail(...args: [...Keys7, string, string, number, string, number, number, number]): Promise<number>;
+  handoffLaneFail(...args: [...Keys7, string, string, string, number, number, number]): Promise<number>;
   handoffLaneRelease(...args: [...Keys7, string, string, number]): Promise<number>;
-  handoffLaneReclaim(...args: [...Keys7, number, number, string, number]): Promise<[number, number]>;
-  handoffLaneRemove(...args: [...Keys7, string]): Promise<number>;
+  handoffLaneReclaim(...args: [...Keys7, number, string, number]): Promise<[number, number]>;
+  handoffLaneRemove(...args: [...Keys7, string, string]): Promise<number>;
   handoffLaneCounts(...args: Keys7): Promise<[number, number, number, number]>;
   handoffLaneFailed(...args: [...Keys7, number]): Promise<[string, string | null, string | null, string | null, string | null][]>;
 }

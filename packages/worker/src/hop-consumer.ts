@@ -67,7 +67,7 @@ export class HopConsumer {
 
   /** Starts taking hops. */
   start(): void {
-    if (this.loop) return;
+    if (this.loop || this.closing) return;
     const renewEvery = Math.max(100, Math.floor(this.options.leaseMs / 2));
     this.timers.push(setInterval(() => void this.renew(), renewEvery), setInterval(() => void this.reclaim(), this.options.reclaimIntervalMs));
     for (const timer of this.timers) timer.unref();
@@ -100,13 +100,13 @@ export class HopConsumer {
       }
       if (this.closing) {
         // Closed while taking: what was taken goes back at once.
-        await Promise.all(taken.hops.map((hop) => this.lane.release(this.token, hop.id).catch(() => false)));
+        await Promise.all(taken.hops.map((hop) => this.lane.release(hop.holder, hop.id).catch(() => false)));
         break;
       }
       for (const hop of taken.hops) this.run(hop);
       // Fewer than asked for: the lane was empty, and any push from now on leaves a wake-up marker.
       if (taken.hops.length === free) continue;
-      const blockMs = Math.min(MAX_BLOCK_MS, Math.max(10, (taken.nextRetryAt ?? Infinity) - Date.now()));
+      const blockMs = Math.min(MAX_BLOCK_MS, Math.max(10, taken.nextRetryInMs ?? Infinity));
       try {
         await this.waker.blpop(this.lane.keys.wake, blockMs / 1000);
       } catch (error) {
@@ -124,18 +124,18 @@ export class HopConsumer {
     void this.handler(hop, abort.signal)
       .then(
         async () => {
-          if (!(await this.lane.finish(this.token, hop.id))) this.logger.warn({ hopJobId: hop.id }, 'hop finished after its lease ran out (another run may have taken it)');
+          if (!(await this.lane.finish(hop.holder, hop.id))) this.logger.warn({ hopJobId: hop.id }, 'hop finished after its lease ran out (another run may have taken it)');
         },
         async (error: unknown) => {
           if (this.releasing && abort.signal.aborted) {
             // Shutting down past the drain timeout: the hop goes back, untouched, to other replicas.
-            await this.lane.release(this.token, hop.id);
+            await this.lane.release(hop.holder, hop.id);
             return;
           }
           const attempts = this.options.attempts ?? HOP_JOB_ATTEMPTS;
           const backoff = (this.options.backoffMs ?? 500) * 2 ** hop.fails * (0.5 + Math.random());
           const reason = error instanceof Error ? error.message : String(error);
-          const outcome = await this.lane.fail(this.token, hop.id, reason, attempts, Math.round(backoff));
+          const outcome = await this.lane.fail(hop.holder, hop.id, reason, attempts, Math.round(backoff));
           this.logger.error({ hopJobId: hop.id, err: error, attempt: hop.fails + 1, attempts, outcome }, 'hop run failed');
         },
       )
@@ -150,7 +150,7 @@ export class HopConsumer {
 
   private async renew(): Promise<void> {
     try {
-      const lost = await this.lane.renew(this.token, this.options.leaseMs, [...new Set([...this.running.values()].map((run) => run.hop.id))]);
+      const lost = await this.lane.renew(this.options.leaseMs, [...this.running.values()].map(({ hop }) => ({ id: hop.id, holder: hop.holder })));
       if (lost.length > 0) this.logger.warn({ hopJobIds: lost }, 'lost the lease of running hops (they may run again elsewhere)');
     } catch (error) {
       this.logger.warn({ err: error }, 'could not renew hop leases');
@@ -179,6 +179,7 @@ export class HopConsumer {
   }
 
   private async closeNow(drainTimeoutMs: number): Promise<void> {
+    this.ready();
     this.waker.disconnect();
     const freed = this.slotFreed;
     this.slotFreed = undefined;
@@ -195,10 +196,14 @@ export class HopConsumer {
       if (this.running.size > 0) this.logger.warn({ running: this.running.size }, 'could not hand running hops back; they return to the lane when their leases run out');
     }
     for (const timer of this.timers) clearInterval(timer);
-    await Promise.race([this.loop, pause(this.options.closeWaitMs ?? 5_000)]);
+    // The loop ends at its next step; a take stuck on a dead Redis is not waited for beyond the bound.
+    await Promise.race([this.loop, pause(this.options.closeWaitMs ?? 5_000, { unref: true })]);
   }
 }
 
-function pause(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+function pause(ms: number, options: { unref?: boolean } = {}): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    if (options.unref) timer.unref();
+  });
 }

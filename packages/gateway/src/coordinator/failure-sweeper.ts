@@ -93,7 +93,8 @@ export class FailureSweeper {
         this.logger.warn({ queue: queueName, jobId: hop.id, conversationId, err: settleError }, 'could not settle a failed hop; the reconciler will');
       }
       await addDeadLetter(this.queues, { sourceQueue: queueName, jobId: hop.id, conversationId, error, payload });
-      await lane.remove(hop.id);
+      // Only while it is still the failed hop: a replay of its letter may have queued it again meanwhile.
+      await lane.remove(hop.id, 'failed');
       this.logger.warn({ queue: queueName, jobId: hop.id, conversationId, reason: hop.reason }, 'failed hop moved to the dead-letter queue');
     }
     return hops.length;
