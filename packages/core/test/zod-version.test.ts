@@ -44,6 +44,17 @@ describe('zod 3 schemas', () => {
     expect((error as Error).message).toContain('is a zod 3 schema; Handoff needs zod 4');
   });
 
+  it('defineAgent and defineNetwork refuse a zod 3 context schema the same way', () => {
+    for (const define of [
+      () => defineAgent({ name: 'A', instructions: 'a', context: z3.object({ tier: z3.string() }) as never }),
+      () => defineNetwork({ name: 'n', context: z3.object({ tier: z3.string() }) as never, agents: [defineAgent({ name: 'A', instructions: 'a' })] }),
+    ]) {
+      const error = thrown(define);
+      expect(error).toBeInstanceOf(DefinitionError);
+      expect((error as Error).message).toMatch(/context: is a zod 3 schema; Handoff needs zod 4/);
+    }
+  });
+
   it('accepts zod 4 schemas', () => {
     expect(defineTool({ name: 'ok', description: 'd', parameters: z.object({ a: z.string() }), handler: () => 'x' }).name).toBe('ok');
     expect(() => defineAgent({ name: 'A', instructions: 'a', handoffs: [{ agent: 'B', args: z.object({ r: z.string() }) }] })).not.toThrow();

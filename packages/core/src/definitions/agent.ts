@@ -83,7 +83,7 @@ export const AgentConfig = z.object({
   /** The system prompt of every turn, or a function of the context that returns it. */
   instructions: z.union([z.string().min(1, 'must not be empty'), isFunction<(c: InstructionsContext) => string | Promise<string>>('context => string, or context => Promise<string>')]).describe('The system prompt of every turn, or a function (possibly async) of the context that returns it.'),
   /** The network's context schema, for typing only: instructions, conditions and tools of the agent see its type. */
-  context: z.custom<z.ZodObject>((v) => v instanceof z.ZodObject, 'must be a zod object schema (the network\'s context schema)').optional().describe("The network's context schema, for typing only: the agent's instructions, conditions and tools see its type."),
+  context: UserZodObject.optional().describe("The network's context schema, for typing only: the agent's instructions, conditions and tools see its type."),
   /** Model name, or full model settings (merged over the network's). */
   model: z.union([z.string().min(1), ModelSettings]).optional().describe('Model name, or full model settings (merged over the network\'s).'),
   /** Handoffs the model may choose: agent names or {@link HandoffSpec}s (LLM conditions). */

@@ -3,6 +3,7 @@ import { DEFAULT_MAX_HOPS, DEFAULT_MAX_PING_PONG } from '../constants.js';
 import { ContextExpression, parseCondition } from '../conditions/context-expression.js';
 import { DefinitionError, UnknownAgentError, isHandoffError } from '../errors/index.js';
 import { formatIssues } from '../validation.js';
+import { UserZodObject } from './zod-schema.js';
 import type { AgentDefinition, ResolvedHandoff, ResolvedRule } from './agent.js';
 import { ConversationLimits } from '../schemas/limits.js';
 import { ModelSettings, resolveModelSettings, type ResolvedModelSettings } from './model-settings.js';
@@ -18,7 +19,7 @@ export type Pattern = z.infer<typeof Pattern>;
 /** The options of {@link defineNetwork} that are data (besides `agents` and `routers`), as checked. */
 export const NetworkOptions = z.object({
   name: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1-64 letters, digits, ".", "_" or "-"').describe('Name of the network (shown in logs and the registry).'),
-  context: z.custom<z.ZodObject>((v) => v instanceof z.ZodObject, 'must be a zod object schema (z.object({ … }))').optional().describe("The schema of the conversations' context (a zod object): starts are validated against it (INVALID_CONTEXT), and it types the agents' instructions, conditions, tools and the clients' start."),
+  context: UserZodObject.optional().describe("The schema of the conversations' context (a zod object): starts are validated against it (INVALID_CONTEXT), and it types the agents' instructions, conditions, tools and the clients' start."),
   entry: z.string().optional().describe('Entry agent of conversations that name none. Defaults to the first agent.'),
   maxHops: z.number().int().min(1).max(10_000).default(DEFAULT_MAX_HOPS).describe('Hop limit of its conversations (per run: a user message starts a new run).'),
   model: ModelSettings.optional().describe("Model settings for every agent (each agent's own settings override them)."),
