@@ -100,7 +100,7 @@ export const ERROR_CODE_INFO: Readonly<Record<ErrorCode, ErrorCodeInfo>> = {
   MODEL_UNAVAILABLE: { meaning: 'The model endpoint could not be reached or kept failing after its retries.', retryable: true },
   MODEL_REQUEST_REJECTED: { meaning: 'The model endpoint refused the request (4xx other than 408/409/429).', retryable: false },
   MODEL_BEHAVIOR: { meaning: 'The model kept producing unusable output (e.g. invalid tool calls) for the whole turn.', retryable: false },
-  HOP_FAILED: { meaning: "A hop's job failed for good: its worker kept dying (stall limit) or its turn kept throwing.", retryable: true },
+  HOP_FAILED: { meaning: "A hop (or coordinator job) failed for good: its worker kept dying (stall limit) or its turn kept throwing.", retryable: true },
   PAYLOAD_TOO_LARGE: { meaning: 'A request body, start request, envelope or job is larger than the runtime accepts.', retryable: false },
   REDIS_UNREACHABLE: { meaning: 'Redis did not answer within the connect timeout (one-shot CLI commands).', retryable: true },
   UNSAFE_REDIS_CONFIG: { meaning: 'Redis is configured in a way that can lose the runtime\'s data (an eviction policy other than noeviction).', retryable: false },
