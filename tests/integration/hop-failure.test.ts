@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_MAX_STALLED_COUNT, defineNetwork, hopId, hopJobId, keyLayout } from '@handoff/core';
+import { DEFAULT_MAX_STALLED_COUNT, defineNetwork, hopJobId, keyLayout } from '@handoff/core';
 import { QueueSet, STALLED_REASON, listDeadLetters } from '@handoff/redis';
 import { startInProcess, type InProcessRuntime } from '../support/in-process.js';
 import { call, scriptedAgent, when } from '../support/scripted-agents.js';
@@ -38,8 +38,11 @@ describe('a hop that fails for good', () => {
   /** Heartbeats for an agent with no worker, so that routing sends hops to it (as within a dead worker's heartbeat lifetime). */
   const pretendAlive = (agent: string) => rt.redis.zadd(keyLayout(rt.prefix).workers(agent), Date.now() + 120_000, `pretend-${agent}`);
 
-  /** Plays a worker that takes the hop and dies with it, one time more than the stall limit allows. */
-  async function stallPastTheLimit(agent: string, id: string): Promise<void> {
+  /** Once the conversation's pending hop is on `agent`, plays a worker that takes it and dies with it, one time more than the stall limit allows. @returns the hop's id in the lane. */
+  async function stallPendingHop(conversation: { status(): Promise<{ next?: { agent: string; hopId: string } | null; epoch?: string }> }, agent: string): Promise<string> {
+    for (let i = 0; i < 200 && (await conversation.status()).next?.agent !== agent; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    const { next, epoch } = await conversation.status();
+    const id = hopJobId(next!.hopId, epoch);
     const lane = openLane(agent, rt.redis, rt.prefix);
     for (let stall = 1; stall <= DEFAULT_MAX_STALLED_COUNT + 1; stall++) {
       const deadline = Date.now() + 10_000;
@@ -51,6 +54,7 @@ describe('a hop that fails for good', () => {
       await lane.reclaim(DEFAULT_MAX_STALLED_COUNT);
     }
     expect(await lane.state(id)).toMatch(/^(failed|unknown)$/); // failed, or already swept
+    return id;
   }
 
   /** The sweep removes the failed hop right after the conversation moved on: the lane ends empty. */
@@ -64,10 +68,7 @@ describe('a hop that fails for good', () => {
   it('goes to the agent\'s fallback, and is a dead letter', async () => {
     await pretendAlive('Flaky');
     const conversation = await rt.client.start({ agent: 'Front', input: 'flaky please' });
-    for (let i = 0; i < 200 && (await conversation.status()).next?.agent !== 'Flaky'; i++) await new Promise((resolve) => setTimeout(resolve, 20));
-    const { epoch } = await conversation.status();
-    const id = hopJobId(hopId(conversation.id, 2), epoch);
-    await stallPastTheLimit('Flaky', id);
+    const id = await stallPendingHop(conversation, 'Flaky');
 
     const result = await conversation.result({ timeoutMs: 15_000 });
     expect(result).toMatchObject({ status: 'completed', output: 'Backup answers.', agent: 'Backup' });
@@ -79,10 +80,7 @@ describe('a hop that fails for good', () => {
   it('without a fallback, ends its conversation with HOP_FAILED', async () => {
     await pretendAlive('Doomed');
     const conversation = await rt.client.start({ agent: 'Doomed', input: 'are you there?' });
-    for (let i = 0; i < 200 && (await conversation.status()).next?.agent !== 'Doomed'; i++) await new Promise((resolve) => setTimeout(resolve, 20));
-    const { epoch } = await conversation.status();
-    const id = hopJobId(hopId(conversation.id, 1), epoch);
-    await stallPastTheLimit('Doomed', id);
+    await stallPendingHop(conversation, 'Doomed');
 
     const result = await conversation.result({ timeoutMs: 15_000 });
     expect(result).toMatchObject({ status: 'failed', error: { code: 'HOP_FAILED' } });

@@ -126,6 +126,32 @@ describe('hop lane', () => {
     expect(await lane.push('h1', 'p again')).toBe(true);
   });
 
+  it('a consumer retries a run that throws, tells its last failed attempt, and leaves the hop failed for the sweep', async () => {
+    const lane = laneOf('lane-last-attempt');
+    const runs: TakenHop[] = [];
+    const told: { hop: TakenHop; error: unknown }[] = [];
+    const consumer = new HopConsumer(
+      lane,
+      redis,
+      async (hop) => {
+        runs.push(hop);
+        throw new Error(`run ${hop.runs} broke`);
+      },
+      { concurrency: 1, leaseMs: 60_000, reclaimIntervalMs: 60_000, maxStalls: 1, attempts: 2, backoffMs: 20, lastAttemptFailed: async (hop, error) => void told.push({ hop, error }) },
+      silent,
+      'test-worker',
+    );
+    consumer.start();
+    await lane.push('h1', 'p');
+    await until(async () => (await lane.state('h1')) === 'failed', 'the hop to fail for good');
+    await consumer.close(0);
+    expect(runs.map((hop) => [hop.runs, hop.fails])).toEqual([[1, 0], [2, 1]]);
+    expect(told).toHaveLength(1);
+    expect(told[0]!.hop).toMatchObject({ id: 'h1', runs: 2, fails: 1 });
+    expect((told[0]!.error as Error).message).toBe('run 2 broke');
+    expect(await lane.failedHops(10)).toEqual([{ id: 'h1', payload: 'p', reason: 'run 2 broke', fails: 2, stalls: 0 }]);
+  });
+
   it('a consumer wakes on a push, renews while a run lasts, and hands back what is still running when it closes', async () => {
     const lane = laneOf('lane-consumer');
     const seen: TakenHop[] = [];

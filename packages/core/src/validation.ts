@@ -33,9 +33,21 @@ export function parseBoundary<S extends z.ZodType>(schema: S, value: unknown, wh
 
 /**
  * Throws {@link PayloadTooLargeError} when `value`, as JSON, is larger than `limit` bytes.
- * (Characters are counted, a lower bound of the UTF-8 size that is cheap to get.)
+ * (Characters are counted, a lower bound of the UTF-8 size that is cheap to get.) `size`, when the
+ * caller has the JSON text already, is its length, and saves serializing the value again.
  */
-export function assertPayloadSize(value: unknown, limit: number, what: string): void {
-  const size = JSON.stringify(value ?? null).length;
+export function assertPayloadSize(value: unknown, limit: number, what: string, size = JSON.stringify(value ?? null).length): void {
   if (size > limit) throw new PayloadTooLargeError(what, size, limit);
+}
+
+/**
+ * Text read from a queue or a list, as JSON when it is JSON, else as it is: what does not parse
+ * still reaches the validation that says why it is refused (and the dead letter keeps it whole).
+ */
+export function parseJsonOrRaw(raw: string): unknown {
+  try {
+    return JSON.parse(raw) as unknown;
+  } catch {
+    return raw;
+  }
 }

@@ -10,7 +10,6 @@ import {
   DEFAULT_LOCK_DURATION_MS,
   DEFAULT_MAX_STALLED_COUNT,
   DEFAULT_STALLED_INTERVAL_MS,
-  HOP_JOB_ATTEMPTS,
   Envelope,
   ErrorCode,
   HandoffError,
@@ -26,6 +25,7 @@ import {
   hrNow,
   isValidConversationId,
   parseBoundary,
+  parseJsonOrRaw,
   toErrorJson,
   ZERO_USAGE,
   type ErrorJson,
@@ -65,8 +65,8 @@ export interface AgentWorkerDeps {
 
 /** Lease and stall settings of an agent's hop consumer, sized for model calls of seconds to minutes. */
 export interface AgentWorkerOptions {
+  /** A connection the consumer duplicates for its blocking wait. */
   connection: RedisClient;
-  prefix: string;
   /** Turns run at once by this worker. @defaultValue 8 */
   concurrency?: number;
   /** How long a taken hop is leased (renewed every half of it while its turn runs). @defaultValue {@link DEFAULT_LOCK_DURATION_MS} */
@@ -90,6 +90,8 @@ export interface HopJobInfo {
   attemptsMade: number;
   /** Runs of it started, this one included. */
   attemptsStarted?: number | undefined;
+  /** The length of the payload's JSON text, when the caller read it as text (else it is measured). */
+  size?: number | undefined;
 }
 
 /**
@@ -114,7 +116,7 @@ export class AgentWorker {
     const startedAt = hrNow();
     let envelope: Envelope;
     try {
-      assertPayloadSize(payload, MAX_ENVELOPE_BYTES, `Envelope on queue "${this.queueName}"`);
+      assertPayloadSize(payload, MAX_ENVELOPE_BYTES, `Envelope on queue "${this.queueName}"`, job.size);
       envelope = parseBoundary(Envelope, payload, `Envelope on queue "${this.queueName}"`);
       if (envelope.agent !== this.deps.agent) {
         throw new HandoffError(ErrorCode.VALIDATION_FAILED, `Envelope for agent "${envelope.agent}" arrived on the queue of "${this.deps.agent}".`);
@@ -312,28 +314,22 @@ export class AgentWorker {
 
   /** Starts consuming the agent's hop lane. */
   start(options: AgentWorkerOptions): HopConsumer {
-    const attempts = HOP_JOB_ATTEMPTS;
     const consumer = new HopConsumer(
       this.deps.queues.lane(this.deps.agent),
       options.connection,
-      async (hop: TakenHop, signal: AbortSignal) => {
-        const payload = parsePayload(hop.payload);
-        try {
-          return await this.handle(payload, { id: hop.id, attemptsMade: hop.fails, attemptsStarted: hop.runs }, signal);
-        } catch (error) {
-          // Out of retries: end the conversation with the reason rather than leave it waiting.
-          const conversationId = looseConversationId(payload);
-          const hopOfPayload = looseHop(payload);
-          if (!signal.aborted && hop.fails + 1 >= attempts && conversationId && hopOfPayload) await this.sendFailure(conversationId, hopOfPayload, toErrorJson(error)).catch(() => undefined);
-          throw error;
-        }
-      },
+      (hop: TakenHop, signal: AbortSignal) => this.handle(parseJsonOrRaw(hop.payload), { id: hop.id, attemptsMade: hop.fails, attemptsStarted: hop.runs, size: hop.payload.length }, signal),
       {
         concurrency: options.concurrency ?? 8,
         leaseMs: options.lockDurationMs ?? DEFAULT_LOCK_DURATION_MS,
         reclaimIntervalMs: options.stalledIntervalMs ?? DEFAULT_STALLED_INTERVAL_MS,
         maxStalls: options.maxStalledCount ?? DEFAULT_MAX_STALLED_COUNT,
-        attempts,
+        // Out of retries: the conversation ends with the reason rather than waits for the sweep.
+        lastAttemptFailed: async (hop, error) => {
+          const payload = parseJsonOrRaw(hop.payload);
+          const conversationId = looseConversationId(payload);
+          const named = looseHop(payload);
+          if (conversationId && named) await this.sendFailure(conversationId, named, toErrorJson(error));
+        },
       },
       this.deps.logger,
       this.deps.workerId,
@@ -341,15 +337,6 @@ export class AgentWorker {
     consumer.start();
     this.consumer = consumer;
     return consumer;
-  }
-}
-
-/** A hop's payload as JSON, or the raw text when it is not JSON (then it fails validation with the reason). */
-function parsePayload(raw: string): unknown {
-  try {
-    return JSON.parse(raw) as unknown;
-  } catch {
-    return raw;
   }
 }
 

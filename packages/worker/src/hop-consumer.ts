@@ -18,6 +18,8 @@ export interface HopConsumerOptions {
   backoffMs?: number;
   /** On close, how long to wait for hand-backs and the take loop when Redis does not answer. @defaultValue 5000 */
   closeWaitMs?: number;
+  /** Told when a hop's last attempt threw (not when it was handed back), before the hop is failed in the lane. */
+  lastAttemptFailed?: (hop: TakenHop, error: unknown) => Promise<void>;
 }
 
 /** Runs one taken hop; the signal aborts when the consumer hands running hops back on shutdown. */
@@ -37,14 +39,14 @@ const ERROR_PAUSE_MS = 1_000;
  * timeout, then hands the rest back.
  */
 export class HopConsumer {
-  /** This consumer's holder token (on every lease it holds). */
-  readonly token: string;
+  /** This consumer's token: each run's lease holder is `<token>:<run>`. */
+  private readonly token: string;
   private readonly waker: RedisClient;
   /** Runs going on, by hop id and run number (a hop whose lease ran out may be taken again while a late run of it ends). */
   private readonly running = new Map<string, { hop: TakenHop; abort: AbortController }>();
-  private closing = false;
   private releasing = false;
   private loop: Promise<void> | undefined;
+  /** Set by {@link close}: from then on no hop is taken. */
   private closed: Promise<void> | undefined;
   private slotFreed: (() => void) | undefined;
   private ready!: () => void;
@@ -65,6 +67,10 @@ export class HopConsumer {
     this.waker = quietErrors(connection.duplicate());
   }
 
+  private get closing(): boolean {
+    return this.closed !== undefined;
+  }
+
   /** Starts taking hops. */
   start(): void {
     if (this.loop || this.closing) return;
@@ -72,11 +78,6 @@ export class HopConsumer {
     this.timers.push(setInterval(() => void this.renew(), renewEvery), setInterval(() => void this.reclaim(), this.options.reclaimIntervalMs));
     for (const timer of this.timers) timer.unref();
     this.loop = this.reclaim().then(() => this.takeLoop());
-  }
-
-  /** Hops running now. */
-  get active(): number {
-    return this.running.size;
   }
 
   private async takeLoop(): Promise<void> {
@@ -133,6 +134,7 @@ export class HopConsumer {
             return;
           }
           const attempts = this.options.attempts ?? HOP_JOB_ATTEMPTS;
+          if (hop.fails + 1 >= attempts) await this.options.lastAttemptFailed?.(hop, error).catch((reportError: unknown) => this.logger.warn({ hopJobId: hop.id, err: reportError }, 'could not report a hop\'s last failed attempt; the failure sweep will'));
           const backoff = (this.options.backoffMs ?? 500) * 2 ** hop.fails * (0.5 + Math.random());
           const reason = error instanceof Error ? error.message : String(error);
           const outcome = await this.lane.fail(hop.holder, hop.id, reason, attempts, Math.round(backoff));
@@ -172,9 +174,7 @@ export class HopConsumer {
    * counted as an attempt). Idempotent.
    */
   async close(drainTimeoutMs: number): Promise<void> {
-    if (this.closing) return this.closed;
-    this.closing = true;
-    this.closed = this.closeNow(drainTimeoutMs);
+    this.closed ??= this.closeNow(drainTimeoutMs);
     return this.closed;
   }
 

@@ -10,7 +10,7 @@ import { ModelClients } from './model/model-clients.js';
 import { agentsMissingApiKey } from './model/missing-api-key.js';
 
 /** Options of {@link startWorkers}. */
-export interface WorkerProcessOptions extends Omit<AgentWorkerOptions, 'connection' | 'prefix'> {
+export interface WorkerProcessOptions extends Omit<AgentWorkerOptions, 'connection'> {
   /** The network whose agents to run. */
   network: NetworkDefinition;
   /** Which agents this process serves. @defaultValue every agent of the network */
@@ -106,7 +106,7 @@ export async function startWorkers(options: WorkerProcessOptions): Promise<Worke
   for (const agent of agents) {
     const handler = new AgentWorker({ network, agent, store, events, queues, inbox, clients, historyCache, tools: toolsOf(agent), logger: logger.child({ agent }), workerId, journal });
     handlers.set(agent, handler);
-    handler.start({ ...options, connection: blocking, prefix: config.prefix });
+    handler.start({ ...options, connection: blocking });
   }
   // Heartbeats say which agents have live workers (the coordinator routes around agents without).
   const beat = () =>

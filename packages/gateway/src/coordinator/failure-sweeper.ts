@@ -1,7 +1,7 @@
 import type { Queue } from 'bullmq';
 import type { Logger } from 'pino';
 import type { RedisClient } from '@handoff/redis';
-import { DEFAULT_MAX_STALLED_COUNT, DEFAULT_SWEEP_INTERVAL_MS, agentQueueName, HopFailedError, SCHEMA_VERSION, hrNow, ZERO_USAGE, type ErrorJson, type KeyLayout, type NetworkDefinition, type TurnResult } from '@handoff/core';
+import { DEFAULT_MAX_STALLED_COUNT, DEFAULT_SWEEP_INTERVAL_MS, agentQueueName, parseJsonOrRaw, HopFailedError, SCHEMA_VERSION, hrNow, ZERO_USAGE, type ErrorJson, type KeyLayout, type NetworkDefinition, type TurnResult } from '@handoff/core';
 import { addDeadLetter, looseConversationId, type HopLane, type QueueSet } from '@handoff/redis';
 import type { Coordinator } from './coordinator.js';
 import { Periodic } from './periodic.js';
@@ -84,7 +84,7 @@ export class FailureSweeper {
     for (const hop of hops) {
       // Its runs: those that failed, and those its dying workers never finished.
       const error = new HopFailedError(queueName, hop.id, hop.reason, hop.fails + hop.stalls).toJSON();
-      const payload = parseLoosely(hop.payload);
+      const payload = hop.payload === null ? undefined : parseJsonOrRaw(hop.payload);
       const conversationId = looseConversationId(payload);
       const data = payload as { seq?: unknown; hopId?: unknown; epoch?: unknown } | undefined;
       try {
@@ -121,16 +121,6 @@ export class FailureSweeper {
       this.logger.warn({ queue: queue.name, jobId: job.id, conversationId, reason: job.failedReason }, 'failed job moved to the dead-letter queue');
     }
     return jobs.length;
-  }
-}
-
-/** A payload as JSON when it is JSON, else as it is. */
-function parseLoosely(raw: string | null): unknown {
-  if (raw === null) return undefined;
-  try {
-    return JSON.parse(raw) as unknown;
-  } catch {
-    return raw;
   }
 }
 

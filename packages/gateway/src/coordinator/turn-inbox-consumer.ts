@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { ErrorCode, toErrorJson, type ErrorJson, type KeyLayout } from '@handoff/core';
+import { ErrorCode, parseJsonOrRaw, toErrorJson, type ErrorJson, type KeyLayout } from '@handoff/core';
 import type { RedisClient } from '@handoff/redis';
 
 /** Seconds one BRPOP blocks before it is sent again (closing does not wait for it: the connection is cut). */
@@ -136,7 +136,7 @@ export class TurnInboxConsumer {
   }
 
   private dispatch(raw: string, partition: number): void {
-    const running = this.apply(parseOrRaw(raw), partition).finally(() => {
+    const running = this.apply(parseJsonOrRaw(raw), partition).finally(() => {
       this.inFlight.delete(running);
       this.wakeWaiters();
     });
@@ -180,14 +180,6 @@ async function serverHasLmpop(redis: RedisClient): Promise<boolean> {
     return major >= 7;
   } catch {
     return false;
-  }
-}
-
-function parseOrRaw(raw: string): unknown {
-  try {
-    return JSON.parse(raw) as unknown;
-  } catch {
-    return raw;
   }
 }
 
