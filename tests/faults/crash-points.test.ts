@@ -26,6 +26,7 @@ const SCENARIOS: CrashScenario[] = [
   {
     name: 'start',
     prepare: (h, id) => startCommand(h, id),
+    storedCopy: true,
     async verify(h, id) {
       const record = await h.record(id);
       return [

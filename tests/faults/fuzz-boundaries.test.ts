@@ -212,13 +212,16 @@ describe('fuzzing the boundaries and the handlers', () => {
     });
     store = new ConversationStore(rt.redis, keyLayout(rt.prefix));
 
-    // Real traffic: a handoff, a start with prior messages and context, a failed turn. Turn results
-    // reach the coordinator through the turn inboxes (spent once applied): a tap on its handler keeps them.
+    // Real traffic: a handoff, a start with prior messages and context, a failed turn. Starts and
+    // turn results reach the coordinator through the inboxes (spent once applied): a tap on its handler keeps them.
     const turnResults: Record<string, unknown>[] = [];
+    const starts: Record<string, unknown>[] = [];
     const coordinator = rt.gateway.coordinator;
     const handle = coordinator.handle.bind(coordinator);
     coordinator.handle = async (payload, ...rest) => {
-      if ((payload as { kind?: unknown }).kind === 'turn') turnResults.push(structuredClone(payload) as Record<string, unknown>);
+      const kind = (payload as { kind?: unknown }).kind;
+      if (kind === 'turn') turnResults.push(structuredClone(payload) as Record<string, unknown>);
+      if (kind === 'start') starts.push(structuredClone(payload) as Record<string, unknown>);
       return handle(payload, ...rest);
     };
     // Hop envelopes leave their lane once run: a tap on each agent's handler keeps them.
@@ -262,8 +265,8 @@ describe('fuzzing the boundaries and the handlers', () => {
     }
     seeds.set('Envelope', envelopes);
     seeds.set('TurnResult', turnResults);
-    seeds.set('StartCommand', coordinatorJobs.filter((j) => j.kind === 'start'));
-    seeds.set('CoordinatorJob', [...coordinatorJobs, ...turnResults]);
+    seeds.set('StartCommand', starts);
+    seeds.set('CoordinatorJob', [...coordinatorJobs, ...starts, ...turnResults]);
     seeds.set('Message', messages);
     seeds.set('RuntimeEvent', events);
     seeds.set('ConversationRecord', records);

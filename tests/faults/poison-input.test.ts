@@ -1,7 +1,9 @@
 import type { Job, Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  coordinatorPartitionOf,
   coordinatorQueueName,
+  DEFAULT_COORDINATOR_PARTITIONS,
   DEAD_LETTER_QUEUE,
   MAX_COORDINATOR_JOB_BYTES,
   MAX_ENVELOPE_BYTES,
@@ -19,7 +21,7 @@ import { decideStart } from '@handoff/gateway';
 import { ConversationStore, EventLog, HOP_JOB_OPTIONS, type DeadLetter, type HopLane } from '@handoff/redis';
 import { lastUserText, systemIncludes } from '@handoff/testing';
 import { startInProcess, type InProcessRuntime } from '../support/in-process.js';
-import { coordinatorQueueOf, openLane, openQueue } from '../support/queues.js';
+import { openLane, openQueue } from '../support/queues.js';
 
 /**
  * Garbage and hostile jobs added straight to the runtime's BullMQ queues, bypassing the client:
@@ -287,17 +289,25 @@ describe('poison input on the queues', () => {
 
   it('refuses a start request over the coordinator job limit at the client, before anything is enqueued', async () => {
     const id = 'c_poison_too_big_start';
-    const partition = coordinatorQueueOf(id, rt.redis, rt.prefix);
-    const before = await partition.getJobCountByTypes('waiting', 'active', 'completed', 'failed', 'delayed');
+    const keys = keyLayout(rt.prefix);
+    const inbox = keys.turnInbox(coordinatorPartitionOf(id, DEFAULT_COORDINATOR_PARTITIONS));
+    const pushed: string[] = [];
+    // Everything pushed on the conversation's inbox meanwhile is seen here (the gateway pops it at once).
+    const monitor = await rt.redis.duplicate().monitor();
+    monitor.on('monitor', (_time: string, args: string[]) => {
+      if (args[0]?.toLowerCase() === 'lpush' && args[1] === inbox) pushed.push(args[2] ?? '');
+    });
     const blob = 'y'.repeat(MAX_COORDINATOR_JOB_BYTES + 1);
     await expect(rt.client.start({ agent: 'Front', input: 'big', context: { blob }, conversationId: id })).rejects.toMatchObject({
       code: 'PAYLOAD_TOO_LARGE',
       message: expect.stringMatching(/^Start request is \d+ bytes; the limit is 8388608\.$/),
       details: { limit: MAX_COORDINATOR_JOB_BYTES },
     });
-    expect(await partition.getJobCountByTypes('waiting', 'active', 'completed', 'failed', 'delayed')).toBe(before);
-    await partition.close();
-    expect(await rt.redis.exists(keyLayout(rt.prefix).starting(id))).toBe(0);
+    await rt.redis.ping();
+    monitor.disconnect();
+    expect(pushed.filter((raw) => raw.includes(id))).toEqual([]);
+    expect(await rt.redis.zscore(keys.inFlight, id)).toBeNull();
+    expect(await rt.redis.exists(keys.starting(id))).toBe(0);
     expect(await store.read(id)).toBeNull();
     expect(await rt.redis.exists(keyLayout(rt.prefix).events(id))).toBe(0);
 

@@ -6,7 +6,7 @@ import { ConversationStore } from '@handoff/redis';
 import { findFreePort, hasTool, lastUserText, systemIncludes, type RecordedRequest } from '@handoff/testing';
 import { redisUrl, uniquePrefix } from '../support/env.js';
 import { startInProcess, type InProcessRuntime } from '../support/in-process.js';
-import { openLane, openQueue, coordinatorQueueOf, coordinatorJobCount } from '../support/queues.js';
+import { openLane, openQueue, coordinatorQueueOf } from '../support/queues.js';
 
 const lastToolMessage = (req: RecordedRequest) => [...req.body.messages].reverse().find((m) => m.role === 'tool');
 
@@ -53,12 +53,22 @@ describe('bad input', () => {
   afterAll(() => rt.close());
 
   it('refuses an unknown entry agent at the client, naming the agents, and enqueues nothing', async () => {
-    const before = await coordinatorJobCount(rt.redis, rt.prefix, 'waiting', 'active', 'completed', 'failed');
-    await expect(rt.client.start({ agent: 'Nobody', input: 'hi' })).rejects.toMatchObject({
+    const writes: string[] = [];
+    // Every command Redis runs meanwhile is seen here: the refused start sends no write.
+    const monitor = await rt.redis.duplicate().monitor();
+    monitor.on('monitor', (_time: string, args: string[]) => {
+      if (/^(lpush|zadd|set|evalsha)$/i.test(args[0] ?? '') && args.some((a) => a.includes('Nobody'))) writes.push(args.join(' '));
+    });
+    await expect(rt.client.start({ agent: 'Nobody', input: 'hi', conversationId: 'c_unknown_at_client' })).rejects.toMatchObject({
       code: 'UNKNOWN_AGENT',
       message: 'Entry agent: unknown agent "Nobody". The network has: Front, Back, Flaky, Offline.',
     });
-    expect(await coordinatorJobCount(rt.redis, rt.prefix, 'waiting', 'active', 'completed', 'failed')).toBe(before);
+    await rt.redis.ping();
+    monitor.disconnect();
+    expect(writes).toEqual([]);
+    const keys = keyLayout(rt.prefix);
+    expect(await rt.redis.exists(keys.starting('c_unknown_at_client'))).toBe(0);
+    expect(await rt.redis.zscore(keys.inFlight, 'c_unknown_at_client')).toBeNull();
   });
 
   it('ends a conversation whose start command names an unknown agent (bypassing the client) with the reason', async () => {

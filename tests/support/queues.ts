@@ -17,22 +17,6 @@ export function coordinatorQueueOf(conversationId: string, connection: RedisClie
   return openQueue(coordinatorQueueNameOf(conversationId), connection, prefix);
 }
 
-/** Every coordinator queue partition (the default partition count). */
-export function allCoordinatorQueues(connection: RedisClient, prefix: string, partitions = DEFAULT_COORDINATOR_PARTITIONS): Queue[] {
-  return Array.from({ length: partitions }, (_, p) => openQueue(coordinatorQueueName(p), connection, prefix));
-}
-
-/** Jobs counted over every coordinator partition. */
-export async function coordinatorJobCount(connection: RedisClient, prefix: string, ...types: Parameters<Queue['getJobCountByTypes']>): Promise<number> {
-  const queues = allCoordinatorQueues(connection, prefix);
-  try {
-    const counts = await Promise.all(queues.map((queue) => queue.getJobCountByTypes(...types)));
-    return counts.reduce((sum, n) => sum + n, 0);
-  } finally {
-    await Promise.all(queues.map((queue) => queue.close()));
-  }
-}
-
 /** An agent's hop lane, as the runtime opens it. */
 export function openLane(agent: string, connection: RedisClient, prefix: string): HopLane {
   return new HopLane(connection, prefix, agent);

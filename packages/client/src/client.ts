@@ -25,6 +25,7 @@ import {
 } from '@handoff/core';
 import {
   BlockingPool,
+  closeConnection,
   ChangeWatcher,
   CoordinatorPartitions,
   DEFAULT_CONNECT_TIMEOUT_MS,
@@ -33,6 +34,7 @@ import {
   HOP_JOB_OPTIONS,
   withSmallScripts,
   QueueSet,
+  TurnInbox,
   createRedisConnection,
   readNetworkRegistration,
   resolveRedisConfig,
@@ -124,7 +126,9 @@ export function createClient<N extends NetworkDefinition = NetworkDefinition>(op
   const config: ResolvedRedisConfig = resolveRedisConfig(options.redis);
   const redis: RedisClient = createRedisConnection(config.url, 'command', 'handoff-client', config.cluster);
   const store = new ConversationStore(redis, config.keys);
-  const queues = new QueueSet(redis, config.prefix, new CoordinatorPartitions({ redis, keys: config.keys }));
+  const partitions = new CoordinatorPartitions({ redis, keys: config.keys });
+  const inbox = new TurnInbox(redis, config.keys, partitions);
+  const queues = new QueueSet(redis, config.prefix, partitions);
 
   const blocking = new BlockingPool(redis, options.maxBlockingConnections === undefined ? {} : { maxConnections: options.maxBlockingConnections });
   const waits = { watcher: new ChangeWatcher(redis), blocking };
@@ -228,10 +232,9 @@ export function createClient<N extends NetworkDefinition = NetworkDefinition>(op
         operationId,
         createdAt: Date.now(),
       };
-      // The mark says "starting" to status() and cancel() until the coordinator creates the record.
-      // Sent back to back (the mark first), answered in one round trip rather than two.
-      const queue = await queues.coordinatorFor(conversationId);
-      await Promise.all([store.markStarting(conversationId, operationId), queue.add('start', command, { ...HOP_JOB_OPTIONS, jobId: commandJobId(conversationId, 'start', operationId) })]);
+      // The index entry, the starting mark (the durable copy, which says "starting" to status() and
+      // cancel()) and the push on the partition's inbox, answered in one round trip.
+      await inbox.sendStart(command);
       return handle(conversationId);
     },
     conversation: handle,
@@ -244,7 +247,7 @@ export function createClient<N extends NetworkDefinition = NetworkDefinition>(op
       waits.watcher.close();
       blocking.close();
       await queues.close();
-      await redis.quit().catch(() => undefined);
+      await closeConnection(redis);
     },
   };
   return client;

@@ -195,7 +195,7 @@ export class RedisConversationHandle implements ConversationHandle {
    * it waits briefly for the coordinator to create the record. A finished conversation that left
    * Redis is read from the archive, when the client has one.
    * @throws {@link ConversationNotFoundError} when it does not exist;
-   *   {@link ConversationNotStartedError} when its start still waits in the coordinator queue (no gateway applied it).
+   *   {@link ConversationNotStartedError} when its start still waits in its coordinator partition's inbox (no gateway applied it).
    */
   async status(): Promise<ConversationRecord> {
     for (let waited = 0; ; waited += 25) {

@@ -8,6 +8,7 @@ import {
   EventLog,
   QueueSet,
   addDeadLetter,
+  closeConnection,
   looseConversationId,
   openProcessConnections,
   readNetworkRegistration,
@@ -236,7 +237,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         if (!drained) await Promise.all(workers.map((w) => w.close(true)));
         await inboxClosed;
         await queues.close();
-        await Promise.allSettled([commands.quit(), blocking.quit()]);
+        await Promise.all([closeConnection(commands), closeConnection(blocking)]);
         logger.info('gateway stopped');
       })();
       return closing;

@@ -82,3 +82,22 @@ export function quietErrors<C extends RedisClient>(connection: C): C {
   connection.on('error', () => undefined);
   return connection;
 }
+
+/** How long {@link closeConnection} waits for Redis to answer QUIT. */
+export const QUIT_WAIT_MS = 2_000;
+
+/**
+ * Closes a connection: QUIT (commands already sent get their replies), and if Redis does not answer
+ * within `waitMs` (unreachable, or a link that takes bytes and answers nothing), the socket is
+ * dropped, and commands still waiting reject. Never waits longer than that.
+ */
+export async function closeConnection(connection: RedisClient, waitMs = QUIT_WAIT_MS): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const quit = connection.quit().then(
+    () => true,
+    () => true,
+  );
+  const answered = await Promise.race([quit, new Promise<false>((resolve) => (timer = setTimeout(resolve, waitMs, false)))]);
+  clearTimeout(timer);
+  if (!answered) connection.disconnect();
+}

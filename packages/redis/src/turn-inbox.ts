@@ -1,4 +1,4 @@
-import { DEFAULT_RETENTION_SECONDS, MAX_EVENTS_PER_CONVERSATION, coordinatorPartitionOf, type KeyLayout, type NewEvent, type TurnResult } from '@handoff/core';
+import { DEFAULT_RECONCILE_AFTER_MS, DEFAULT_RETENTION_SECONDS, MAX_EVENTS_PER_CONVERSATION, coordinatorPartitionOf, type KeyLayout, type NewEvent, type StartCommand, type TurnResult } from '@handoff/core';
 import { encodeStoredEvent } from './event-codec.js';
 import { APPEND_EVENTS_LUA, APPEND_LATE_LUA, hopPendingLua } from './small-scripts.js';
 import type { RedisClient } from './connection.js';
@@ -26,7 +26,7 @@ type StoreTurnCommand = (record: string, turn: string, stream: string, log: stri
 export type TurnSendOutcome = 'sent' | 'stale';
 
 /**
- * How a worker's turn result reaches the coordinator: not a queue job (a BullMQ job lifecycle per
+ * How a worker's turn result, and a client's start, reach the coordinator: not a queue job (a BullMQ job lifecycle per
  * handoff costs Redis ~60 commands and 5 script calls), but two writes sent together —
  *
  * 1. the result is stored as its conversation's pending result (`conv:{id}:turn`, in the
@@ -38,6 +38,9 @@ export type TurnSendOutcome = 'sent' | 'stale';
  * and the apply, or the push never happened, the conversation stays in the in-flight index and
  * the reconciler finds the stored result and applies it; a result applied twice is harmless (the
  * apply checks the sequence).
+ *
+ * A start ({@link TurnInbox.sendStart}) goes the same way: its durable copy is the conversation's
+ * starting mark, and the conversation enters the in-flight index with it.
  */
 export class TurnInbox {
   constructor(
@@ -72,6 +75,32 @@ export class TurnInbox {
     return stored === 1 ? 'sent' : 'stale';
   }
 
+  /**
+   * Queues a client's start: three writes sent together, answered in one round trip — the
+   * conversation enters the reconciler's in-flight index (unless it is there), the command becomes
+   * its starting mark (the durable copy, which `status()` and `cancel()` see and the start's apply
+   * deletes), and it is pushed on its partition's inbox (the fast path). Accepted once the first two
+   * are written: if the push is lost (or the gateway that popped it dies before applying it), the
+   * reconciler applies the start from its mark within `reconcileAfterMs`.
+   * @throws the Redis error when the index entry or the mark could not be written: the start was
+   *   not accepted (a mark written is removed again, so nothing shows it as starting), though a push
+   *   that landed may still start it — calling again with the same conversation id starts one.
+   */
+  async sendStart(command: StartCommand, recoverAfterMs = DEFAULT_RECONCILE_AFTER_MS): Promise<void> {
+    const json = JSON.stringify(command);
+    const id = command.conversationId;
+    const partition = coordinatorPartitionOf(id, await this.partitions.count());
+    const [indexed, marked] = await Promise.allSettled([
+      this.redis.zadd(this.keys.inFlight, 'NX', Date.now() + recoverAfterMs, id),
+      this.redis.set(this.keys.starting(id), json, 'EX', this.ttlSeconds),
+      // Its failure alone loses nothing: the mark is the copy the reconciler applies.
+      this.redis.lpush(this.keys.turnInbox(partition), json).catch(() => 0),
+    ]);
+    if (indexed.status === 'fulfilled' && marked.status === 'fulfilled') return;
+    if (marked.status === 'fulfilled') await this.redis.del(this.keys.starting(id)).catch(() => 0);
+    throw (indexed.status === 'rejected' ? indexed.reason : (marked as PromiseRejectedResult).reason) as Error;
+  }
+
   /** True when the stored pending result is the one of `hopId` (of incarnation `epoch`, when given). */
   async holds(conversationId: string, hopId: string, epoch: string | undefined): Promise<boolean> {
     return (await readStoredTurn(this.redis, this.keys, conversationId, hopId, epoch)) !== null;
@@ -93,4 +122,20 @@ export async function readStoredTurn(redis: RedisClient, keys: KeyLayout, conver
   }
   const matches = stored !== null && typeof stored === 'object' && stored.hopId === hopId && (epoch === undefined || stored.epoch === undefined || stored.epoch === epoch);
   return matches ? stored : null;
+}
+
+/**
+ * The start command a client left as a conversation's starting mark ({@link TurnInbox.sendStart}),
+ * parsed but unvalidated (the coordinator checks it); null when there is none, or the mark is not
+ * a start command (a client of an earlier version marked with its operation id alone).
+ */
+export async function readStoredStart(redis: RedisClient, keys: KeyLayout, conversationId: string): Promise<unknown> {
+  const raw = await redis.get(keys.starting(conversationId));
+  if (raw === null || !raw.startsWith('{')) return null;
+  try {
+    const stored = JSON.parse(raw) as { kind?: unknown; conversationId?: unknown } | null;
+    return stored !== null && typeof stored === 'object' && stored.kind === 'start' && stored.conversationId === conversationId ? stored : null;
+  } catch {
+    return null;
+  }
 }

@@ -2,7 +2,7 @@ import pino, { type Logger } from 'pino';
 import { DEFAULT_DRAIN_TIMEOUT_MS, WORKER_HEARTBEAT_INTERVAL_MS, LOG_REDACTION, DefinitionError, UnknownAgentError, newInstanceId, type NetworkDefinition } from '@handoff/core';
 import { McpConnections } from './mcp/mcp-connections.js';
 import { functionTurnTool, mcpTurnTool, type TurnTool } from './turn/turn-tools.js';
-import { ConversationStore, CoordinatorPartitions, EventLog, QueueSet, TurnInbox, TurnJournal, openProcessConnections, quietErrors, resolveRedisConfig, type RedisConfig } from '@handoff/redis';
+import { ConversationStore, CoordinatorPartitions, EventLog, QueueSet, TurnInbox, TurnJournal, closeConnection, openProcessConnections, quietErrors, resolveRedisConfig, type RedisConfig } from '@handoff/redis';
 
 import { AgentWorker, type AgentWorkerOptions } from './agent-worker.js';
 import { HistoryCache, type HistoryCacheOptions } from './history-cache.js';
@@ -141,7 +141,7 @@ export async function startWorkers(options: WorkerProcessOptions): Promise<Worke
         subscriber.disconnect();
         await mcp.close();
         await queues.close();
-        await Promise.allSettled([commands.quit(), blocking.quit()]);
+        await Promise.all([closeConnection(commands), closeConnection(blocking)]);
         logger.info('workers stopped');
       })();
       return closing;

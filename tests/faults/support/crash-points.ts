@@ -77,6 +77,11 @@ export interface CrashScenario {
   prepare(h: CrashHarness, id: string): Promise<{ payload: CoordinatorJob; jobId: string }>;
   /** What must hold once the command was applied (after a crash and its recovery). Returns the problems found. */
   verify(h: CrashHarness, id: string, payload: CoordinatorJob): Promise<string[]>;
+  /**
+   * The command's caller left a durable copy the reconciler applies (a start's mark): when its
+   * delivery is lost, it is not settled as failed — the reconciler alone must apply it.
+   */
+  storedCopy?: boolean;
 }
 
 /** What one crash-point run did. */
@@ -246,9 +251,10 @@ export class CrashHarness {
     // though a command that never applied stays unapplied (its caller was not told it applied).
     const redeliver = options.redeliver ?? true;
     if (redeliver && (mode === 'freeze' || threw)) await this.deliver(payload, jobId);
-    if (!redeliver) await this.settleFailed(payload);
+    if (!redeliver && !scenario.storedCopy) await this.settleFailed(payload);
     await this.reconcile();
-    const problems = redeliver ? [...(await this.invariants(id)), ...(await scenario.verify(this, id, payload))] : await this.settledInvariants(id, payload);
+    const applies = redeliver || scenario.storedCopy === true;
+    const problems = applies ? [...(await this.invariants(id)), ...(await scenario.verify(this, id, payload))] : await this.settledInvariants(id, payload);
     return { scenario: scenario.name, mode, k, fired: true, at, threw, problems };
   }
 
@@ -310,11 +316,15 @@ export async function underFault(proxy: RedisFaultProxy, k: number, mode: RedisF
 
 // ---- building blocks of the scenarios ----
 
-/** A start command for `id`, as the client sends it (with the starting mark set). */
+/**
+ * A start command for `id`, as the client leaves it before a gateway pops it (`TurnInbox.sendStart`):
+ * the conversation in the in-flight index, the command as its starting mark.
+ */
 export async function startCommand(h: CrashHarness, id: string, text = `hello from ${id}`): Promise<{ payload: CoordinatorJob; jobId: string }> {
   const operationId = newOperationId();
-  await h.redis.set(h.keys.starting(id), operationId, 'EX', 3600);
   const payload: CoordinatorJob = { schemaVersion: SCHEMA_VERSION, kind: 'start', conversationId: id, entryAgent: 'A', input: text, context: {}, limits: {}, operationId, createdAt: Date.now() };
+  await h.redis.zadd(h.keys.inFlight, 'NX', Date.now() + 10_000, id);
+  await h.redis.set(h.keys.starting(id), JSON.stringify(payload), 'EX', 3600);
   return { payload, jobId: commandJobId(id, 'start', operationId) };
 }
 

@@ -118,7 +118,7 @@ export const ERROR_CODE_INFO: Readonly<Record<ErrorCode, ErrorCodeInfo>> = {
   CONVERSATION_NOT_WAITING: { meaning: 'The conversation cannot take this message or approval now (it runs, it ended, or it waits for something else).', retryable: 'while the conversation runs (it may wait later)' },
   VERSION_CONFLICT: { meaning: 'Another message or decision came first (two tabs answered at once); read the conversation again.', retryable: true },
   CONVERSATION_NOT_FOUND: { meaning: 'No conversation with this id exists (or it expired).', retryable: false },
-  CONVERSATION_NOT_STARTED: { meaning: 'The conversation exists, but its start still waits in the coordinator queue: no gateway has applied it (is `handoff gateway` running for this REDIS_URL and prefix?).', retryable: true },
+  CONVERSATION_NOT_STARTED: { meaning: 'The conversation exists, but its start still waits in its coordinator partition\'s inbox: no gateway has applied it (is `handoff gateway` running for this REDIS_URL and prefix?).', retryable: true },
   TIMEOUT: { meaning: 'A caller-side wait ran out (a result, or a command no gateway confirmed in time; it stays queued).', retryable: true },
   GATEWAY_UNREACHABLE: { meaning: "The HTTP client could not reach the gateway's HTTP API (not running, a wrong URL or port); the message names the URL.", retryable: true },
   UNAUTHORIZED: { meaning: 'An HTTP request without a valid API key.', retryable: false },

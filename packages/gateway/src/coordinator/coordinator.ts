@@ -546,7 +546,9 @@ export class Coordinator {
    * Dead-letters a job that cannot be processed, with an error event on its conversation when there
    * is one. With `endPendingTurn`, an unreadable turn result (invalid, or of another schema version)
    * that names the hop its conversation waits for also ends that conversation with the error: its
-   * worker has finished the hop, so no other result will come.
+   * worker has finished the hop, so no other result will come; an unreadable start whose client
+   * marked the conversation starting creates it failed with the error (its caller was told the
+   * start was accepted, and no valid start will come).
    */
   private async reject(payload: unknown, jobId: string | undefined, error: unknown, options: { endPendingTurn?: boolean; queueName?: string } = {}): Promise<void> {
     const conversationId = looseConversationId(payload);
@@ -559,6 +561,11 @@ export class Coordinator {
     const seq = options.endPendingTurn ? looseTurnSeq(payload, conversationId) : undefined;
     // failConversation writes the error event itself (with the terminal event), so only one is added.
     if (seq !== undefined && (await this.failConversation(conversationId, errorJson, seq))) return;
+    // A start its client marked (so told "accepted") ends failed rather than waiting as "starting" for good.
+    if (options.endPendingTurn && isLooseStart(payload) && (await this.deps.store.isStarting(conversationId))) {
+      const ended = await this.commit(decideEndedBeforeStart(this.deps.network, conversationId, errorJson, 'error'), undefined, looseOperationId(payload));
+      if (ended.outcome === ApplyOutcome.APPLIED) return;
+    }
     await this.deps.events.append(conversationId, { type: 'error', error: errorJson });
   }
 
@@ -600,6 +607,17 @@ function looseTurnSeq(payload: unknown, conversationId: string): number | undefi
   const { kind, hopId: hop, seq } = payload as { kind?: unknown; hopId?: unknown; seq?: unknown };
   if (kind !== 'turn' || typeof seq !== 'number' || !Number.isInteger(seq) || seq < 1) return undefined;
   return hop === hopId(conversationId, seq) ? seq : undefined;
+}
+
+/** True for a payload that says it is a start command. */
+function isLooseStart(payload: unknown): boolean {
+  return payload !== null && typeof payload === 'object' && (payload as { kind?: unknown }).kind === 'start';
+}
+
+/** The operation id a payload carries, when it carries a plausible one. */
+function looseOperationId(payload: unknown): string | undefined {
+  const operationId = payload !== null && typeof payload === 'object' ? (payload as { operationId?: unknown }).operationId : undefined;
+  return typeof operationId === 'string' && operationId.length > 0 && operationId.length <= 200 ? operationId : undefined;
 }
 
 /** The event that says a hop goes to `fallback` because `agent` has no live worker. */

@@ -8,7 +8,7 @@ import {
   type KeyLayout,
   type NetworkDefinition,
 } from '@handoff/core';
-import { readStoredTurn, type ConversationStore, type EventLog, type QueueSet, type RedisClient } from '@handoff/redis';
+import { readStoredStart, readStoredTurn, type ConversationStore, type EventLog, type QueueSet, type RedisClient } from '@handoff/redis';
 import type { HealthView } from '../routing/health.js';
 import type { Coordinator } from './coordinator.js';
 import { Periodic } from './periodic.js';
@@ -43,7 +43,7 @@ export interface ReconcilerDeps {
 }
 
 /** What one repair did, for metrics. */
-export type Repair = 'republished' | 'rerouted' | 'resumed' | 'no-live-worker' | 'applied-stored-turn';
+export type Repair = 'republished' | 'rerouted' | 'resumed' | 'no-live-worker' | 'applied-stored-turn' | 'applied-stored-start';
 
 /** Something that wants to know every repair, e.g. metrics. */
 export interface ReconcilerObserver {
@@ -62,6 +62,8 @@ export interface ReconcileReport {
   resumed: number;
   /** Turn results applied from their stored copy (their inbox entry was lost with a gateway, or never pushed). */
   appliedStored: number;
+  /** Starts applied from their starting mark (their inbox entry was lost with a gateway, or never pushed). */
+  appliedStarts: number;
 }
 
 /**
@@ -78,7 +80,9 @@ export interface ReconcileReport {
  * - its hop waits on the queue of an agent with no live worker: moved to the first fallback that
  *   has one, like a new hop would be (a `warning` event when there is none);
  * - it waits for a child: the child is started, or its report sent, again (idempotently);
- * - it has ended (the end's effects never ran): with an archive, it is queued for the archiver.
+ * - it has ended (the end's effects never ran): with an archive, it is queued for the archiver;
+ * - it has no record, but a client's start waits as its starting mark (the start's inbox entry was
+ *   lost with a gateway, or never pushed): the start is applied from the mark.
  * Any number of gateways may run it: every repair is idempotent or version-guarded.
  */
 export class Reconciler {
@@ -110,12 +114,16 @@ export class Reconciler {
   /** One round over the conversations that are due. */
   async runOnce(now = Date.now()): Promise<ReconcileReport> {
     const { redis, keys } = this.deps;
-    const report: ReconcileReport = { checked: 0, republished: 0, rerouted: 0, resumed: 0, appliedStored: 0 };
+    const report: ReconcileReport = { checked: 0, republished: 0, rerouted: 0, resumed: 0, appliedStored: 0, appliedStarts: 0 };
     const due = await redis.zrangebyscore(keys.inFlight, '-inf', now, 'LIMIT', 0, this.options.batch ?? 200);
     for (const conversationId of due) {
       // Pushed ahead first, so another gateway's round does not take the same one meanwhile.
       await redis.zadd(keys.inFlight, 'XX', now + this.afterMs, conversationId);
       const record = await this.deps.store.read(conversationId);
+      if (!record && (await this.applyStoredStart(conversationId))) {
+        report.appliedStarts++;
+        continue;
+      }
       if (!record || !isInFlight(record)) {
         // Ended, and the end's effects may not have run (a crash right after its apply): queue it for the archive first.
         if (record && this.deps.archiving && TERMINAL_STATUSES.has(record.status)) await enqueueArchive(redis, keys, conversationId);
@@ -130,6 +138,16 @@ export class Reconciler {
       if (repair === 'applied-stored-turn') report.appliedStored++;
     }
     return report;
+  }
+
+  /** Applies the start a client left as the conversation's starting mark; false when there is none. */
+  private async applyStoredStart(conversationId: string): Promise<boolean> {
+    const start = await readStoredStart(this.deps.redis, this.deps.keys, conversationId);
+    if (start === null) return false;
+    this.deps.logger.warn({ conversationId }, 'a start waited unapplied (its inbox entry was lost); applied from its starting mark');
+    await this.deps.coordinator.handle(start);
+    this.note('applied-stored-start', null);
+    return true;
   }
 
   private async check(record: ConversationRecord): Promise<Repair | null> {

@@ -18,13 +18,14 @@ export class GatewayMetrics implements CoordinatorObserver, ReconcilerObserver, 
   private readonly handoffs = new Counter({ name: 'handoff_handoffs_total', help: 'Handoffs, by edge and the kind of rule that chose them', labelNames: ['from', 'to', 'source'], registers: [this.registry] });
   private readonly fallbacks = new Counter({ name: 'handoff_fallbacks_total', help: 'Failed steps sent to a fallback agent', labelNames: ['from', 'to'], registers: [this.registry] });
   private readonly failures = new Counter({ name: 'handoff_failures_total', help: 'Errors, by code', labelNames: ['code'], registers: [this.registry] });
+  private readonly started = new Counter({ name: 'handoff_conversations_started_total', help: 'Conversations this gateway started, by entry agent (after routing)', labelNames: ['agent'], registers: [this.registry] });
   private readonly ended = new Counter({ name: 'handoff_conversations_ended_total', help: 'Conversations that stopped, by status and reason', labelNames: ['status', 'reason'], registers: [this.registry] });
   private readonly loopStops = new Counter({ name: 'handoff_loop_limit_stops_total', help: 'Conversations ended by a loop or budget limit', labelNames: ['reason'], registers: [this.registry] });
   private readonly queueWait = new Histogram({ name: 'handoff_queue_wait_seconds', help: 'Time a hop waited on its agent queue', labelNames: ['agent'], buckets: SECONDS, registers: [this.registry] });
   private readonly turnTime = new Histogram({ name: 'handoff_turn_seconds', help: 'Time a worker spent on a turn', labelNames: ['agent'], buckets: SECONDS, registers: [this.registry] });
   private readonly modelTime = new Histogram({ name: 'handoff_model_seconds', help: 'Time a turn spent in model calls', labelNames: ['agent'], buckets: SECONDS, registers: [this.registry] });
 
-  private readonly repairs = new Counter({ name: 'handoff_reconciler_repairs_total', help: 'Stalled conversations the reconciler found, by what it did (republished, rerouted, resumed, no-live-worker, applied-stored-turn) and agent', labelNames: ['repair', 'agent'], registers: [this.registry] });
+  private readonly repairs = new Counter({ name: 'handoff_reconciler_repairs_total', help: 'Stalled conversations the reconciler found, by what it did (republished, rerouted, resumed, no-live-worker, applied-stored-turn, applied-stored-start) and agent', labelNames: ['repair', 'agent'], registers: [this.registry] });
 
   private readonly archiveTries = new Counter({ name: 'handoff_archive_tries_total', help: 'Tries to archive a finished conversation, by outcome (archived; failed: left queued and retried; skipped: revived or gone from Redis)', labelNames: ['outcome'], registers: [this.registry] });
 
@@ -51,6 +52,9 @@ export class GatewayMetrics implements CoordinatorObserver, ReconcilerObserver, 
           break;
         case 'error':
           this.failures.inc({ code: event.error.code });
+          break;
+        case 'conversation.started':
+          this.started.inc({ agent: event.entryAgent });
           break;
         case 'conversation.completed':
         case 'conversation.failed':

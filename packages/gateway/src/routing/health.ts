@@ -13,9 +13,15 @@ const WATCH_INTERVAL_MS = 500;
  */
 export const OUTAGE_GRACE_MS = 2 * HEARTBEAT_TTL_MS;
 
+/** A count older than the cache time but younger than this many cache times is answered at once and refreshed behind the answer. */
+const STALE_FACTOR = 4;
+
 /**
  * Which agents have live workers, from the workers' heartbeats (a sorted set per agent, scored by
- * time), cached for `cacheMs` so the hot path does not read it on every hop.
+ * time), cached for `cacheMs` so the hot path does not read it on every hop. A count up to
+ * 4 × `cacheMs` old is still answered at once, and read again behind the answer (one read per
+ * agent at a time), so a steady stream of hops never waits for the read; an older one is read
+ * before answering.
  *
  * A heartbeat that is old because Redis was unreachable says nothing about the worker. When this
  * process's connection comes back, or Redis answers again after not answering for longer than
@@ -26,6 +32,8 @@ export const OUTAGE_GRACE_MS = 2 * HEARTBEAT_TTL_MS;
  */
 export class HealthView {
   private readonly cache = new Map<string, { live: number; at: number }>();
+  /** Agents whose count is being read again behind a cached answer. */
+  private readonly refreshing = new Set<string>();
   /** Until when (ms) heartbeats are not judged by their age. */
   private graceUntil = 0;
   private wasDown = false;
@@ -64,7 +72,27 @@ export class HealthView {
   async liveWorkers(agent: string): Promise<number> {
     const started = Date.now();
     const cached = this.cache.get(agent);
-    if (cached && started - cached.at < this.cacheMs && started >= this.graceUntil) return cached.live;
+    if (cached && started >= this.graceUntil) {
+      const age = started - cached.at;
+      if (age < this.cacheMs) return cached.live;
+      if (age < this.cacheMs * STALE_FACTOR) {
+        this.refreshBehind(agent);
+        return cached.live;
+      }
+    }
+    return this.read(agent, started, cached);
+  }
+
+  /** Reads the count again without anyone waiting for it (a failed read leaves the cached one). */
+  private refreshBehind(agent: string): void {
+    if (this.refreshing.has(agent)) return;
+    this.refreshing.add(agent);
+    void this.read(agent, Date.now(), this.cache.get(agent))
+      .catch(() => undefined)
+      .finally(() => this.refreshing.delete(agent));
+  }
+
+  private async read(agent: string, started: number, cached: { live: number } | undefined): Promise<number> {
     const key = this.keys.workers(agent);
     const live = await this.redis.zcount(key, started - HEARTBEAT_TTL_MS, '+inf');
     const now = Date.now();
