@@ -99,6 +99,35 @@ describe('result() and events() share a bounded set of connections', () => {
     await expect(result).resolves.toMatchObject({ status: 'completed', output: 'Late.' });
   }, 30_000);
 
+  it('a waiter is told the result with the wake-up: it reads no record after the park', async () => {
+    let releaseOne: () => void = () => undefined;
+    const heldOne = new Promise<void>((resolve) => (releaseOne = resolve));
+    model.prependRule({ when: (req) => firstUserText(req) === 'told', reply: { content: 'Told.', hold: heldOne } });
+    const before = model.requests.length;
+    const conversation = await client.start({ agent: 'Solo', input: 'told' });
+    await model.waitForRequests(before + 1, 20_000);
+    const result = conversation.result({ timeoutMs: 20_000 });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    // From here on, every command Redis runs is seen: the park's PUBLISH, and any read of the record after it.
+    const seen: { command: string; byScript: boolean }[] = [];
+    const monitor = await probe.duplicate().monitor();
+    monitor.on('monitor', (_time: string, args: string[], source: string) => {
+      if (args.some((a) => a.includes(conversation.id))) seen.push({ command: `${args[0]!.toLowerCase()} ${args[1] ?? ''}`, byScript: source === 'lua' });
+    });
+    releaseOne();
+    const told = await result;
+    await probe.ping();
+    monitor.disconnect();
+    expect(told).toMatchObject({ conversationId: conversation.id, status: 'completed', reason: 'final_output', output: 'Told.', agent: 'Solo', path: ['Solo'] });
+    // The result it was told is the one the record holds.
+    expect(told).toEqual(await client.conversation(conversation.id).result({ timeoutMs: 1_000 }));
+    const published = seen.findIndex(({ command }) => command.startsWith('publish '));
+    expect(published).toBeGreaterThanOrEqual(0);
+    // After the park, what clients sent about the conversation reads nothing of its record (the unsubscribe, the gateway's bookkeeping).
+    const readsAfter = seen.slice(published + 1).filter(({ command, byScript }) => !byScript && /^(evalsha|hgetall|hmget|hget) /.test(command));
+    expect(readsAfter).toEqual([]);
+  }, 30_000);
+
   it('a result() wait still ends at its timeout with TIMEOUT', async () => {
     model.prependRule({ when: (req) => firstUserText(req) === 'slow', reply: { content: 'Never in time.', hold: new Promise<void>(() => undefined) } });
     const before = model.requests.length;

@@ -20,7 +20,7 @@ import {
   type ArchiveReader,
   type ArchivedConversation,
   type ConversationRecord,
-  type ConversationResult,
+  ConversationResult,
   type KeyLayout,
   type StoredEvent,
   TranscriptQuery,
@@ -255,7 +255,10 @@ export class RedisConversationHandle implements ConversationHandle {
           await new Promise((resolve) => setTimeout(resolve, 20));
           continue;
         }
-        await watch.next(Math.min(remaining, watch.live() ? RESULT_RECHECK_MS : RESULT_RECHECK_UNSUBSCRIBED_MS));
+        const signalled = await watch.next(Math.min(remaining, watch.live() ? RESULT_RECHECK_MS : RESULT_RECHECK_UNSUBSCRIBED_MS));
+        // The wake-up carries the result the step that parked the conversation left (newer than the one answered): no read needed.
+        const told = signalled ? resultTold(watch.lastMessage(), this.sentAtVersion) : null;
+        if (told) return told;
       }
     } finally {
       watch.close();
@@ -315,5 +318,22 @@ export class RedisConversationHandle implements ConversationHandle {
   private async readEventsBlocking(log: EventLog, after: string): Promise<StoredEvent[]> {
     const read = await this.waits.blocking.with(POLL_BLOCK_MS, (connection, remainingMs) => log.read(this.id, { after, blockMs: Math.max(1, remainingMs), blockOn: connection }));
     return read ?? log.read(this.id, { after });
+  }
+}
+
+/**
+ * The result a park's wake-up message carries (`{"version":…,"result":…}`, published by the apply
+ * step that parked the conversation), when it is newer than `afterVersion` and reads as a result;
+ * null for a bare `done` or anything else (the waiter then reads the record).
+ */
+function resultTold(message: string | undefined, afterVersion: number): ConversationResult | null {
+  if (message === undefined || !message.startsWith('{')) return null;
+  try {
+    const told = JSON.parse(message) as { version?: unknown; result?: unknown };
+    if (typeof told.version !== 'number' || told.version <= afterVersion) return null;
+    const parsed = ConversationResult.safeParse(told.result);
+    return parsed.success ? parsed.data : null;
+  } catch {
+    return null;
   }
 }

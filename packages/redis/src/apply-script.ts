@@ -21,6 +21,8 @@ import { APPEND_LATE_LUA } from './small-scripts.js';
  *       compactFrom ('' = no compaction; else the id of the stream's last entry, '0-0' for none,
  *       that the compacted lines were made from), outputRef ('' or the history index that holds
  *       the output), terminalIndex (0 or which of the events is the terminal one),
+ *       parkedResult ('' or, for a step that parks, the result JSON its waiters are told: the
+ *       message published is then `{"version":<new version>,"result":<it>}`, else `done`),
  *       nMessages, messages…, nFields, field, value…, nEvents, events…, then with compactFrom:
  *       nLines, lines…, the id of the last line ('' for none), and the events as the log keeps them;
  *       or, with ttl < 0 (a revival), optionally: the compacted log as it is, and as it becomes (its
@@ -66,7 +68,7 @@ end
 -- The layout of the variable-length arguments: where the events end (what comes after them).
 local tail
 do
-  local at = 13 + tonumber(ARGV[13]) + 1
+  local at = 14 + tonumber(ARGV[14]) + 1
   at = at + 2 * tonumber(ARGV[at]) + 1
   tail = at + tonumber(ARGV[at]) + 1
 end
@@ -79,7 +81,7 @@ if ttl < 0 and compactFrom == '' and ARGV[tail + 1] then
 end
 -- A new conversation never sees the compacted log of an earlier one with its id.
 if creates then redis.call('DEL', KEYS[7]) end
-local i = 13
+local i = 14
 local nMessages = tonumber(ARGV[i])
 if nMessages > 0 then
   redis.call('RPUSH', KEYS[2], unpack(ARGV, i + 1, i + nMessages))
@@ -119,7 +121,12 @@ if ttl > 0 then
   -- Parked (ended, or waiting for the user): wake result waiters (those subscribed to the channel
   -- named like the done list, and those blocked on the list); keep it for the retention period.
   redis.call('RPUSH', KEYS[4], 'done')
-  redis.call('PUBLISH', KEYS[4], 'done')
+  -- Subscribers are told the result with the wake-up, under the version it has (no read needed).
+  if ARGV[13] ~= '' then
+    redis.call('PUBLISH', KEYS[4], '{"version":' .. version .. ',"result":' .. ARGV[13] .. '}')
+  else
+    redis.call('PUBLISH', KEYS[4], 'done')
+  end
   redis.call('PEXPIRE', KEYS[4], linger)
   if compactFrom ~= '' then
     local lines = {}

@@ -14,12 +14,15 @@ export interface Watch {
   next(timeoutMs: number): Promise<boolean>;
   /** True while the subscription is confirmed and its connection up: messages arrive. When false, re-read more often. */
   live(): boolean;
+  /** The last message received on the channel since this watch began (what it says is the publisher's; a hint until checked). */
+  lastMessage(): string | undefined;
   /** Stops watching (unsubscribes when it was the channel's last watch). */
   close(): void;
 }
 
 interface Watcher {
   signalled: boolean;
+  message?: string;
   wake?: () => void;
 }
 
@@ -65,6 +68,7 @@ export class ChangeWatcher {
     return {
       next: (timeoutMs) => this.next(watcher, timeoutMs),
       live: () => watched.confirmed && this.subscriber?.status === 'ready',
+      lastMessage: () => watcher.message,
       close: () => this.remove(channel, watcher),
     };
   }
@@ -81,7 +85,7 @@ export class ChangeWatcher {
   private connection(): RedisClient {
     if (!this.subscriber) {
       const subscriber = quietErrors(this.source.duplicate());
-      subscriber.on('message', (channel: string) => this.signal(channel));
+      subscriber.on('message', (channel: string, message: string) => this.signal(channel, message));
       // (Re)connected: subscribe what is not confirmed yet (ioredis re-subscribes only what was),
       // and wake every watch to re-read — a message published while it was away is lost.
       subscriber.on('ready', () => {
@@ -112,9 +116,10 @@ export class ChangeWatcher {
     clearTimeout(timer);
   }
 
-  private signal(channel: string): void {
+  private signal(channel: string, message: string): void {
     for (const watcher of this.channels.get(channel)?.watchers ?? []) {
       watcher.signalled = true;
+      watcher.message = message;
       watcher.wake?.();
     }
   }

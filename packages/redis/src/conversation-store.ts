@@ -14,6 +14,7 @@ import {
   parseBoundary,
   resultOfRecord,
   type ConversationRecord,
+  type ConversationResult,
   type ConversationStatus,
   type KeyLayout,
   type NewEvent,
@@ -55,6 +56,11 @@ export interface ApplyStep {
   lifecycle: 'active' | 'parked' | 'revived';
   /** The command this step applies (recorded with it, so a second delivery is known as applied). */
   operationId?: string;
+  /**
+   * For a step that parks: the result its waiters are told with the wake-up (published with the
+   * record's new version), so they need not read the record. Without it they are told only to read.
+   */
+  parkedResult?: ConversationResult;
 }
 
 /** How far a conversation has got. */
@@ -232,6 +238,7 @@ export class ConversationStore {
         compaction ? compaction.from : '',
         compaction?.outputRef ?? '',
         terminalIndex,
+        step.lifecycle === 'parked' && step.parkedResult ? JSON.stringify(step.parkedResult) : '',
         messages.length,
         ...messages,
         fields.length / 2,

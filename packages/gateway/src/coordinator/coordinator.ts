@@ -35,6 +35,7 @@ import {
   VersionConflictError,
   newOperationId,
   type CommandReply,
+  resultOfRecord,
 } from '@handoff/core';
 
 /** Reads and applies of one command before it gives up (and BullMQ retries it): each retry follows a concurrent write. */
@@ -162,7 +163,8 @@ export class Coordinator {
    */
   private async commit(undecorated: Decision, nextTraceparent?: string, operationId?: string): Promise<ApplyResult & { record?: ConversationRecord }> {
     const decision = traceNextHop(undecorated, nextTraceparent ?? undecorated.record.traceparent);
-    const step = operationId === undefined ? decision.step : { ...decision.step, operationId };
+    const parkedResult = decision.step.lifecycle === 'parked' ? resultOfRecord(decision.record) : null;
+    const step = { ...decision.step, ...(operationId === undefined ? {} : { operationId }), ...(parkedResult ? { parkedResult } : {}) };
     // A step that leaves the conversation in flight enters the reconciler's index before it applies
     // (sent first on the same connection: no extra round trip), so a crash right after the apply
     // cannot leave a conversation that no job and no index entry will ever move.
