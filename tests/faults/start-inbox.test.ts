@@ -1,9 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_COORDINATOR_PARTITIONS, newOperationId } from '@handoff/core';
+import { DEFAULT_COORDINATOR_PARTITIONS, DEFAULT_RECONCILE_AFTER_MS, newOperationId } from '@handoff/core';
 import { createClient } from '@handoff/client';
 import { startRedisFaultProxy, type RedisFaultMode, type RedisFaultProxy } from '@handoff/testing';
 import { redisUrl, uniquePrefix } from '../support/env.js';
-import { CrashHarness, countEvents, underFault } from './support/crash-points.js';
+import pino from 'pino';
+import { EventLog, QueueSet } from '@handoff/redis';
+import { HealthView, MAX_STORED_START_TRIES, Reconciler } from '@handoff/gateway';
+import { CRASH_NETWORK, CrashHarness, coordinatorProcess, countEvents, startCommand, underFault } from './support/crash-points.js';
 
 /**
  * A client's start under faults: its Redis link is cut (the reply lost; ioredis re-sends) or frozen
@@ -98,6 +101,71 @@ describe('a client start is never dropped once accepted, whatever command it die
       // The next round finds it ended and lets go of it.
       await harness.reconcile();
       expect(await harness.redis.zscore(harness.keys.inFlight, id)).toBeNull();
+    }
+  });
+
+  it('an unreadable start that is not the one its conversation was marked with ends nothing', async () => {
+    const { payload: marked } = await startCommand(harness, `c_start_other_${newOperationId().slice(3, 9)}`);
+    const id = marked.conversationId;
+    // Garbage naming the conversation, under another operation id: the marked start is still to come.
+    expect(await harness.deliver({ schemaVersion: 1, kind: 'start', conversationId: id, operationId: newOperationId() })).toBe('dead-lettered');
+    expect(await harness.record(id)).toBeNull();
+    expect(await harness.redis.exists(harness.keys.starting(id))).toBe(1);
+    expect(await harness.deliver(marked)).toBe('applied');
+    expect(await harness.record(id)).toMatchObject({ status: 'running' });
+  });
+
+  it('a start found applied already leaves no mark behind (a duplicate, or its mark written again after a lost reply)', async () => {
+    const { payload } = await startCommand(harness, `c_start_dup_${newOperationId().slice(3, 9)}`);
+    const id = payload.conversationId;
+    expect(await harness.deliver(payload)).toBe('applied');
+    expect(await harness.redis.exists(harness.keys.starting(id))).toBe(0);
+    // ioredis re-sends the client's SET after a lost reply, once the start was applied; the inbox entry is re-sent too.
+    await harness.redis.set(harness.keys.starting(id), JSON.stringify(payload), 'EX', 3600);
+    expect(await harness.deliver(payload)).toBe('redelivered');
+    expect(await harness.redis.exists(harness.keys.starting(id))).toBe(0);
+    // Another start of the same id (the id is taken) leaves the first one's conversation alone, and no mark either.
+    const { payload: again } = await startCommand(harness, id);
+    expect(await harness.deliver(again)).toBe('redelivered');
+    expect(await harness.redis.exists(harness.keys.starting(id))).toBe(0);
+    expect(await countEvents(harness, id, 'conversation.started')).toBe(1);
+  });
+
+  it('a start the reconciler cannot apply is tried while young, then settled failed and dead-lettered', async () => {
+    const { payload } = await startCommand(harness, `c_start_stuck_${newOperationId().slice(3, 9)}`);
+    const id = payload.conversationId;
+    const process = await coordinatorProcess(harness.redisUrl, harness.keys);
+    const coordinator = process.coordinator;
+    const handle = coordinator.handle.bind(coordinator);
+    coordinator.handle = async () => {
+      throw new Error('Redis said no (test)');
+    };
+    const reconciler = new Reconciler({
+      network: CRASH_NETWORK,
+      store: process.store,
+      events: new EventLog(process.connection, harness.keys),
+      queues: new QueueSet(process.connection, harness.prefix),
+      redis: process.connection,
+      keys: harness.keys,
+      health: new HealthView(process.connection, harness.keys, 0),
+      coordinator,
+      logger: pino({ level: 'silent' }),
+    });
+    try {
+      // Due, and young: tried, left for the next time (the round goes on).
+      expect(await reconciler.runOnce((payload as { createdAt: number }).createdAt + 11_000)).toMatchObject({ appliedStarts: 0 });
+      expect(await harness.record(id)).toBeNull();
+      expect(await harness.redis.exists(harness.keys.starting(id))).toBe(1);
+      expect(await harness.redis.zscore(harness.keys.inFlight, id)).not.toBeNull();
+      // Older than its tries: its conversation ends with the error, and the start is dead-lettered.
+      await reconciler.runOnce((payload as { createdAt: number }).createdAt + (MAX_STORED_START_TRIES + 1) * DEFAULT_RECONCILE_AFTER_MS);
+      expect(await harness.record(id)).toMatchObject({ status: 'failed', error: { code: 'INTERNAL', message: 'Redis said no (test)' } });
+      expect(await harness.redis.exists(harness.keys.starting(id))).toBe(0);
+      const letters = await new QueueSet(harness.redis, harness.prefix).deadLetter.getJobs(['waiting']);
+      expect(letters.some((l) => l.data.conversationId === id && l.data.payload?.kind === 'start')).toBe(true);
+    } finally {
+      coordinator.handle = handle;
+      process.close();
     }
   });
 

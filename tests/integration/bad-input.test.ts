@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient } from '@handoff/client';
 import { DEAD_LETTER_QUEUE, defineAgent, defineNetwork, hopId, keyLayout, commandJobId } from '@handoff/core';
 import { decideStart } from '@handoff/gateway';
-import { ConversationStore } from '@handoff/redis';
+import { ConversationStore, CoordinatorPartitions, TurnInbox } from '@handoff/redis';
 import { findFreePort, hasTool, lastUserText, systemIncludes, type RecordedRequest } from '@handoff/testing';
 import { redisUrl, uniquePrefix } from '../support/env.js';
 import { startInProcess, type InProcessRuntime } from '../support/in-process.js';
@@ -72,13 +72,22 @@ describe('bad input', () => {
   });
 
   it('ends a conversation whose start command names an unknown agent (bypassing the client) with the reason', async () => {
+    // A producer other than the client sends the start the way the client does (mark, index entry, inbox push), without its agent check.
     const id = 'c_unknown_entry';
-    const coordinator = coordinatorQueueOf(id, rt.redis, rt.prefix);
-    // A producer other than the client marks the conversation as starting, as the client does, so handles can wait for it.
-    await new ConversationStore(rt.redis, keyLayout(rt.prefix)).markStarting(id, 'op_raw');
-    await coordinator.add('start', { schemaVersion: 1, kind: 'start', conversationId: id, entryAgent: 'Ghost', input: 'hi', context: {}, limits: {}, operationId: 'op_raw', createdAt: Date.now() }, { jobId: commandJobId(id, 'start', 'op_raw') });
+    await new TurnInbox(rt.redis, keyLayout(rt.prefix), new CoordinatorPartitions({ redis: rt.redis, keys: keyLayout(rt.prefix) })).sendStart({ schemaVersion: 1, kind: 'start', conversationId: id, entryAgent: 'Ghost', input: 'hi', context: {}, limits: {}, operationId: 'op_raw', createdAt: Date.now() });
     const result = await rt.client.conversation(id).result({ timeoutMs: 10_000 });
     expect(result).toMatchObject({ status: 'failed', reason: 'error', error: { code: 'UNKNOWN_AGENT' } });
+  });
+
+  it('still takes a start as a BullMQ job on its coordinator partition, as clients before 2026-12 sent it', async () => {
+    const id = 'c_unknown_entry_old_client';
+    const coordinator = coordinatorQueueOf(id, rt.redis, rt.prefix);
+    // Their mark was the operation id alone.
+    await rt.redis.set(keyLayout(rt.prefix).starting(id), 'op_old', 'EX', 3600);
+    await coordinator.add('start', { schemaVersion: 1, kind: 'start', conversationId: id, entryAgent: 'Ghost', input: 'hi', context: {}, limits: {}, operationId: 'op_old', createdAt: Date.now() }, { jobId: commandJobId(id, 'start', 'op_old') });
+    const result = await rt.client.conversation(id).result({ timeoutMs: 10_000 });
+    expect(result).toMatchObject({ status: 'failed', reason: 'error', error: { code: 'UNKNOWN_AGENT' } });
+    expect(await rt.redis.exists(keyLayout(rt.prefix).starting(id))).toBe(0);
     await coordinator.close();
   });
 

@@ -5,7 +5,7 @@ import { ConversationStatus, keyLayout, type KeyLayout } from '@handoff/core';
 export const MAX_INDEXED_CONVERSATIONS = 1_000;
 /** The most a list request returns. */
 export const MAX_LIST_LIMIT = 500;
-/** A conversation without a record yet (its start is still on the coordinator queue) is shown as starting this long. */
+/** A conversation without a record yet (its start still waits on its coordinator partition's inbox) is shown as starting this long. */
 const STARTING_GRACE_MS = 5 * 60_000;
 
 /** One entry of `GET /v1/conversations`. */

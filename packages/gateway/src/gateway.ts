@@ -126,7 +126,7 @@ export interface Gateway {
 
 /**
  * Starts a gateway: registers the network in Redis (so clients can check agent names) and runs
- * the coordinator on the coordinator queue.
+ * the coordinator on every coordinator partition (its inbox of starts and turn results, its BullMQ queue of commands).
  *
  * @example
  * ```ts

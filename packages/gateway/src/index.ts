@@ -20,7 +20,7 @@ export { decideTurn } from './coordinator/decide-turn.js';
 export { dispatchPendingHop } from './coordinator/dispatch.js';
 export { decideFailure } from './coordinator/decide-failure.js';
 export { FailureSweeper, type FailureSweeperOptions } from './coordinator/failure-sweeper.js';
-export { Reconciler, type ReconcilerOptions, type ReconcilerDeps, type ReconcileReport, type Repair } from './coordinator/reconciler.js';
+export { MAX_STORED_START_TRIES, Reconciler, type ReconcilerOptions, type ReconcilerDeps, type ReconcileReport, type Repair } from './coordinator/reconciler.js';
 export { TurnInboxConsumer, type TurnInboxConsumerDeps, type TurnInboxConsumerOptions } from './coordinator/turn-inbox-consumer.js';
 export { Housekeeping, type HousekeepingOptions, type HousekeepingDeps, type HousekeepingReport } from './coordinator/housekeeping.js';
 export { HealthView, HEARTBEAT_TTL_MS } from './routing/health.js';

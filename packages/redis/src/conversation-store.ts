@@ -150,9 +150,19 @@ export class ConversationStore {
     return raw === null ? null : parseBoundary(CommandReply, JSON.parse(raw), 'Command reply');
   }
 
-  /** Marks a conversation as starting (its start command is queued); the start's apply removes the mark. */
-  async markStarting(conversationId: string, operationId: string): Promise<void> {
-    await this.redis.set(this.keys.starting(conversationId), operationId, 'EX', this.retentionSeconds);
+  /**
+   * Removes the starting mark when it is the one of the start `operationId` names — a start found
+   * applied already (a duplicate, or its mark written again after a lost reply) leaves no mark
+   * behind. @returns true when removed.
+   */
+  async clearStartingMark(conversationId: string, operationId: string): Promise<boolean> {
+    return (await withSmallScripts(this.redis).handoffClearStartMark(this.keys.starting(conversationId), operationId)) === 1;
+  }
+
+  /** True while the starting mark is the one of the start `operationId` names. */
+  async isStartingWith(conversationId: string, operationId: string): Promise<boolean> {
+    const mark = await this.redis.get(this.keys.starting(conversationId));
+    return mark !== null && (mark === operationId || mark.includes(`"operationId":"${operationId}"`));
   }
 
   /** True when the conversation exists or its start is queued (one call: both keys share its slot). */

@@ -222,10 +222,26 @@ return count
 `;
 
 /** The scripts as ioredis commands. */
+/**
+ * Deletes a conversation's starting mark when it is the mark of the start `ARGV[1]` names (its
+ * operation id: the mark is that start command, or — from clients before 2026-12 — the id alone).
+ * KEYS: starting. Returns 1 when deleted.
+ */
+const CLEAR_START_MARK = `
+local mark = redis.call('GET', KEYS[1])
+if not mark then return 0 end
+if mark == ARGV[1] or string.find(mark, '"operationId":"' .. ARGV[1] .. '"', 1, true) then
+  redis.call('DEL', KEYS[1])
+  return 1
+end
+return 0
+`;
+
 export interface SmallScripts {
   handoffAppendEvents(stream: string, log: string, record: string, maxLen: number, ...events: string[]): Promise<string | null>;
   handoffReadEvents(stream: string, log: string, record: string, after: string, count: number): Promise<[1, string, [string, string[]][], string, 0 | 1] | [0, [string, string[]][]] | [2, string, string]>;
   handoffReadRecord(record: string, history: string, ops: string, operationId: string): Promise<[string[], string | null, number | null]>;
+  handoffClearStartMark(starting: string, operationId: string): Promise<0 | 1>;
   handoffReadTurnInput(record: string, history: string, from: number, to: number): Promise<(string | null)[]>;
   handoffAdmitStart(waitList: string, admissions: string, limit: number, now: number, holdMs: number, member: string): Promise<number>;
 }
@@ -238,5 +254,6 @@ export function withSmallScripts(redis: RedisClient): RedisClient & SmallScripts
   if (!typed.handoffReadRecord) redis.defineCommand('handoffReadRecord', { numberOfKeys: 3, lua: READ_RECORD });
   if (!typed.handoffReadTurnInput) redis.defineCommand('handoffReadTurnInput', { numberOfKeys: 2, lua: READ_TURN_INPUT });
   if (!typed.handoffAdmitStart) redis.defineCommand('handoffAdmitStart', { numberOfKeys: 2, lua: ADMIT_START });
+  if (!typed.handoffClearStartMark) redis.defineCommand('handoffClearStartMark', { numberOfKeys: 1, lua: CLEAR_START_MARK });
   return redis as RedisClient & SmallScripts;
 }

@@ -142,7 +142,7 @@ export class ConversationNotStartedError extends HandoffError {
   constructor(conversationId: string, prefix: string, waitedMs: number) {
     super(
       ErrorCode.CONVERSATION_NOT_STARTED,
-      `Conversation "${conversationId}" waits in the coordinator queue: no gateway applied its start within ${waitedMs} ms. ` +
+      `Conversation "${conversationId}" waits for a gateway: its start is queued on its coordinator partition's inbox, and no gateway applied it within ${waitedMs} ms. ` +
         `Is a gateway running (handoff gateway --network <module>) with the same REDIS_URL and prefix "${prefix}"? It starts as soon as one does.`,
       { retryable: true, details: { conversationId, prefix, waitedMs } },
     );

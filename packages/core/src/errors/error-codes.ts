@@ -55,7 +55,7 @@ export const ErrorCode = {
   VERSION_CONFLICT: 'VERSION_CONFLICT',
   /** No conversation with this id exists (or it expired). */
   CONVERSATION_NOT_FOUND: 'CONVERSATION_NOT_FOUND',
-  /** The conversation's start waits in the coordinator queue: no gateway has applied it (none is running for this deployment, or it is busy). */
+  /** The conversation's start waits in its coordinator partition's inbox: no gateway has applied it (none is running for this deployment, or it is busy). */
   CONVERSATION_NOT_STARTED: 'CONVERSATION_NOT_STARTED',
   /** A caller-side wait ran out of time. The conversation itself may still be running. */
   TIMEOUT: 'TIMEOUT',

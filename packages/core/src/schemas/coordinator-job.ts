@@ -6,7 +6,7 @@ import { StartCommand } from './start-command.js';
 import { TurnResult } from './turn-result.js';
 import { UserMessageCommand } from './user-message-command.js';
 
-/** Every job on the coordinator queue. */
+/** Everything the coordinator applies: what its partitions' inboxes and BullMQ queues carry. */
 export const CoordinatorJob = z.discriminatedUnion('kind', [StartCommand, TurnResult, UserMessageCommand, ChildDoneCommand, CancelCommand, ApprovalCommand]);
-/** Every job on the coordinator queue. */
+/** Everything the coordinator applies: what its partitions' inboxes and BullMQ queues carry. */
 export type CoordinatorJob = z.infer<typeof CoordinatorJob>;

@@ -5,7 +5,7 @@ import { ContextVariables } from './json.js';
 import { ConversationLimits } from './limits.js';
 import { Message } from './message.js';
 
-/** What a client sends to the coordinator queue to start a conversation. */
+/** What a client sends to start a conversation: its starting mark, and the entry on its coordinator partition's inbox. */
 export const StartCommand = z.object({
   schemaVersion: z.literal(SCHEMA_VERSION),
   kind: z.literal('start'),

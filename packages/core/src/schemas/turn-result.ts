@@ -38,7 +38,7 @@ export const TurnOutcome = z.discriminatedUnion('type', [
 /** How a turn ended. */
 export type TurnOutcome = z.infer<typeof TurnOutcome>;
 
-/** What a worker sends to the coordinator queue after one turn. */
+/** What a worker sends to the coordinator (stored with its conversation, pushed on its partition's inbox) after one turn. */
 export const TurnResult = z.object({
   schemaVersion: z.literal(SCHEMA_VERSION),
   kind: z.literal('turn'),
@@ -61,5 +61,5 @@ export const TurnResult = z.object({
   /** W3C traceparent of the worker's hop span, when tracing is on (the handoff span is its child). */
   traceparent: z.string().optional(),
 });
-/** What a worker sends to the coordinator queue after one turn. */
+/** What a worker sends to the coordinator (stored with its conversation, pushed on its partition's inbox) after one turn. */
 export type TurnResult = z.infer<typeof TurnResult>;

@@ -188,7 +188,7 @@ export class Coordinator {
     const existing = this.deps.routers.has(command.entryAgent) ? await this.deps.store.read(command.conversationId) : null;
     if (existing) {
       // Applied before (a redelivery, a lost reply), or the id is taken: starting an id twice starts one conversation.
-      await runEffects(existing, this.effects);
+      await Promise.all([runEffects(existing, this.effects), this.clearStartingMark(command)]);
       await this.afterStart(command);
       return 'redelivered';
     }
@@ -201,17 +201,23 @@ export class Coordinator {
     const applied = await this.commit(traced, undefined, command.operationId);
     if (applied.outcome !== ApplyOutcome.APPLIED) {
       const record = await this.deps.store.read(command.conversationId);
-      if (record) await runEffects(record, this.effects);
+      // Its mark, written again after the apply that deleted it, says "starting" no more.
+      if (record) await Promise.all([runEffects(record, this.effects), this.clearStartingMark(command)]);
     }
     await this.afterStart(command);
     return applied.outcome === ApplyOutcome.APPLIED ? 'applied' : 'redelivered';
   }
 
-  /** Once a start's first hop is out: the conversation is listed, and its admission no longer holds a place in the entry agent's queue limit. */
+  /** Removes the start's own mark when it outlived the apply (a duplicate start, or its mark written again after a lost reply). */
+  private async clearStartingMark(command: StartCommand): Promise<void> {
+    if (command.operationId !== undefined) await this.deps.store.clearStartingMark(command.conversationId, command.operationId);
+  }
+
+  /** Once a start's first hop is out, its admission no longer holds a place in the entry agent's queue limit (else it lapses after its hold). */
   private async afterStart(command: StartCommand): Promise<void> {
-    const { index, redis, keys, network } = this.deps;
+    const { redis, keys, network } = this.deps;
     const admitted = network.agentNames.includes(command.entryAgent) && network.agent(command.entryAgent).maxWaiting !== undefined;
-    await Promise.all([index?.touch(command.conversationId), admitted ? redis.zrem(keys.admission(command.entryAgent), command.conversationId) : undefined]);
+    if (admitted) await redis.zrem(keys.admission(command.entryAgent), command.conversationId);
   }
 
   private async handleTurn(turn: TurnResult, jobId: string | undefined): Promise<CoordinatorJobOutcome> {
@@ -563,9 +569,10 @@ export class Coordinator {
     const seq = options.endPendingTurn ? looseTurnSeq(payload, conversationId) : undefined;
     // failConversation writes the error event itself (with the terminal event), so only one is added.
     if (seq !== undefined && (await this.failConversation(conversationId, errorJson, seq))) return;
-    // A start its client marked (so told "accepted") ends failed rather than waiting as "starting" for good.
-    if (options.endPendingTurn && isLooseStart(payload) && (await this.deps.store.isStarting(conversationId))) {
-      const ended = await this.commit(decideEndedBeforeStart(this.deps.network, conversationId, errorJson, 'error'), undefined, looseOperationId(payload));
+    // A start its client marked (so told "accepted": the mark is this start's) ends failed rather than waiting as "starting" for good.
+    const startOperation = options.endPendingTurn && isLooseStart(payload) ? looseOperationId(payload) : undefined;
+    if (startOperation !== undefined && (await this.deps.store.isStartingWith(conversationId, startOperation))) {
+      const ended = await this.commit(decideEndedBeforeStart(this.deps.network, conversationId, errorJson, 'error'), undefined, startOperation);
       if (ended.outcome === ApplyOutcome.APPLIED) return;
     }
     await this.deps.events.append(conversationId, { type: 'error', error: errorJson });

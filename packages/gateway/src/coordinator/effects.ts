@@ -43,7 +43,8 @@ export interface EffectDeps {
  * Does what a record's state calls for once its step is applied — every action idempotent, so it
  * runs after each apply and again for every redelivered job whose step was already applied (the
  * crash may have fallen in between), and from the reconciler:
- * - running: publish the pending hop; keep it in the in-flight index (and its deadline);
+ * - running: publish the pending hop; keep it in the in-flight index (and its deadline); a new
+ *   conversation (nothing applied yet) is listed in the console's index;
  * - ended, with an archive: queue it for the archiver (before it leaves the in-flight index);
  * - waiting for a child: start the child conversation (or pick up where it is);
  * - ended from outside: drop the hop that was pending, abort its running turn, end its child;
@@ -57,6 +58,9 @@ export async function runEffects(record: ConversationRecord, deps: EffectDeps, o
   // crash between the two leaves it in flight, where the reconciler finds it ended and queues it.
   if (!isInFlight(record)) bookkeeping.push(deps.archiving && TERMINAL_STATUSES.has(record.status) ? enqueueArchive(redis, keys, id).then(() => redis.zrem(keys.inFlight, id)) : redis.zrem(keys.inFlight, id));
   else if (!options.indexed) bookkeeping.push(indexInFlight(record, deps));
+  // A new conversation is listed for the console with its first effects (sent with its first hop's
+  // publish, so no crash between the start's apply and those effects leaves it unlisted).
+  if (record.appliedSeq === 0 && deps.index) bookkeeping.push(deps.index.touch(id));
   // The deadline never changes: it is set once (at the start, or when effects are run again after a crash) and removed at the end.
   const deadline = record.limits.deadlineAt;
   if (deadline !== null && TERMINAL_STATUSES.has(record.status)) bookkeeping.push(redis.zrem(keys.deadlines, id));
@@ -109,7 +113,6 @@ async function ensureChild(parent: ConversationRecord, waiting: Extract<Waiting,
       limits: parent.limits,
     });
     const applied = await deps.store.apply(decision.step);
-    if (applied.outcome === ApplyOutcome.APPLIED) await deps.index?.touch(waiting.childId);
     child = applied.outcome === ApplyOutcome.APPLIED && applied.version !== null ? { ...decision.record, version: applied.version } : await deps.store.read(waiting.childId);
   }
   if (child) await runEffects(child, deps);

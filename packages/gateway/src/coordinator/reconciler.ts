@@ -4,16 +4,21 @@ import {
   DEFAULT_RECONCILE_INTERVAL_MS,
   hopJobId,
   TERMINAL_STATUSES,
+  ErrorCode,
+  toErrorJson,
   type ConversationRecord,
   type KeyLayout,
   type NetworkDefinition,
 } from '@handoff/core';
-import { readStoredStart, readStoredTurn, type ConversationStore, type EventLog, type QueueSet, type RedisClient } from '@handoff/redis';
+import { addDeadLetter, readStoredStart, readStoredTurn, type ConversationStore, type EventLog, type QueueSet, type RedisClient } from '@handoff/redis';
 import type { HealthView } from '../routing/health.js';
 import type { Coordinator } from './coordinator.js';
 import { Periodic } from './periodic.js';
 import { isInFlight } from './effects.js';
 import { enqueueArchive } from './archive-queue.js';
+
+/** A start that could not be applied from its mark is tried each time it is due, until it is this many reconcile periods old. */
+export const MAX_STORED_START_TRIES = 6;
 
 /** Options of {@link Reconciler}. */
 export interface ReconcilerOptions {
@@ -119,10 +124,14 @@ export class Reconciler {
     for (const conversationId of due) {
       // Pushed ahead first, so another gateway's round does not take the same one meanwhile.
       await redis.zadd(keys.inFlight, 'XX', now + this.afterMs, conversationId);
-      const record = await this.deps.store.read(conversationId);
-      if (!record && (await this.applyStoredStart(conversationId))) {
-        report.appliedStarts++;
-        continue;
+      let record = await this.deps.store.read(conversationId);
+      if (!record) {
+        const start = await this.applyStoredStart(conversationId, now);
+        if (start === 'applied') report.appliedStarts++;
+        if (start !== 'none') continue;
+        // No mark either: unless a gateway applied the start between the two reads (the apply that
+        // creates the record deletes the mark in the same step), nothing was accepted.
+        record = await this.deps.store.read(conversationId);
       }
       if (!record || !isInFlight(record)) {
         // Ended, and the end's effects may not have run (a crash right after its apply): queue it for the archive first.
@@ -140,14 +149,33 @@ export class Reconciler {
     return report;
   }
 
-  /** Applies the start a client left as the conversation's starting mark; false when there is none. */
-  private async applyStoredStart(conversationId: string): Promise<boolean> {
+  /**
+   * Applies the start a client left as the conversation's starting mark: `none` when there is no
+   * mark, `applied` when this applied it, `waiting` when it was applied already (a late inbox entry
+   * got there first) or could not be applied now (it is tried again next time it is due — until it
+   * is older than {@link MAX_STORED_START_TRIES} reconcile periods: then it is settled as failed, so
+   * its conversation ends with the error, and dead-lettered).
+   */
+  private async applyStoredStart(conversationId: string, now: number): Promise<'none' | 'applied' | 'waiting'> {
     const start = await readStoredStart(this.deps.redis, this.deps.keys, conversationId);
-    if (start === null) return false;
-    this.deps.logger.warn({ conversationId }, 'a start waited unapplied (its inbox entry was lost); applied from its starting mark');
-    await this.deps.coordinator.handle(start);
-    this.note('applied-stored-start', null);
-    return true;
+    if (start === null) return 'none';
+    try {
+      const outcome = await this.deps.coordinator.handle(start);
+      if (outcome !== 'applied') return 'waiting';
+      this.deps.logger.warn({ conversationId }, 'a start waited unapplied (its inbox entry was lost); applied from its starting mark');
+      this.note('applied-stored-start', null);
+      return 'applied';
+    } catch (error) {
+      const createdAt = Number((start as { createdAt?: unknown }).createdAt);
+      const tooOld = !Number.isFinite(createdAt) || now - createdAt > MAX_STORED_START_TRIES * this.afterMs;
+      this.deps.logger.warn({ conversationId, err: error, givingUp: tooOld }, 'applying a start from its starting mark failed');
+      if (tooOld) {
+        const errorJson = toErrorJson(error, ErrorCode.INTERNAL);
+        await this.deps.coordinator.settleFailedJob(start, errorJson);
+        await addDeadLetter(this.deps.queues, { sourceQueue: (await this.deps.queues.coordinatorFor(conversationId)).name, jobId: undefined, conversationId, error: errorJson, payload: start });
+      }
+      return 'waiting';
+    }
   }
 
   private async check(record: ConversationRecord): Promise<Repair | null> {
