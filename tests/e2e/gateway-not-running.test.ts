@@ -10,12 +10,12 @@ import { triageBillingNetwork } from '../support/network-builders.js';
 import { HANDOFF_BIN, REPO_ROOT } from '../support/processes.js';
 
 /**
- * A conversation started while no gateway runs exists — its start waits in the coordinator queue —
+ * A conversation started while no gateway runs exists — its start waits on its coordinator partition's inbox —
  * so `status()` and `handoff inspect` say that, with CONVERSATION_NOT_STARTED and what to check,
  * not CONVERSATION_NOT_FOUND ("does not exist or has expired").
  */
 describe('a conversation started while the gateway is stopped', () => {
-  it('status() and handoff inspect say it waits in the coordinator queue', async () => {
+  it('status() and handoff inspect say its start waits for a gateway', async () => {
     const prefix = uniquePrefix('no-gateway');
     const redis = { url: redisUrl(), prefix };
     // A gateway registers the network, then stops: the registration stays, nothing applies starts.
@@ -30,7 +30,7 @@ describe('a conversation started while the gateway is stopped', () => {
       expect(error).toBeInstanceOf(ConversationNotStartedError);
       expect((error as ConversationNotStartedError).code).toBe(ErrorCode.CONVERSATION_NOT_STARTED);
       expect((error as Error).message).toBe(
-        `Conversation "${conversation.id}" waits in the coordinator queue: no gateway applied its start within 5000 ms. ` +
+        `Conversation "${conversation.id}" waits for a gateway: its start is queued on its coordinator partition's inbox, and no gateway applied it within 5000 ms. ` +
           `Is a gateway running (handoff gateway --network <module>) with the same REDIS_URL and prefix "${prefix}"? It starts as soon as one does.`,
       );
 
@@ -38,7 +38,7 @@ describe('a conversation started while the gateway is stopped', () => {
       const exit = await inspect.exited;
       const output = inspect.lines.join('\n');
       expect(exit.code, output).toBe(2);
-      expect(output).toContain(`handoff: CONVERSATION_NOT_STARTED: Conversation "${conversation.id}" waits in the coordinator queue`);
+      expect(output).toContain(`handoff: CONVERSATION_NOT_STARTED: Conversation "${conversation.id}" waits for a gateway: its start is queued on its coordinator partition's inbox`);
       expect(output).not.toContain('CONVERSATION_NOT_FOUND');
     } finally {
       await client.close();

@@ -1,9 +1,7 @@
 import type { Job, Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  coordinatorPartitionOf,
   coordinatorQueueName,
-  DEFAULT_COORDINATOR_PARTITIONS,
   DEAD_LETTER_QUEUE,
   MAX_COORDINATOR_JOB_BYTES,
   MAX_ENVELOPE_BYTES,
@@ -22,6 +20,8 @@ import { ConversationStore, EventLog, HOP_JOB_OPTIONS, type DeadLetter, type Hop
 import { lastUserText, systemIncludes } from '@handoff/testing';
 import { startInProcess, type InProcessRuntime } from '../support/in-process.js';
 import { openLane, openQueue } from '../support/queues.js';
+import { startMonitor } from '../support/monitor.js';
+import { redisUrl } from '../support/env.js';
 
 /**
  * Garbage and hostile jobs added straight to the runtime's BullMQ queues, bypassing the client:
@@ -290,22 +290,16 @@ describe('poison input on the queues', () => {
   it('refuses a start request over the coordinator job limit at the client, before anything is enqueued', async () => {
     const id = 'c_poison_too_big_start';
     const keys = keyLayout(rt.prefix);
-    const inbox = keys.turnInbox(coordinatorPartitionOf(id, DEFAULT_COORDINATOR_PARTITIONS));
-    const pushed: string[] = [];
-    // Everything pushed on the conversation's inbox meanwhile is seen here (the gateway pops it at once).
-    const monitor = await rt.redis.duplicate().monitor();
-    monitor.on('monitor', (_time: string, args: string[]) => {
-      if (args[0]?.toLowerCase() === 'lpush' && args[1] === inbox) pushed.push(args[2] ?? '');
-    });
+    // Every command Redis runs meanwhile is seen here (the gateway would pop a pushed start at once).
+    const monitor = await startMonitor(redisUrl());
     const blob = 'y'.repeat(MAX_COORDINATOR_JOB_BYTES + 1);
     await expect(rt.client.start({ agent: 'Front', input: 'big', context: { blob }, conversationId: id })).rejects.toMatchObject({
       code: 'PAYLOAD_TOO_LARGE',
       message: expect.stringMatching(/^Start request is \d+ bytes; the limit is 8388608\.$/),
       details: { limit: MAX_COORDINATOR_JOB_BYTES },
     });
-    await rt.redis.ping();
-    monitor.disconnect();
-    expect(pushed.filter((raw) => raw.includes(id))).toEqual([]);
+    await monitor.stop();
+    expect(monitor.commands.filter((c) => c.args.some((a) => a.includes(id)))).toEqual([]);
     expect(await rt.redis.zscore(keys.inFlight, id)).toBeNull();
     expect(await rt.redis.exists(keys.starting(id))).toBe(0);
     expect(await store.read(id)).toBeNull();

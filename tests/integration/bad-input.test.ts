@@ -7,6 +7,7 @@ import { findFreePort, hasTool, lastUserText, systemIncludes, type RecordedReque
 import { redisUrl, uniquePrefix } from '../support/env.js';
 import { startInProcess, type InProcessRuntime } from '../support/in-process.js';
 import { openLane, openQueue, coordinatorQueueOf } from '../support/queues.js';
+import { startMonitor } from '../support/monitor.js';
 
 const lastToolMessage = (req: RecordedRequest) => [...req.body.messages].reverse().find((m) => m.role === 'tool');
 
@@ -53,19 +54,14 @@ describe('bad input', () => {
   afterAll(() => rt.close());
 
   it('refuses an unknown entry agent at the client, naming the agents, and enqueues nothing', async () => {
-    const writes: string[] = [];
-    // Every command Redis runs meanwhile is seen here: the refused start sends no write.
-    const monitor = await rt.redis.duplicate().monitor();
-    monitor.on('monitor', (_time: string, args: string[]) => {
-      if (/^(lpush|zadd|set|evalsha)$/i.test(args[0] ?? '') && args.some((a) => a.includes('Nobody'))) writes.push(args.join(' '));
-    });
+    // Every command Redis runs meanwhile is seen here: the refused start sends nothing about its conversation.
+    const monitor = await startMonitor(redisUrl());
     await expect(rt.client.start({ agent: 'Nobody', input: 'hi', conversationId: 'c_unknown_at_client' })).rejects.toMatchObject({
       code: 'UNKNOWN_AGENT',
       message: 'Entry agent: unknown agent "Nobody". The network has: Front, Back, Flaky, Offline.',
     });
-    await rt.redis.ping();
-    monitor.disconnect();
-    expect(writes).toEqual([]);
+    await monitor.stop();
+    expect(monitor.commands.filter((c) => c.args.some((a) => a.includes('c_unknown_at_client')))).toEqual([]);
     const keys = keyLayout(rt.prefix);
     expect(await rt.redis.exists(keys.starting('c_unknown_at_client'))).toBe(0);
     expect(await rt.redis.zscore(keys.inFlight, 'c_unknown_at_client')).toBeNull();

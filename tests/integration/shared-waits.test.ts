@@ -4,6 +4,7 @@ import type { RedisHandoffClient } from '@handoff/client';
 import { defineAgent, defineNetwork, type StoredEvent } from '@handoff/core';
 import { RedisServerProcess, type RecordedRequest, type ScriptedModel } from '@handoff/testing';
 import { startInProcess, type InProcessRuntime } from '../support/in-process.js';
+import { startMonitor } from '../support/monitor.js';
 
 /** The first user message of a model request. */
 function firstUserText(req: RecordedRequest): unknown {
@@ -109,15 +110,13 @@ describe('result() and events() share a bounded set of connections', () => {
     const result = conversation.result({ timeoutMs: 20_000 });
     await new Promise((resolve) => setTimeout(resolve, 300));
     // From here on, every command Redis runs is seen: the park's PUBLISH, and any read of the record after it.
-    const seen: { command: string; byScript: boolean }[] = [];
-    const monitor = await probe.duplicate().monitor();
-    monitor.on('monitor', (_time: string, args: string[], source: string) => {
-      if (args.some((a) => a.includes(conversation.id))) seen.push({ command: `${args[0]!.toLowerCase()} ${args[1] ?? ''}`, byScript: source === 'lua' });
-    });
+    const monitor = await startMonitor(server.url);
     releaseOne();
     const told = await result;
-    await probe.ping();
-    monitor.disconnect();
+    await monitor.stop();
+    const seen = monitor.commands
+      .filter((c) => c.args.some((a) => a.includes(conversation.id)))
+      .map((c) => ({ command: `${c.args[0]!.toLowerCase()} ${c.args[1] ?? ''}`, byScript: c.source === 'lua' }));
     expect(told).toMatchObject({ conversationId: conversation.id, status: 'completed', reason: 'final_output', output: 'Told.', agent: 'Solo', path: ['Solo'] });
     // The result it was told is the one the record holds.
     expect(told).toEqual(await client.conversation(conversation.id).result({ timeoutMs: 1_000 }));
