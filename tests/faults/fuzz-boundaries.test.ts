@@ -90,6 +90,20 @@ function isContainer(value: unknown): value is Record<string, unknown> {
   return Array.isArray(value) || proto === Object.prototype || proto === null;
 }
 
+/**
+ * A copy of a mutation's value, containers copied deep with their prototypes (null or not) and own
+ * keys (`__proto__` too), anything else as it is. Values go in as copies: a later mutation that
+ * walks into an inserted value changes the copy, never the generated value — fast-check runs one
+ * case more than once (replays, shrinking), and a value changed in place can end up inside itself.
+ */
+function copyValue(value: unknown): unknown {
+  if (!isContainer(value)) return value;
+  if (Array.isArray(value)) return value.map(copyValue);
+  const copy = Object.create(Object.getPrototypeOf(value) as object | null) as Record<string, unknown>;
+  for (const key of Object.keys(value)) Object.defineProperty(copy, key, { value: copyValue(value[key]), enumerable: true, configurable: true, writable: true });
+  return copy;
+}
+
 /** Applies one mutation to `root` (mutated in place when it is a container); returns the new root. */
 function applyMutation(root: unknown, m: Mutation): unknown {
   let parent: Record<string, unknown> | undefined;
@@ -110,14 +124,14 @@ function applyMutation(root: unknown, m: Mutation): unknown {
       else delete parent[key];
       return root;
     case 'replace':
-      if (parent === undefined || key === undefined) return m.value;
-      parent[key] = m.value;
+      if (parent === undefined || key === undefined) return copyValue(m.value);
+      parent[key] = copyValue(m.value);
       return root;
     case 'add':
-      if (Array.isArray(node)) node.push(m.value);
+      if (Array.isArray(node)) node.push(copyValue(m.value));
       // An own property even for "__proto__", as JSON.parse makes it.
-      else if (isContainer(node)) Object.defineProperty(node, m.key, { value: m.value, enumerable: true, configurable: true, writable: true });
-      else if (parent !== undefined && key !== undefined) parent[key] = { [m.key]: m.value };
+      else if (isContainer(node)) Object.defineProperty(node, m.key, { value: copyValue(m.value), enumerable: true, configurable: true, writable: true });
+      else if (parent !== undefined && key !== undefined) parent[key] = { [m.key]: copyValue(m.value) };
       return root;
   }
 }
