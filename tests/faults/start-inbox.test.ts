@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_COORDINATOR_PARTITIONS, DEFAULT_RECONCILE_AFTER_MS, newOperationId } from '@handoff/core';
+import { Redis } from 'ioredis';
+import { DEFAULT_COORDINATOR_PARTITIONS, DEFAULT_RECONCILE_AFTER_MS, coordinatorPartitionOf, newOperationId } from '@handoff/core';
 import { createClient } from '@handoff/client';
-import { startRedisFaultProxy, type RedisFaultMode, type RedisFaultProxy } from '@handoff/testing';
+import { RedisServerProcess, startRedisFaultProxy, type RedisFaultMode, type RedisFaultProxy } from '@handoff/testing';
 import { redisUrl, uniquePrefix } from '../support/env.js';
 import pino from 'pino';
-import { EventLog, QueueSet } from '@handoff/redis';
+import { EventLog, QueueSet, registerNetwork } from '@handoff/redis';
 import { HealthView, MAX_STORED_START_TRIES, Reconciler } from '@handoff/gateway';
 import { CRASH_NETWORK, CrashHarness, coordinatorProcess, countEvents, startCommand, underFault } from './support/crash-points.js';
 
@@ -166,6 +167,32 @@ describe('a client start is never dropped once accepted, whatever command it die
     } finally {
       coordinator.handle = handle;
       process.close();
+    }
+  });
+
+  it('a start Redis refuses to write is not accepted: a typed error that names its conversation, and nothing left behind', async () => {
+    // A Redis of its own, full (noeviction): reads answer, every write is refused with OOM.
+    const server = new RedisServerProcess({ args: ['--save', '', '--appendonly', 'no', '--maxmemory-policy', 'noeviction'] });
+    await server.start();
+    const admin = new Redis(server.url);
+    const client = createClient({ redis: { url: server.url, prefix: harness.prefix } });
+    try {
+      await registerNetwork(admin, harness.keys, CRASH_NETWORK);
+      await admin.config('SET', 'maxmemory', '1');
+      const error = await client.start({ agent: 'A', input: 'hello' }).then(() => undefined, (e: unknown) => e);
+      expect(error).toMatchObject({ code: 'INTERNAL', retryable: true, message: expect.stringMatching(/^The start of conversation "c_\w+" was not accepted: OOM .* Starting again with conversationId "c_\w+" starts one conversation\.$/) });
+      const id = (error as { details: { conversationId: string } }).details.conversationId;
+      await admin.config('SET', 'maxmemory', '0');
+      expect(await admin.exists(harness.keys.starting(id))).toBe(0);
+      expect(await admin.zscore(harness.keys.inFlight, id)).toBeNull();
+      expect(await admin.llen(harness.keys.turnInbox(coordinatorPartitionOf(id, DEFAULT_COORDINATOR_PARTITIONS)))).toBe(0);
+      // Started again under the id it named, it is accepted once Redis takes writes.
+      await expect(client.start({ agent: 'A', input: 'hello', conversationId: id })).resolves.toMatchObject({ id });
+      expect(await admin.exists(harness.keys.starting(id))).toBe(1);
+    } finally {
+      await client.close();
+      admin.disconnect();
+      await server.stop();
     }
   });
 

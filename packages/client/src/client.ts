@@ -10,6 +10,8 @@ import {
   UnknownAgentError,
   ADMISSION_HOLD_MS,
   CommandNotConfirmedError,
+  ErrorCode,
+  HandoffError,
   DEFAULT_COMMAND_TIMEOUT_MS,
   errorFromJson,
   commandJobId,
@@ -234,7 +236,12 @@ export function createClient<N extends NetworkDefinition = NetworkDefinition>(op
       };
       // The index entry, the starting mark (the durable copy, which says "starting" to status() and
       // cancel()) and the push on the partition's inbox, answered in one round trip.
-      await inbox.sendStart(command);
+      try {
+        await inbox.sendStart(command);
+      } catch (error) {
+        // Redis refused a write (out of memory, read-only, …): not accepted. The id lets the caller start again without a second conversation.
+        throw new HandoffError(ErrorCode.INTERNAL, `The start of conversation "${conversationId}" was not accepted: ${error instanceof Error ? error.message : String(error)}. Starting again with conversationId "${conversationId}" starts one conversation.`, { retryable: true, details: { conversationId }, cause: error });
+      }
       return handle(conversationId);
     },
     conversation: handle,
