@@ -84,15 +84,24 @@ describe('result() and events() share a bounded set of connections', () => {
     expect(((await probe.pubsub('CHANNELS')) as string[]).filter((channel) => channel.endsWith(':done'))).toEqual([]);
   }, 60_000);
 
-  it('a waiter whose subscriber connection was killed still gets its result', async () => {
+  /**
+   * A conversation whose turn the model holds (answering `content` to `input` once released), with
+   * a result() waiter that has been waiting a while.
+   */
+  async function heldConversation(input: string, content: string) {
     let releaseOne: () => void = () => undefined;
     const heldOne = new Promise<void>((resolve) => (releaseOne = resolve));
-    model.prependRule({ when: (req) => firstUserText(req) === 'one more', reply: { content: 'Late.', hold: heldOne } });
+    model.prependRule({ when: (req) => firstUserText(req) === input, reply: { content, hold: heldOne } });
     const before = model.requests.length;
-    const conversation = await client.start({ agent: 'Solo', input: 'one more' });
+    const conversation = await client.start({ agent: 'Solo', input });
     await model.waitForRequests(before + 1, 20_000);
     const result = conversation.result({ timeoutMs: 20_000 });
     await new Promise((resolve) => setTimeout(resolve, 300));
+    return { conversation, result, releaseOne };
+  }
+
+  it('a waiter whose subscriber connection was killed still gets its result', async () => {
+    const { result, releaseOne } = await heldConversation('one more', 'Late.');
     // The park's message may be published while the subscriber reconnects, and then it is lost:
     // the waiter re-reads the record on its own every few seconds.
     expect(Number(await probe.client('KILL', 'TYPE', 'pubsub'))).toBeGreaterThanOrEqual(1);
@@ -101,14 +110,7 @@ describe('result() and events() share a bounded set of connections', () => {
   }, 30_000);
 
   it('a waiter is told the result with the wake-up: it reads no record after the park', async () => {
-    let releaseOne: () => void = () => undefined;
-    const heldOne = new Promise<void>((resolve) => (releaseOne = resolve));
-    model.prependRule({ when: (req) => firstUserText(req) === 'told', reply: { content: 'Told.', hold: heldOne } });
-    const before = model.requests.length;
-    const conversation = await client.start({ agent: 'Solo', input: 'told' });
-    await model.waitForRequests(before + 1, 20_000);
-    const result = conversation.result({ timeoutMs: 20_000 });
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    const { conversation, result, releaseOne } = await heldConversation('told', 'Told.');
     // From here on, every command Redis runs is seen: the park's PUBLISH, and any read of the record after it.
     const monitor = await startMonitor(server.url);
     releaseOne();

@@ -174,6 +174,16 @@ export class CrashHarness {
     }
   }
 
+  /** What a gateway does with a partition's inbox: pops every entry and applies it. @returns how many */
+  async drainInbox(partition: number): Promise<number> {
+    let applied = 0;
+    for (let raw = await this.redis.rpop(this.keys.turnInbox(partition)); raw !== null; raw = await this.redis.rpop(this.keys.turnInbox(partition))) {
+      await this.deliver(JSON.parse(raw));
+      applied++;
+    }
+    return applied;
+  }
+
   /** The answer the command's caller got, if any. */
   async reply(id: string, operationId: string): Promise<{ outcome: string; error?: { code: string } } | null> {
     const raw = await this.redis.lindex(this.keys.reply(id, operationId), 0);
