@@ -6,6 +6,7 @@ import { HopConsumer } from '@handoff/worker';
 import { startRedisFaultProxy, type RedisFaultMode, type RedisFaultProxy } from '@handoff/testing';
 import { redisUrl, uniquePrefix } from '../support/env.js';
 import { underFault } from './support/crash-points.js';
+import { waitFor } from './support/deployment.js';
 
 const silent = pino({ level: 'silent' });
 /** Short leases so that a dead holder's hop comes back within the test. */
@@ -31,15 +32,6 @@ describe('hop lane: a hop is never dropped or left held, whatever command the wo
     direct?.disconnect();
     await proxy?.close();
   });
-
-  /** Polls until `check` holds, or fails after `timeoutMs`. */
-  async function eventually(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!(await check())) {
-      if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
-  }
 
   for (const scenario of ['runs', 'throws once'] as const) {
     for (const mode of ['cut', 'freeze'] as RedisFaultMode[]) {
@@ -70,7 +62,7 @@ describe('hop lane: a hop is never dropped or left held, whatever command the wo
             async () => {
               faulty.start();
               // The consumer runs until its hop has left the lane, or it died (or 3 s).
-              await eventually(async () => dead || (await lane.state(id)) === 'unknown', 3_000, 'the faulty consumer').catch(() => undefined);
+              await waitFor(async () => dead || (await lane.state(id)) === 'unknown', 3_000, 'the faulty consumer').catch(() => undefined);
             },
             () => {
               dead = true;
@@ -91,7 +83,7 @@ describe('hop lane: a hop is never dropped or left held, whatever command the wo
           const healthy = new HopConsumer(lane, direct, handler, FAST, silent, 'healthy');
           healthy.start();
           try {
-            await eventually(async () => (await lane.state(id)) === 'unknown', 10_000, `${mode} after command ${k} (${proxy.commands[k - 1]}): the hop to leave the lane`);
+            await waitFor(async () => (await lane.state(id)) === 'unknown', 10_000, `${mode} after command ${k} (${proxy.commands[k - 1]}): the hop to leave the lane`);
           } finally {
             await healthy.close(1_000);
           }

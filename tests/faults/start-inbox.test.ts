@@ -4,9 +4,8 @@ import { DEFAULT_COORDINATOR_PARTITIONS, DEFAULT_RECONCILE_AFTER_MS, coordinator
 import { createClient } from '@handoff/client';
 import { RedisServerProcess, startRedisFaultProxy, type RedisFaultMode, type RedisFaultProxy } from '@handoff/testing';
 import { redisUrl, uniquePrefix } from '../support/env.js';
-import pino from 'pino';
-import { EventLog, QueueSet, registerNetwork } from '@handoff/redis';
-import { HealthView, MAX_STORED_START_TRIES, Reconciler } from '@handoff/gateway';
+import { QueueSet, registerNetwork } from '@handoff/redis';
+import { MAX_STORED_START_TRIES } from '@handoff/gateway';
 import { CRASH_NETWORK, CrashHarness, coordinatorProcess, countEvents, startCommand, underFault } from './support/crash-points.js';
 
 /**
@@ -30,11 +29,6 @@ describe('a client start is never dropped once accepted, whatever command it die
     await harness?.close();
     await proxy?.close();
   });
-
-  /** What a live gateway does with the inboxes: pops every entry of every partition and applies it. */
-  async function drainInboxes(): Promise<void> {
-    for (let partition = 0; partition < DEFAULT_COORDINATOR_PARTITIONS; partition++) await harness.drainInbox(partition);
-  }
 
   for (const mode of ['cut', 'freeze'] as RedisFaultMode[]) {
     it(`${mode === 'cut' ? 'a lost reply' : 'the client dying'} after each of start()'s Redis commands`, async () => {
@@ -60,7 +54,7 @@ describe('a client start is never dropped once accepted, whatever command it die
           break;
         }
         outcomes.push(`${k} ${at}: ${accepted ? 'accepted' : 'threw'}`);
-        await drainInboxes();
+        await harness.drainInbox();
         await harness.reconcile();
         const record = await harness.record(id);
         if (accepted) expect(record, `accepted, ${mode} after command ${k} (${at})`).not.toBeNull();
@@ -134,17 +128,7 @@ describe('a client start is never dropped once accepted, whatever command it die
     coordinator.handle = async () => {
       throw new Error('Redis said no (test)');
     };
-    const reconciler = new Reconciler({
-      network: CRASH_NETWORK,
-      store: process.store,
-      events: new EventLog(process.connection, harness.keys),
-      queues: new QueueSet(process.connection, harness.prefix),
-      redis: process.connection,
-      keys: harness.keys,
-      health: new HealthView(process.connection, harness.keys, 0),
-      coordinator,
-      logger: pino({ level: 'silent' }),
-    });
+    const reconciler = harness.reconcilerOf(process);
     try {
       // Due, and young: tried, left for the next time (the round goes on).
       expect(await reconciler.runOnce((payload as { createdAt: number }).createdAt + 11_000)).toMatchObject({ appliedStarts: 0 });

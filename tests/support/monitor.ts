@@ -21,8 +21,7 @@ export interface RedisMonitor {
  * Resolves once Redis confirmed it: every command run afterwards is seen.
  */
 export async function startMonitor(url: string): Promise<RedisMonitor> {
-  const { hostname, port, password, username } = new URL(url);
-  const socket: Socket = connect(Number(port || 6379), hostname || '127.0.0.1');
+  const socket = open(url);
   const commands: MonitoredCommand[] = [];
   let buffered = '';
   let confirmed: (() => void) | undefined;
@@ -51,19 +50,16 @@ export async function startMonitor(url: string): Promise<RedisMonitor> {
     socket.once('connect', resolve);
     socket.once('error', reject);
   });
-  if (password) {
-    socket.write(`AUTH ${username ? `${decodeURIComponent(username)} ` : ''}${decodeURIComponent(password)}\r\n`);
-    await new Promise<void>((resolve) => (confirmed = resolve));
-  }
+  // Its AUTH (when the URL has credentials) is answered +OK too: MONITOR follows it.
+  if (new URL(url).password) await new Promise<void>((resolve) => (confirmed = resolve));
   socket.write('MONITOR\r\n');
   await new Promise<void>((resolve) => (confirmed = resolve));
   return {
     commands,
     async stop() {
       // A marker sent on another connection after everything before it: seen means all before it were seen.
-      const marker = connect(Number(port || 6379), hostname || '127.0.0.1');
+      const marker = open(url);
       const seen = new Promise<void>((resolve) => (pingAnswered = resolve));
-      if (password) marker.write(`AUTH ${username ? `${decodeURIComponent(username)} ` : ''}${decodeURIComponent(password)}\r\n`);
       marker.write(`ECHO ${MARK}\r\n`);
       await Promise.race([seen, new Promise((resolve) => setTimeout(resolve, 5_000))]);
       marker.destroy();
@@ -73,6 +69,14 @@ export async function startMonitor(url: string): Promise<RedisMonitor> {
 }
 
 const MARK = 'monitor-stop-marker';
+
+/** A raw connection to the Redis of `url`, its AUTH (when the URL has credentials) already written. */
+function open(url: string): Socket {
+  const { hostname, port, password, username } = new URL(url);
+  const socket = connect(Number(port || 6379), hostname.replace(/^\[(.*)\]$/, '$1') || '127.0.0.1');
+  if (password) socket.write(`AUTH ${username ? `${decodeURIComponent(username)} ` : ''}${decodeURIComponent(password)}\r\n`);
+  return socket;
+}
 
 /** `1796…  [0 127.0.0.1:5000] "SET" "k" "v"` or `… [0 lua] …` → its arguments and source. */
 function parseMonitorLine(line: string): MonitoredCommand | null {

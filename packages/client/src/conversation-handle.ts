@@ -26,6 +26,7 @@ import {
   TranscriptQuery,
   transcriptPage,
   type TranscriptPage,
+  parseJsonOrRaw,
 } from '@handoff/core';
 import { EventLog, type BlockingPool, type ChangeWatcher, type ConversationStore } from '@handoff/redis';
 import type { ApprovalOptions, CommandOptions, ConversationHandle, EventsOptions, ResultOptions, SendOptions } from './handle.js';
@@ -328,12 +329,8 @@ export class RedisConversationHandle implements ConversationHandle {
  */
 function resultTold(message: string | undefined, afterVersion: number): ConversationResult | null {
   if (message === undefined || !message.startsWith('{')) return null;
-  try {
-    const told = JSON.parse(message) as { version?: unknown; result?: unknown };
-    if (typeof told.version !== 'number' || told.version <= afterVersion) return null;
-    const parsed = ConversationResult.safeParse(told.result);
-    return parsed.success ? parsed.data : null;
-  } catch {
-    return null;
-  }
+  const told = parseJsonOrRaw(message) as { version?: unknown; result?: unknown } | string;
+  if (typeof told !== 'object' || typeof told.version !== 'number' || told.version <= afterVersion) return null;
+  const parsed = ConversationResult.safeParse(told.result);
+  return parsed.success ? parsed.data : null;
 }

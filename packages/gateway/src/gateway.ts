@@ -171,7 +171,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       commands,
       keys: config.keys,
       logger,
-      handle: (payload, partition) => coordinator.handle(payload, undefined, coordinatorQueueName(partition)),
+      handle: (payload, partition, size) => coordinator.handle(payload, undefined, coordinatorQueueName(partition), size),
       settle: (payload, error) => coordinator.settleFailedJob(payload, error),
       deadLetter: async (payload, error, partition) => {
         await addDeadLetter(queues, { sourceQueue: coordinatorQueueName(partition), jobId: undefined, conversationId: looseConversationId(payload), error, payload });

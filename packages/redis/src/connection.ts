@@ -84,7 +84,7 @@ export function quietErrors<C extends RedisClient>(connection: C): C {
 }
 
 /** How long {@link closeConnection} waits for Redis to answer QUIT. */
-export const QUIT_WAIT_MS = 2_000;
+const QUIT_WAIT_MS = 2_000;
 
 /**
  * Closes a connection: QUIT (commands already sent get their replies), and if Redis does not answer

@@ -232,6 +232,7 @@ export class ConversationStore {
     const messages = step.messages.map((m) => JSON.stringify(m));
     const terminalIndex = step.events.findIndex((e) => TERMINAL_EVENT_TYPES.has(e.type)) + 1;
     const fields = encodeRecordFields(step.record);
+    const parkedResult = step.lifecycle === 'parked' && step.parkedResult ? JSON.stringify(step.parkedResult) : '';
     for (let attempt = 0; ; attempt++) {
       const compaction = ends && attempt < COMPACTION_ATTEMPTS ? await this.prepareCompaction(id, messages, events, record.output ?? null) : null;
       const revival = step.lifecycle === 'revived' && attempt < COMPACTION_ATTEMPTS ? await this.prepareRevival(id) : null;
@@ -248,7 +249,7 @@ export class ConversationStore {
         compaction ? compaction.from : '',
         compaction?.outputRef ?? '',
         terminalIndex,
-        step.lifecycle === 'parked' && step.parkedResult ? JSON.stringify(step.parkedResult) : '',
+        parkedResult,
         messages.length,
         ...messages,
         fields.length / 2,

@@ -12,7 +12,7 @@ const requireModule = createRequire(import.meta.url);
  * one copy). A worker process needs no BullMQ queue until it dead-letters a hop, and so does not
  * carry BullMQ's ~23 MB until then.
  */
-export function bullmq(): typeof import('bullmq') {
+function bullmq(): typeof import('bullmq') {
   return requireModule('bullmq') as typeof import('bullmq');
 }
 

@@ -1,4 +1,4 @@
-import { DEFAULT_RECONCILE_AFTER_MS, DEFAULT_RETENTION_SECONDS, MAX_EVENTS_PER_CONVERSATION, coordinatorPartitionOf, type KeyLayout, type NewEvent, type StartCommand, type TurnResult } from '@handoff/core';
+import { DEFAULT_RECONCILE_AFTER_MS, DEFAULT_RETENTION_SECONDS, MAX_EVENTS_PER_CONVERSATION, coordinatorPartitionOf, parseJsonOrRaw, type KeyLayout, type NewEvent, type StartCommand, type TurnResult } from '@handoff/core';
 import { encodeStoredEvent } from './event-codec.js';
 import { APPEND_EVENTS_LUA, APPEND_LATE_LUA, hopPendingLua } from './small-scripts.js';
 import type { RedisClient } from './connection.js';
@@ -114,12 +114,7 @@ export class TurnInbox {
 export async function readStoredTurn(redis: RedisClient, keys: KeyLayout, conversationId: string, hopId: string, epoch: string | undefined): Promise<unknown> {
   const raw = await redis.get(keys.turnResult(conversationId));
   if (raw === null) return null;
-  let stored: { hopId?: unknown; epoch?: unknown } | null;
-  try {
-    stored = JSON.parse(raw) as { hopId?: unknown; epoch?: unknown } | null;
-  } catch {
-    return null;
-  }
+  const stored = parseJsonOrRaw(raw) as { hopId?: unknown; epoch?: unknown } | null;
   const matches = stored !== null && typeof stored === 'object' && stored.hopId === hopId && (epoch === undefined || stored.epoch === undefined || stored.epoch === epoch);
   return matches ? stored : null;
 }
@@ -131,11 +126,7 @@ export async function readStoredTurn(redis: RedisClient, keys: KeyLayout, conver
  */
 export async function readStoredStart(redis: RedisClient, keys: KeyLayout, conversationId: string): Promise<unknown> {
   const raw = await redis.get(keys.starting(conversationId));
-  if (raw === null || !raw.startsWith('{')) return null;
-  try {
-    const stored = JSON.parse(raw) as { kind?: unknown; conversationId?: unknown } | null;
-    return stored !== null && typeof stored === 'object' && stored.kind === 'start' && stored.conversationId === conversationId ? stored : null;
-  } catch {
-    return null;
-  }
+  if (raw === null) return null;
+  const stored = parseJsonOrRaw(raw) as { kind?: unknown; conversationId?: unknown } | null;
+  return stored !== null && typeof stored === 'object' && stored.kind === 'start' && stored.conversationId === conversationId ? stored : null;
 }

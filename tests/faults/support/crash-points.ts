@@ -1,6 +1,7 @@
 import pino from 'pino';
 import { Redis } from 'ioredis';
 import {
+  DEFAULT_COORDINATOR_PARTITIONS,
   SCHEMA_VERSION,
   agentOfQueueName,
   agentQueueName,
@@ -174,12 +175,18 @@ export class CrashHarness {
     }
   }
 
-  /** What a gateway does with a partition's inbox: pops every entry and applies it. @returns how many */
-  async drainInbox(partition: number): Promise<number> {
+  /**
+   * What a gateway does with a partition's inbox (every partition's, when none is named): pops every
+   * entry and applies it. @returns how many
+   */
+  async drainInbox(partition?: number): Promise<number> {
+    const partitions = partition === undefined ? Array.from({ length: DEFAULT_COORDINATOR_PARTITIONS }, (_, p) => p) : [partition];
     let applied = 0;
-    for (let raw = await this.redis.rpop(this.keys.turnInbox(partition)); raw !== null; raw = await this.redis.rpop(this.keys.turnInbox(partition))) {
-      await this.deliver(JSON.parse(raw));
-      applied++;
+    for (const key of partitions.map((p) => this.keys.turnInbox(p))) {
+      for (let raw = await this.redis.rpop(key); raw !== null; raw = await this.redis.rpop(key)) {
+        await this.deliver(JSON.parse(raw));
+        applied++;
+      }
     }
     return applied;
   }
@@ -194,21 +201,25 @@ export class CrashHarness {
   async reconcile(): Promise<void> {
     const process = await coordinatorProcess(this.redisUrl, this.keys);
     try {
-      const reconciler = new Reconciler({
-        network: CRASH_NETWORK,
-        store: process.store,
-        events: new EventLog(process.connection, this.keys),
-        queues: new QueueSet(process.connection, this.prefix),
-        redis: process.connection,
-        keys: this.keys,
-        health: new HealthView(process.connection, this.keys, 0),
-        coordinator: process.coordinator,
-        logger: pino({ level: 'silent' }),
-      });
-      await reconciler.runOnce(Date.now() + 3_600_000);
+      await this.reconcilerOf(process).runOnce(Date.now() + 3_600_000);
     } finally {
       process.close();
     }
+  }
+
+  /** The reconciler a gateway runs beside `process`'s coordinator. */
+  reconcilerOf(process: CoordinatorProcess): Reconciler {
+    return new Reconciler({
+      network: CRASH_NETWORK,
+      store: process.store,
+      events: new EventLog(process.connection, this.keys),
+      queues: new QueueSet(process.connection, this.prefix),
+      redis: process.connection,
+      keys: this.keys,
+      health: new HealthView(process.connection, this.keys, 0),
+      coordinator: process.coordinator,
+      logger: pino({ level: 'silent' }),
+    });
   }
 
   /**

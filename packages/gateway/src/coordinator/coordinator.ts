@@ -36,6 +36,7 @@ import {
   newOperationId,
   type CommandReply,
   resultOfRecord,
+  OperationId,
 } from '@handoff/core';
 
 /** Reads and applies of one command before it gives up (and BullMQ retries it): each retry follows a concurrent write. */
@@ -128,11 +129,14 @@ export class Coordinator {
     };
   }
 
-  /** Handles one coordinator job payload (exposed so tests can drive the exact interleavings). */
-  async handle(payload: unknown, jobId?: string, queueName?: string): Promise<CoordinatorJobOutcome> {
+  /**
+   * Handles one coordinator job payload (exposed so tests can drive the exact interleavings).
+   * `size` is the length of the JSON text it was parsed from, when the caller has it (saves serializing it again).
+   */
+  async handle(payload: unknown, jobId?: string, queueName?: string, size?: number): Promise<CoordinatorJobOutcome> {
     let job: CoordinatorJob;
     try {
-      assertPayloadSize(payload, MAX_COORDINATOR_JOB_BYTES, 'Coordinator job');
+      assertPayloadSize(payload, MAX_COORDINATOR_JOB_BYTES, 'Coordinator job', size);
       job = parseBoundary(CoordinatorJob, payload, 'Coordinator job');
     } catch (error) {
       await this.reject(payload, jobId, error, { endPendingTurn: true, ...(queueName === undefined ? {} : { queueName }) });
@@ -623,10 +627,10 @@ function isLooseStart(payload: unknown): boolean {
   return payload !== null && typeof payload === 'object' && (payload as { kind?: unknown }).kind === 'start';
 }
 
-/** The operation id a payload carries, when it carries a plausible one. */
+/** The operation id a payload carries, when it is a valid one. */
 function looseOperationId(payload: unknown): string | undefined {
   const operationId = payload !== null && typeof payload === 'object' ? (payload as { operationId?: unknown }).operationId : undefined;
-  return typeof operationId === 'string' && operationId.length > 0 && operationId.length <= 200 ? operationId : undefined;
+  return OperationId.safeParse(operationId).success ? (operationId as string) : undefined;
 }
 
 /** The event that says a hop goes to `fallback` because `agent` has no live worker. */

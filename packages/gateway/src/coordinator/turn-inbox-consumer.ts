@@ -15,8 +15,8 @@ export interface TurnInboxConsumerDeps {
   commands: RedisClient;
   keys: KeyLayout;
   logger: Logger;
-  /** Applies one turn result (the coordinator's `handle`); throws when it should be tried again. */
-  handle(payload: unknown, partition: number): Promise<unknown>;
+  /** Applies one turn result (the coordinator's `handle`; `size` is its JSON text's length); throws when it should be tried again. */
+  handle(payload: unknown, partition: number, size: number): Promise<unknown>;
   /** Settles a result that kept failing (the coordinator's `settleFailedJob`): its conversation is not left waiting. */
   settle(payload: unknown, error: ErrorJson): Promise<void>;
   /** Keeps a result that failed for good on the dead-letter queue (to inspect, and replay). */
@@ -136,7 +136,7 @@ export class TurnInboxConsumer {
   }
 
   private dispatch(raw: string, partition: number): void {
-    const running = this.apply(parseJsonOrRaw(raw), partition).finally(() => {
+    const running = this.apply(parseJsonOrRaw(raw), partition, raw.length).finally(() => {
       this.inFlight.delete(running);
       this.wakeWaiters();
     });
@@ -149,11 +149,11 @@ export class TurnInboxConsumer {
     for (const wake of waiters) wake();
   }
 
-  private async apply(payload: unknown, partition: number): Promise<void> {
+  private async apply(payload: unknown, partition: number, size: number): Promise<void> {
     let lastError: unknown;
     for (let attempt = 1; attempt <= this.attempts; attempt++) {
       try {
-        await this.deps.handle(payload, partition);
+        await this.deps.handle(payload, partition, size);
         return;
       } catch (error) {
         lastError = error;
