@@ -1,5 +1,6 @@
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { DEFAULT_KEY_PREFIX, keyLayout, type KeyLayout } from '@handoff/core';
+import { coalesceWrites } from './coalesce-writes.js';
 
 /** A connection to a single Redis or to a Redis Cluster. */
 export type RedisClient = Redis | Cluster;
@@ -45,8 +46,9 @@ export function resolveRedisConfig(config: RedisConfig = {}): ResolvedRedisConfi
 export type ConnectionRole = 'blocking' | 'command';
 
 /**
- * Opens an ioredis connection for a role, with reconnects that back off up to 2 s. With
- * `cluster`, the URL is one node of a Redis Cluster; its user, password and TLS apply to every node.
+ * Opens an ioredis connection for a role, with reconnects that back off up to 2 s, sending the
+ * commands of one tick in one socket write ({@link coalesceWrites}). With `cluster`, the URL is one
+ * node of a Redis Cluster; its user, password and TLS apply to every node.
  */
 export function createRedisConnection(url: string, role: ConnectionRole, name?: string, cluster = false): RedisClient {
   const options: RedisOptions = {
@@ -55,7 +57,7 @@ export function createRedisConnection(url: string, role: ConnectionRole, name?: 
     retryStrategy: (attempt) => Math.min(50 * 2 ** Math.min(attempt, 6), 2_000),
     ...(name === undefined ? {} : { connectionName: name }),
   };
-  if (!cluster) return quietErrors(new Redis(url, options));
+  if (!cluster) return quietErrors(coalesceWrites(new Redis(url, options)));
   const seed = new URL(url);
   const nodeOptions: RedisOptions = {
     ...options,
@@ -63,14 +65,13 @@ export function createRedisConnection(url: string, role: ConnectionRole, name?: 
     ...(seed.password ? { password: decodeURIComponent(seed.password) } : {}),
     ...(seed.protocol === 'rediss:' ? { tls: {} } : {}),
   };
-  return quietErrors(
-    new Cluster([{ host: seed.hostname, port: Number(seed.port || 6379) }], {
-      redisOptions: nodeOptions,
-      enableAutoPipelining: false,
-      clusterRetryStrategy: (attempt) => Math.min(50 * 2 ** Math.min(attempt, 6), 2_000),
-      ...(role === 'blocking' ? { maxRedirections: 64 } : {}),
-    }),
-  );
+  const connection = new Cluster([{ host: seed.hostname, port: Number(seed.port || 6379) }], {
+    redisOptions: nodeOptions,
+    enableAutoPipelining: false,
+    clusterRetryStrategy: (attempt) => Math.min(50 * 2 ** Math.min(attempt, 6), 2_000),
+    ...(role === 'blocking' ? { maxRedirections: 64 } : {}),
+  });
+  return quietErrors(coalesceWrites(connection));
 }
 
 /**

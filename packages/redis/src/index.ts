@@ -5,6 +5,7 @@
  * @module
  */
 export * from './connection.js';
+export * from './coalesce-writes.js';
 export * from './process-connections.js';
 export * from './reachability.js';
 export * from './reconnect-logging.js';
