@@ -36,6 +36,7 @@ describe('handoffs carry history and context', () => {
   afterAll(() => rt.close());
 
   it('moves through every agent and ends with the last answer', async () => {
+    const readAheadBefore = rt.workers.historyCache.readAhead.used;
     const conversation = await rt.client.start({ agent: 'Triage', input: 'My laptop will not boot', context: { customerTier: 'gold', tickets: 2 } });
     const result = await conversation.result({ timeoutMs: 15_000 });
     expect(result).toMatchObject({
@@ -65,6 +66,9 @@ describe('handoffs carry history and context', () => {
     const stored = await rt.redis.lrange(`${rt.prefix}:conv:{${conversation.id}}:history`, 0, -1);
     expect(stored.map((m) => JSON.parse(m).role)).toEqual(['user', 'assistant', 'tool', 'assistant', 'tool', 'assistant']);
     expect(messageText(JSON.parse(stored[5]!))).toBe('Escalation: fixed it for you.');
+    // Each agent's worker waited for its hop, and was woken by a marker naming it: the turn input
+    // was read together with the take (a wake-up that raced a take may miss one).
+    expect(rt.workers.historyCache.readAhead.used - readAheadBefore).toBeGreaterThanOrEqual(2);
   });
 
   it('streams events in order, and a late subscriber sees them all', async () => {

@@ -36,6 +36,48 @@ describe('HistoryCache', () => {
     expect(cache.size.conversations).toBe(1);
   });
 
+  it('reads ahead for a woken hop, and the read of that hop uses what was read ahead instead of reading again', async () => {
+    await seed('c_ahead', 3);
+    const cache = new HistoryCache();
+    cache.prefetch(store, 'c_ahead.h3.e1', 'c_ahead', 3, 'e1');
+    await redis.ping(); // the read ahead was sent before this, so it has been answered
+    // Changed after the read ahead: the hop's read must give what was read ahead.
+    await redis.lset(keys.history('c_ahead'), 0, message(0, 'v2'));
+    await redis.hset(keys.conversation('c_ahead'), 'appliedSeq', '3');
+    const read = await cache.read(store, 'c_ahead', 3, 'e1', 'c_ahead.h3.e1');
+    expect(read.progress).toEqual({ status: 'running', appliedSeq: 2, epoch: 'e1' });
+    expect(read.history?.map((m) => m.content)).toEqual(['v1 message 0', 'v1 message 1', 'v1 message 2']);
+  });
+
+  it('does not use a read ahead for another hop, length or incarnation, nor one that failed', async () => {
+    const cache = new HistoryCache();
+    /** Reads ahead for `ahead`, changes the first message, and gives what the read of `read` then sees of it. */
+    const firstSeen = async (id: string, ahead: [hop: string, length: number, epoch: string], read: [hop: string, length: number, epoch: string]) => {
+      cache.prefetch(store, ahead[0], id, ahead[1], ahead[2]);
+      await redis.ping();
+      await redis.lset(keys.history(id), 0, message(0, 'v2'));
+      return (await cache.read(store, id, read[1], read[2], read[0])).history?.[0]?.content;
+    };
+    // A later hop of the conversation at the same length (a failed turn's retry by the next hop): read again.
+    await seed('c_next', 3);
+    expect(await firstSeen('c_next', ['c_next.h3.e1', 3, 'e1'], ['c_next.h4.e1', 3, 'e1'])).toBe('v2 message 0');
+    await seed('c_other', 4);
+    expect(await firstSeen('c_other', ['c_other.h3.e1', 3, 'e1'], ['c_other.h3.e1', 4, 'e1'])).toBe('v2 message 0');
+    await seed('c_epoch', 2, 'e2');
+    expect(await firstSeen('c_epoch', ['c_epoch.h3.e1', 2, 'e1'], ['c_epoch.h3.e1', 2, 'e2'])).toBe('v2 message 0');
+    // The control: the same hop, length and incarnation uses what was read ahead.
+    await seed('c_same', 2);
+    expect(await firstSeen('c_same', ['c_same.h3.e1', 2, 'e1'], ['c_same.h3.e1', 2, 'e1'])).toBe('v1 message 0');
+
+    // Read ahead through a connection that cannot reach Redis: the hop's read goes to Redis itself.
+    await seed('c_failed', 2);
+    const unreachable = new Redis('redis://127.0.0.1:1', { maxRetriesPerRequest: 0, retryStrategy: () => null, lazyConnect: true });
+    unreachable.on('error', () => undefined);
+    cache.prefetch(new ConversationStore(unreachable, keys), 'c_failed.h3.e1', 'c_failed', 2, 'e1');
+    expect((await cache.read(store, 'c_failed', 2, 'e1', 'c_failed.h3.e1')).history?.map((m) => m.content)).toEqual(['v1 message 0', 'v1 message 1']);
+    unreachable.disconnect();
+  });
+
   it('evicts the least recently used conversation past its byte bound', async () => {
     await seed('c_a', 3);
     await seed('c_b', 3);

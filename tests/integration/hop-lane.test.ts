@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import pino from 'pino';
-import { HopLane, STALLED_REASON, type TakenHop } from '@handoff/redis';
+import { HopLane, STALLED_REASON, encodeWakeHint, parseWakeHint, type TakenHop, type WakeHint } from '@handoff/redis';
 import { HopConsumer } from '@handoff/worker';
 import { redisUrl, uniquePrefix } from '../support/env.js';
 
@@ -184,6 +184,47 @@ describe('hop lane', () => {
     expect(await lane.state('slow')).toBe('waiting');
     expect((await lane.take('next', 60_000, 1)).hops).toEqual([{ id: 'slow', payload: 's', runs: 2, fails: 0, holder: 'next:2' }]);
     releaseRun();
+  });
+
+  it('a push leaves a wake-up naming its hop\'s conversation, which a woken consumer is told before it takes the hop', async () => {
+    const lane = laneOf('lane-hint');
+    const hint = { conversationId: 'c_hinted', historyLength: 7, epoch: 'e9' };
+    // The marker itself: the hint's text (naming the hop) for a hinted push, a plain one without.
+    await lane.push('plain', 'p');
+    await lane.push('hinted', 'h', hint);
+    expect(await redis.lrange(lane.keys.wake, 0, -1)).toEqual([encodeWakeHint({ ...hint, hop: 'hinted' }), '1']);
+    await redis.del(lane.keys.wake);
+    await lane.remove('plain');
+    await lane.remove('hinted');
+
+    const told: string[] = [];
+    const consumer = new HopConsumer(
+      lane,
+      redis,
+      async (hop) => {
+        told.push(`ran ${hop.id}`);
+      },
+      { concurrency: 1, leaseMs: 5_000, reclaimIntervalMs: 60_000, maxStalls: 1, woken: (woke) => told.push(`woken ${JSON.stringify(woke)}`) },
+      silent,
+      'test-worker',
+    );
+    consumer.start();
+    await consumer.readyPromise;
+    await lane.push('h-next', 'n', hint);
+    await until(() => told.length === 2, 'the woken consumer to run the hop');
+    expect(told).toEqual([`woken ${JSON.stringify({ hop: 'h-next', ...hint })}`, 'ran h-next']);
+    await consumer.close(1_000);
+  });
+
+  it('reads a wake-up hint back as written, and a plain or garbled marker as none', () => {
+    const hints: WakeHint[] = [
+      { hop: 'c_a.h1', conversationId: 'c_a', historyLength: 0 },
+      { hop: 'c_b.h4.x1y2', conversationId: 'c_b', historyLength: 12, epoch: 'x1y2' },
+    ];
+    for (const hint of hints) expect(parseWakeHint(encodeWakeHint(hint))).toEqual(hint);
+    for (const marker of ['1', '', 'h1', 'h1 c_a.h1 c_a', 'h1 c_a.h1 c_a -1', 'h1 c_a.h1 c_a 2.5', 'h1 c_a.h1 c_a x', 'h2 c_a.h1 c_a 3', 'h1 c_a.h1 c_a 3 e extra']) {
+      expect(parseWakeHint(marker), marker).toBeNull();
+    }
   });
 });
 

@@ -49,11 +49,12 @@ export class HopLane {
 
   /**
    * Queues a hop under `id` (its hop job id), unless a hop of that id is already in the lane (then
-   * nothing changes: publishing twice queues once).
+   * nothing changes: publishing twice queues once). The wake-up marker it leaves for a blocked
+   * worker carries `hint`, when given: what the worker may read before it has taken the hop.
    * @returns true when queued, false when the id was already there.
    */
-  async push(id: string, payload: string): Promise<boolean> {
-    return (await this.scripts.handoffLanePush(...this.ordered, id, payload, MAX_WAKE_MARKERS)) === 1;
+  async push(id: string, payload: string, hint?: Omit<WakeHint, 'hop'>): Promise<boolean> {
+    return (await this.scripts.handoffLanePush(...this.ordered, id, payload, MAX_WAKE_MARKERS, hint ? encodeWakeHint({ ...hint, hop: id }) : '')) === 1;
   }
 
   /**
@@ -226,6 +227,35 @@ export function hopLaneKeys(prefix: string, agent: string): HopLaneKeys {
   };
 }
 
+/**
+ * What a wake-up marker may say about the hop whose push left it: its id, and its conversation at
+ * which history length and incarnation. A worker woken by it reads that conversation's turn input
+ * while it takes (one round trip instead of two); the read is used only if the hop it took is that
+ * one. Advisory: a marker without one, or one that does not parse, is a plain wake-up.
+ */
+export interface WakeHint {
+  /** The hop's id in the lane. */
+  hop: string;
+  conversationId: string;
+  historyLength: number;
+  epoch?: string;
+}
+
+const WAKE_HINT_TAG = 'h1';
+
+/** The marker text of a {@link WakeHint}: `h1 <hop> <conversation> <history length> [<epoch>]`. */
+export function encodeWakeHint(hint: WakeHint): string {
+  return [WAKE_HINT_TAG, hint.hop, hint.conversationId, String(hint.historyLength), ...(hint.epoch ? [hint.epoch] : [])].join(' ');
+}
+
+/** The {@link WakeHint} a wake-up marker carries; null for a plain marker or one that does not parse. */
+export function parseWakeHint(marker: string): WakeHint | null {
+  const [tag, hop, conversationId, length, epoch, ...rest] = marker.split(' ');
+  const historyLength = Number(length);
+  if (tag !== WAKE_HINT_TAG || !hop || !conversationId || !length || !Number.isSafeInteger(historyLength) || historyLength < 0 || rest.length > 0) return null;
+  return epoch ? { hop, conversationId, historyLength, epoch } : { hop, conversationId, historyLength };
+}
+
 /** Wake-up markers a lane keeps at most: enough for every blocked worker of a large deployment, bounded when none runs. */
 export const MAX_WAKE_MARKERS = 64;
 
@@ -237,7 +267,7 @@ export const STALLED_REASON = 'job stalled more than allowable limit';
 const LANE_HELPERS = `
 local wait, data, meta, leases, retry, failed, wake = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 local function nowMs() local t = redis.call('TIME') return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) end
-local function wakeOne(max) if redis.call('LLEN', wake) < tonumber(max) then redis.call('LPUSH', wake, '1') end end
+local function wakeOne(max, marker) if redis.call('LLEN', wake) < tonumber(max) then redis.call('LPUSH', wake, marker or '1') end end
 local function forget(id)
   redis.call('HDEL', data, id)
   redis.call('HDEL', meta, id, id .. '|r', id .. '|f', id .. '|s', id .. '|o', id .. '|e')
@@ -251,9 +281,9 @@ end
 `;
 
 /**
- * ARGV: id, payload, max markers. The list first, the state last: a push that fails half way
- * (Redis refusing writes) leaves the hop without a state, so it reads as not in the lane and is
- * published again; a take drops an id without a state.
+ * ARGV: id, payload, max markers, wake-up marker ('' for a plain one). The list first, the state
+ * last: a push that fails half way (Redis refusing writes) leaves the hop without a state, so it
+ * reads as not in the lane and is published again; a take drops an id without a state.
  */
 const PUSH = `${LANE_HELPERS}
 local id = ARGV[1]
@@ -261,7 +291,7 @@ if redis.call('HEXISTS', meta, id) == 1 then return 0 end
 redis.call('LPUSH', wait, id)
 redis.call('HSET', data, id, ARGV[2])
 redis.call('HSET', meta, id, 'waiting')
-wakeOne(ARGV[3])
+wakeOne(ARGV[3], ARGV[4] ~= '' and ARGV[4] or nil)
 return 1
 `;
 
@@ -395,7 +425,7 @@ return out
 
 type Keys7 = [string, string, string, string, string, string, string];
 interface LaneScripts {
-  handoffLanePush(...args: [...Keys7, string, string, number]): Promise<number>;
+  handoffLanePush(...args: [...Keys7, string, string, number, string]): Promise<number>;
   handoffLaneTake(...args: [...Keys7, number, string, number, number]): Promise<[[string, string, number, number][], number | null | false]>;
   handoffLaneRenew(...args: [...Keys7, number, ...string[]]): Promise<string[]>;
   handoffLaneFinish(...args: [...Keys7, string, string]): Promise<number>;

@@ -129,7 +129,7 @@ export class AgentWorker {
     // Every line about this hop carries the conversation, the hop and the agent.
     const hopLogger = logger.child({ conversationId: envelope.conversationId, hopId: envelope.hopId });
     // An envelope without an incarnation (published before they existed) is checked by its sequence only.
-    const { progress, history } = await historyCache.read(store, envelope.conversationId, envelope.historyLength, envelope.epoch);
+    const { progress, history } = await historyCache.read(store, envelope.conversationId, envelope.historyLength, envelope.epoch, job.id);
     if (!progress || !history || progress.status !== 'running' || progress.appliedSeq !== envelope.seq - 1) {
       hopLogger.info({ progress, epoch: envelope.epoch }, 'stale hop skipped');
       return 'stale';
@@ -323,6 +323,8 @@ export class AgentWorker {
         leaseMs: options.lockDurationMs ?? DEFAULT_LOCK_DURATION_MS,
         reclaimIntervalMs: options.stalledIntervalMs ?? DEFAULT_STALLED_INTERVAL_MS,
         maxStalls: options.maxStalledCount ?? DEFAULT_MAX_STALLED_COUNT,
+        // Woken for a hop: its turn input is read with the take, not after it.
+        woken: (hint) => this.deps.historyCache.prefetch(this.deps.store, hint.hop, hint.conversationId, hint.historyLength, hint.epoch),
         // Out of retries: the conversation ends with the reason rather than waits for the sweep.
         lastAttemptFailed: async (hop, error) => {
           const payload = parseJsonOrRaw(hop.payload);

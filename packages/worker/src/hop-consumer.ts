@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { HOP_JOB_ATTEMPTS, newInstanceId } from '@handoff/core';
-import { quietErrors, type HopLane, type RedisClient, type TakenHop } from '@handoff/redis';
+import { parseWakeHint, quietErrors, type HopLane, type RedisClient, type TakenHop, type WakeHint } from '@handoff/redis';
 
 /** How a {@link HopConsumer} takes, holds and retries hops. */
 export interface HopConsumerOptions {
@@ -18,6 +18,12 @@ export interface HopConsumerOptions {
   backoffMs?: number;
   /** On close, how long to wait for hand-backs and the take loop when Redis does not answer. @defaultValue 5000 */
   closeWaitMs?: number;
+  /**
+   * Told, just before the take it leads to, what the wake-up marker that woke the consumer says
+   * of the hop pushed (its conversation): a chance to start reading that hop's input in the same
+   * round trip as the take.
+   */
+  woken?: (hint: WakeHint) => void;
   /** Told when a hop's last attempt threw (not when it was handed back), before the hop is failed in the lane. */
   lastAttemptFailed?: (hop: TakenHop, error: unknown) => Promise<void>;
 }
@@ -108,13 +114,26 @@ export class HopConsumer {
       // Fewer than asked for: the lane was empty, and any push from now on leaves a wake-up marker.
       if (taken.hops.length === free) continue;
       const blockMs = Math.min(MAX_BLOCK_MS, Math.max(10, taken.nextRetryInMs ?? Infinity));
+      let marker: string | undefined;
       try {
-        await this.waker.blpop(this.lane.keys.wake, blockMs / 1000);
+        marker = (await this.waker.blpop(this.lane.keys.wake, blockMs / 1000))?.[1];
       } catch (error) {
         if (this.closing) break;
         this.logger.warn({ err: error }, 'waiting for hops failed; trying again');
         await pause(ERROR_PAUSE_MS);
       }
+      this.tellWoken(marker);
+    }
+  }
+
+  /** Passes what a wake-up marker says of its hop to `woken` (a hint: whatever it does, the take follows). */
+  private tellWoken(marker: string | undefined): void {
+    const hint = marker === undefined || this.closing ? null : parseWakeHint(marker);
+    if (!hint || !this.options.woken) return;
+    try {
+      this.options.woken(hint);
+    } catch (error) {
+      this.logger.warn({ err: error }, 'reading ahead for a wake-up failed; the hop is read when taken');
     }
   }
 

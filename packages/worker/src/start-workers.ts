@@ -39,6 +39,8 @@ export interface WorkerGroup {
   readonly agents: readonly string[];
   /** The per-agent handlers (tests drive them directly). */
   readonly handlers: ReadonlyMap<string, AgentWorker>;
+  /** The process's history cache, shared by its agents (its counters say how many turn inputs were read ahead). */
+  readonly historyCache: HistoryCache;
   /** Resolves once every agent's worker is connected and consuming. */
   waitUntilReady(): Promise<void>;
   /** Stops taking jobs, lets running turns finish, closes connections. Idempotent. */
@@ -129,6 +131,7 @@ export async function startWorkers(options: WorkerProcessOptions): Promise<Worke
     workerId,
     agents,
     handlers,
+    historyCache,
     waitUntilReady: async () => {
       await Promise.all([...handlers.values()].map((h) => h.waitUntilReady()));
     },

@@ -4,7 +4,7 @@ import type { QueueSet } from '@handoff/redis';
 /**
  * Publishes the record's pending hop to its agent's hop lane, if the record is at the point where
  * that hop is due. Idempotent: the hop job id is the hop id (and the conversation's incarnation), so
- * publishing twice queues it once. Runs
+ * publishing twice queues it once. Its wake-up marker names the hop and its conversation (a `WakeHint`). Runs
  * after every apply, and again for a redelivered start or turn whose step was already applied —
  * the crash may have fallen between the apply and this publish.
  *
@@ -35,6 +35,8 @@ export async function dispatchPendingHop(record: ConversationRecord, queues: Que
     createdAt: hrNow(),
     ...(record.epoch ? { epoch: record.epoch } : {}),
   };
-  await queues.lane(next.agent).push(hopJobId(next.hopId, record.epoch), JSON.stringify(envelope));
+  // The wake-up names the conversation, so a blocked worker reads its turn input while it takes the hop.
+  const hint = { conversationId: record.conversationId, historyLength: record.historyLength, ...(record.epoch ? { epoch: record.epoch } : {}) };
+  await queues.lane(next.agent).push(hopJobId(next.hopId, record.epoch), JSON.stringify(envelope), hint);
   return envelope;
 }
